@@ -1,0 +1,1 @@
+"""grievance: case management for citizen and enterprise appeals (诉求)."""

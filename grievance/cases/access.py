@@ -1,0 +1,63 @@
+"""Who may see a case and its petitioner's personal data (DOMAIN.md, privacy rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, true
+
+from grievance.cases.models import Case
+from grievance.glossary import DEPARTMENT_ROLES
+from grievance.users.models import User
+
+POOL_STATE = "pool"
+
+
+def visibility_filter(user: User) -> ColumnElement[bool]:
+    """The SQL condition for the cases a user may see at all."""
+    if user.role not in DEPARTMENT_ROLES:
+        return true()
+    if user.department_id is None:
+        return false()
+    not_accused = or_(Case.accused_department_id.is_(None), Case.accused_department_id != user.department_id)
+    return and_(
+        not_accused,
+        or_(Case.department_id == user.department_id, Case.state == POOL_STATE),
+    )
+
+
+def is_hidden_from(case: Case, user: User) -> bool:
+    """A confidential case is never shown to the department it accuses: to them it does not exist."""
+    return user.role in DEPARTMENT_ROLES and case.accused_department_id == user.department_id
+
+
+def in_scope(case: Case, user: User) -> bool:
+    if user.role not in DEPARTMENT_ROLES:
+        return True
+    if is_hidden_from(case, user):
+        return False
+    return user.department_id is not None and (case.department_id == user.department_id or case.state == POOL_STATE)
+
+
+def mask_phone(phone: str) -> str:
+    if len(phone) >= 7:
+        return f"{phone[:3]}****{phone[-4:]}"
+    return "*" * len(phone)
+
+
+def mask_id_no(id_no: str) -> str:
+    if len(id_no) >= 8:
+        return f"{id_no[:3]}{'*' * (len(id_no) - 7)}{id_no[-4:]}"
+    return "*" * len(id_no)
+
+
+def masked_petitioner(case: Case, user: User, personal_data_roles: list[str]) -> dict[str, Any]:
+    full = user.role in personal_data_roles
+    return {
+        "name": case.petitioner_name,
+        "phone": case.petitioner_phone if full else mask_phone(case.petitioner_phone),
+        "id_no": case.petitioner_id_no if full else mask_id_no(case.petitioner_id_no),
+        "kind": case.petitioner_kind,
+        "enterprise_id": case.enterprise_id,
+        "masked": not full,
+    }

@@ -1,0 +1,180 @@
+"""A case (诉求/工单), its immutable event log, its SLA clocks and its attachments."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from grievance.db import UTCDateTime, utcnow
+
+# Cases without a running clock sort after every real due time; a sentinel instead of NULL keeps
+# "ORDER BY next_due_at" index-ordered on SQLite, which cannot index NULLS LAST.
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+# Optimistic concurrency: every UPDATE checks and bumps it, so a stale writer gets a conflict.
+_case_version = Column("version", Integer, nullable=False, default=1)
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("created_by_id", "idempotency_key", name="uq_cases_idempotency"),
+        Index("ix_cases_queue", "department_id", "next_due_at", "id"),
+        Index("ix_cases_state_due", "state", "next_due_at", "id"),
+        Index("ix_cases_received", "received_at", "id"),
+        Index("ix_cases_phone", "petitioner_phone", "received_at"),
+        Index("ix_cases_meeting", "meeting_id", "received_at"),
+        Index("ix_cases_station", "station_id", "received_at"),
+        Index("ix_cases_enterprise", "enterprise_id", "received_at"),
+        Index("ix_cases_channel", "channel", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(max_length=32, unique=True)
+    query_code: str = Field(max_length=32, unique=True)
+    workflow: str = Field(max_length=32)
+    state: str = Field(max_length=32)
+    version: int = Field(default=1, sa_column=_case_version)
+    state_changed_at: datetime = Field(sa_type=UTCDateTime)
+
+    channel: str = Field(max_length=16)
+    case_type: str = Field(max_length=16)
+    urgency: str = Field(default="normal", max_length=16)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_type=Text)
+    location: str = Field(default="", max_length=200)
+
+    petitioner_name: str = Field(default="", max_length=100)
+    petitioner_phone: str = Field(default="", max_length=32)
+    petitioner_id_no: str = Field(default="", max_length=32)
+    petitioner_kind: str = Field(default="resident", max_length=16)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprises.id")
+    meeting_id: int | None = Field(default=None, foreign_key="meetings.id")
+    station_id: int | None = Field(default=None, foreign_key="stations.id")
+    category_id: int | None = Field(default=None, foreign_key="categories.id", index=True)
+
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
+    # For reports (举报): the accused department never sees the case nor who raised it.
+    accused_department_id: int | None = Field(default=None, foreign_key="departments.id")
+    confidential: bool = False
+
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reopened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    dispatch_count: int = 0
+    urge_count: int = 0
+    supervised: bool = False
+    outcome: str | None = Field(default=None, max_length=32)
+    reply: str = Field(default="", sa_type=Text)
+    callback_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    callback_reached: bool | None = None
+    callback_solved: bool | None = None
+    satisfaction: str | None = Field(default=None, max_length=32)
+    pending_extension_days: int | None = None
+    pending_extension_reason: str = Field(default="", max_length=500)
+    duplicate_of_id: int | None = Field(default=None, foreign_key="cases.id")
+
+    next_due_at: datetime = Field(default=NO_DUE, sa_type=UTCDateTime)
+    next_warn_at: datetime = Field(default=NO_DUE, sa_type=UTCDateTime)
+
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    idempotency_key: str | None = Field(default=None, max_length=128)
+    # Space-separated search tokens (Chinese bigrams, words); indexed by FTS5 / a GIN tsvector.
+    search_terms: str = Field(default="", sa_type=Text)
+
+    __mapper_args__ = {"version_id_col": _case_version}
+
+
+class CaseEvent(SQLModel, table=True):
+    """One action on a case. Rows are only ever inserted: the timeline is the case's history."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case", "case_id", "id"), Index("ix_case_events_action", "action", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    action: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str = Field(max_length=32)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class CaseClock(SQLModel, table=True):
+    """An SLA clock of a case (accept, respond, resolve, callback...), as its workflow defines them."""
+
+    __tablename__ = "case_clocks"
+    __table_args__ = (
+        UniqueConstraint("case_id", "name", name="uq_case_clocks_case_name"),
+        Index("ix_case_clocks_running", "name", "stopped_at", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    name: str = Field(max_length=32)
+    limit_text: str = Field(max_length=32)  # e.g. "15 working_days", shown to people
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    base_due_at: datetime = Field(sa_type=UTCDateTime)  # before extensions and pauses
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    warn_at: datetime = Field(sa_type=UTCDateTime)
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    remaining_seconds: float | None = None  # working (or wall) seconds left when paused
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    extended_days: int = 0
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="case_events.id")
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    uploaded_by_id: int | None = Field(default=None, foreign_key="users.id")
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CaseNumberCounter(SQLModel, table=True):
+    """The last case number issued in a year (GX-2025-000123), incremented in the intake transaction."""
+
+    __tablename__ = "case_number_counters"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = 0
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who viewed a confidential case or exported data, and when (信访工作条例 confidentiality)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    action: str = Field(max_length=32)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    detail: str = Field(default="", max_length=500)
+
+
+class CalendarOverride(SQLModel, table=True):
+    """A local exception to the statutory calendar: a day off or an extra working day."""
+
+    __tablename__ = "calendar_overrides"
+
+    day: date = Field(primary_key=True)
+    is_workday: bool
+    note: str = Field(default="", max_length=200)

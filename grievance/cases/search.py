@@ -1,0 +1,111 @@
+"""Free-text search in Chinese on SQLite and PostgreSQL alike, through a bigram index.
+
+Chinese has no spaces, and trigram indexes cannot find two-character words such as 路灯. So the
+text is cut into overlapping character pairs (小区门口路灯 -> 小区 区门 门口 口路 路灯) and runs of
+letters or digits into words; each token is written as plain ASCII (the code points in hex), so the
+database's own tokenizer and locale cannot split or drop it. The tokens live in cases.search_terms,
+indexed by an FTS5 table on SQLite and by a GIN tsvector expression index on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, column, false, func, literal_column, or_, select, text
+from sqlmodel import Session, col
+
+from grievance.cases.models import Case
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUNS = re.compile(rf"[{_CJK}]+|[0-9A-Za-z]+")
+MAX_QUERY_TOKENS = 16
+
+
+def _cjk_token(chars: str) -> str:
+    return "c" + "".join(f"{ord(ch):05x}" for ch in chars)
+
+
+def tokens(text_: str) -> list[str]:
+    """Distinct index tokens of a text, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for run in _RUNS.findall(text_):
+        if run[0].isascii():
+            seen["w" + run.lower()] = None
+        elif len(run) == 1:
+            seen[_cjk_token(run)] = None
+        else:
+            for i in range(len(run) - 1):
+                seen[_cjk_token(run[i : i + 2])] = None
+    return list(seen)
+
+
+def search_terms(*texts: str) -> str:
+    return " ".join(tokens(" ".join(texts)))
+
+
+def _single_chars(query: str) -> list[str]:
+    """Lone Chinese characters in a query: not in the bigram index, so matched with LIKE."""
+    return [run for run in _RUNS.findall(query) if len(run) == 1 and not run.isascii()]
+
+
+def matches(session: Session, query: str) -> ColumnElement[bool]:
+    """The condition for cases whose title, description or location contain every word of the query."""
+    single = _single_chars(query)
+    query_tokens = [t for t in tokens(" ".join(r for r in _RUNS.findall(query) if r not in single))][:MAX_QUERY_TOKENS]
+    conditions: list[ColumnElement[bool]] = []
+    if query_tokens:
+        if session.get_bind().dialect.name == "postgresql":
+            tsquery = " & ".join(query_tokens)
+            conditions.append(
+                func.to_tsvector(literal_column("'simple'"), Case.search_terms).op("@@")(
+                    func.to_tsquery(literal_column("'simple'"), tsquery)
+                )
+            )
+        else:
+            fts = " AND ".join(f'"{t}"' for t in query_tokens)
+            conditions.append(col(Case.id).in_(_fts_rowids("", fts)))
+    for ch in single:
+        pattern = f"%{ch}%"
+        conditions.append(
+            or_(col(Case.title).like(pattern), col(Case.description).like(pattern), col(Case.location).like(pattern))
+        )
+    if not conditions:
+        return false()
+    return and_(*conditions)
+
+
+def _fts_rowids(tail: str, fts_query: str) -> Any:
+    """The ids of cases whose search terms match an FTS5 query (SQLite)."""
+    sql = f"SELECT rowid FROM case_search WHERE case_search MATCH :fts_query {tail}"
+    return text(sql).bindparams(fts_query=fts_query).columns(column("rowid", Integer))
+
+
+def similar_case_ids(
+    session: Session, terms: str, since: datetime, exclude_id: int | None, limit: int = 40
+) -> list[int]:
+    """Recent cases sharing any of the first tokens of a text, best-ranked first (for duplicate hints)."""
+    query_tokens = terms.split()[:MAX_QUERY_TOKENS]
+    if not query_tokens:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        vector = func.to_tsvector(literal_column("'simple'"), Case.search_terms)
+        tsquery = func.to_tsquery(literal_column("'simple'"), " | ".join(query_tokens))
+        stmt = (
+            select(Case.id)
+            .where(vector.op("@@")(tsquery), Case.received_at >= since, Case.duplicate_of_id.is_(None))
+            .order_by(func.ts_rank(vector, tsquery).desc())
+            .limit(limit)
+        )
+    else:
+        fts = " OR ".join(f'"{t}"' for t in query_tokens)
+        stmt = (
+            select(Case.id)
+            .where(col(Case.id).in_(_fts_rowids(f"ORDER BY rank LIMIT {limit * 10:d}", fts)))
+            .where(Case.received_at >= since, col(Case.duplicate_of_id).is_(None))
+            .limit(limit)
+        )
+    if exclude_id is not None:
+        stmt = stmt.where(Case.id != exclude_id)
+    return list(session.execute(stmt).scalars().all())

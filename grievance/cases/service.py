@@ -1,0 +1,523 @@
+"""Cases: intake, reading one with its timeline and clocks, listing and searching, attachments.
+
+Every function works inside the caller's transaction and never commits.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from grievance.cases import search
+from grievance.cases.access import in_scope, is_hidden_from, masked_petitioner, visibility_filter
+from grievance.cases.models import NO_DUE, Attachment, AuditEntry, Case, CaseClock, CaseEvent, CaseNumberCounter
+from grievance.cases.schemas import CaseCreate, CaseSummary
+from grievance.db import find_by_ref, utcnow
+from grievance.errors import Forbidden, InvalidInput, NotFound
+from grievance.glossary import CONFIDENTIAL_TYPES, CaseType, Channel, PetitionerKind, Role
+from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
+from grievance.users.models import User
+from grievance.workflow.clocks import clock_status
+from grievance.workflow.engine import Runtime, available_actions, load_calendar, record_intake, start_intake_clocks
+
+INTAKE_ROLES = frozenset({Role.intake, Role.dispatcher, Role.supervisor})
+
+
+@dataclass
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class IntakeResult:
+    case: Case
+    created: bool
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _error(errors: list[dict[str, Any]], field_name: str, zh: str, en: str) -> None:
+    errors.append({"field": field_name, "message": zh, "message_en": en})
+
+
+def next_case_no(session: Session, prefix: str, year: int) -> str:
+    """Issue the next number of the year atomically, safe across processes (one row per year)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(CaseNumberCounter).values(year=year, last=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["year"],
+        set_={"last": CaseNumberCounter.__table__.c.last + 1},  # type: ignore[attr-defined]
+    ).returning(CaseNumberCounter.__table__.c.last)  # type: ignore[attr-defined]
+    number = session.execute(stmt).scalar_one()
+    return f"{prefix}-{year}-{number:06d}"
+
+
+def _validate_links(session: Session, case_in: CaseCreate, actor: User) -> dict[str, Any]:
+    """Resolve the records a new case points at; collect every problem before raising."""
+    errors: list[dict[str, Any]] = []
+    links: dict[str, Any] = {}
+    for name, model, key, zh in (
+        ("meeting", Meeting, "id", "恳谈会"),
+        ("station", Station, "code", "驿站"),
+        ("enterprise", Enterprise, "credit_code", "企业"),
+        ("category", Category, "code", "业务分类"),
+        ("accused_department", Department, "code", "被举报单位"),
+    ):
+        ref = getattr(case_in, name)
+        row = find_by_ref(session, model, ref, key)
+        if ref is not None and row is None:
+            _error(errors, name, f"{zh} {ref} 不存在", f"no {name.replace('_', ' ')} {ref!r}")
+        links[name] = row
+    required = {Channel.meeting: "meeting", Channel.station: "station", Channel.enterprise: "enterprise"}
+    needed = required.get(case_in.channel)
+    if needed and getattr(case_in, needed) is None:
+        _error(
+            errors,
+            needed,
+            f"渠道「{case_in.channel.label}」须填写{needed}",
+            f"channel {case_in.channel.value!r} needs {needed!r}",
+        )
+    if case_in.accused_department is not None and case_in.case_type not in (CaseType.report, CaseType.complaint):
+        _error(
+            errors,
+            "accused_department",
+            "只有举报或投诉件可以填写被举报单位",
+            "accused_department is only for reports and complaints",
+        )
+    if case_in.occurred_at is not None and case_in.occurred_at > utcnow() + timedelta(minutes=5):
+        _error(errors, "occurred_at", "发生时间不能晚于现在", "occurred_at cannot be in the future")
+    if errors:
+        raise InvalidInput("诉求信息有误 (invalid case)", errors)
+    if actor.role not in INTAKE_ROLES:
+        enterprise = links["enterprise"]
+        is_liaison = enterprise is not None and enterprise.liaison_user_id == actor.id
+        if not (case_in.channel == Channel.enterprise and is_liaison):
+            raise Forbidden(
+                f"角色 {actor.role} 不能登记诉求 (role {actor.role!r} may not log cases; "
+                "intake, dispatcher and supervisor may, and a liaison for their own enterprise)"
+            )
+    return links
+
+
+def intake_case(
+    session: Session,
+    runtime: Runtime,
+    *,
+    case_in: CaseCreate,
+    actor: User,
+    idempotency_key: str | None = None,
+    uploads: list[Upload] | None = None,
+    now: datetime | None = None,
+) -> IntakeResult:
+    """Record a new case: number, query code, workflow, first event, clocks; and hint duplicates."""
+    if idempotency_key:
+        existing = _by_idempotency_key(session, actor, idempotency_key)
+        if existing:
+            return IntakeResult(existing, created=False)
+    links = _validate_links(session, case_in, actor)
+    for upload in uploads or []:
+        check_upload(runtime, upload)
+    now = now or utcnow()
+    workflow = runtime.workflows.select(channel=case_in.channel.value, case_type=case_in.case_type.value)
+    year = now.astimezone(ZoneInfo(runtime.settings.timezone)).year
+    petitioner = case_in.petitioner
+    kind = petitioner.kind or (PetitionerKind.enterprise if links["enterprise"] else PetitionerKind.resident)
+    case = Case(
+        case_no="",
+        query_code=secrets.token_urlsafe(12),
+        workflow=workflow.name,
+        state=workflow.initial_state,
+        state_changed_at=now,
+        channel=case_in.channel.value,
+        case_type=case_in.case_type.value,
+        urgency=case_in.urgency.value,
+        title=case_in.title,
+        description=case_in.description,
+        location=case_in.location,
+        petitioner_name=petitioner.name,
+        petitioner_phone=petitioner.phone,
+        petitioner_id_no=petitioner.id_no,
+        petitioner_kind=kind.value,
+        enterprise_id=links["enterprise"].id if links["enterprise"] else None,
+        meeting_id=links["meeting"].id if links["meeting"] else None,
+        station_id=links["station"].id if links["station"] else None,
+        category_id=links["category"].id if links["category"] else None,
+        accused_department_id=links["accused_department"].id if links["accused_department"] else None,
+        confidential=case_in.case_type in CONFIDENTIAL_TYPES,
+        supervised=case_in.channel == Channel.inspection,  # inspection referrals are always supervised
+        received_at=now,
+        occurred_at=case_in.occurred_at or now,
+        created_by_id=actor.id,
+        idempotency_key=idempotency_key,
+        search_terms=search.search_terms(case_in.title, case_in.description, case_in.location),
+    )
+    clocks = start_intake_clocks(session, runtime, case, actor)
+    try:
+        with session.begin_nested():
+            case.case_no = next_case_no(session, runtime.settings.case_no_prefix, year)
+            session.add(case)
+            session.flush()
+    except IntegrityError:
+        # Two retries of the same request raced: the other one won, return its case.
+        if idempotency_key and (existing := _by_idempotency_key(session, actor, idempotency_key)):
+            return IntakeResult(existing, created=False)
+        raise
+    record_intake(session, case, actor, clocks, {"channel": case.channel, "case_type": case.case_type})
+    for upload in uploads or []:
+        store_attachment(session, runtime, case=case, actor=actor, upload=upload, event=None, now=now)
+    session.flush()
+    return IntakeResult(case, created=True, duplicates=possible_duplicates(session, runtime, case))
+
+
+def _by_idempotency_key(session: Session, actor: User, key: str) -> Case | None:
+    return session.exec(select(Case).where(Case.created_by_id == actor.id, Case.idempotency_key == key)).first()
+
+
+def possible_duplicates(session: Session, runtime: Runtime, case: Case) -> list[dict[str, Any]]:
+    """Recent cases from the same phone, or with much the same text, that the clerk may merge."""
+    since = case.received_at - timedelta(days=runtime.settings.duplicate_window_days)
+    found: dict[int, dict[str, Any]] = {}
+    if case.petitioner_phone:
+        for row in session.exec(
+            select(Case)
+            .where(Case.petitioner_phone == case.petitioner_phone, Case.received_at >= since, Case.id != case.id)
+            .order_by(col(Case.received_at).desc())
+            .limit(5)
+        ):
+            found[row.id] = {"reason": "same_phone", "score": 1.0, "case": row}  # type: ignore[index]
+    mine = set(case.search_terms.split())
+    candidate_ids = search.similar_case_ids(session, case.search_terms, since, case.id)
+    if mine and candidate_ids:
+        for row in session.exec(select(Case).where(col(Case.id).in_(candidate_ids))):
+            theirs = set(row.search_terms.split())
+            score = len(mine & theirs) / len(mine | theirs)
+            if score >= 0.3 and row.id not in found:
+                found[row.id] = {"reason": "similar_text", "score": round(score, 2), "case": row}  # type: ignore[index]
+    ranked = sorted(found.values(), key=lambda d: -d["score"])[:5]
+    return [
+        {
+            "case_no": d["case"].case_no,
+            "title": d["case"].title,
+            "state": d["case"].state,
+            "received_at": d["case"].received_at,
+            "reason": d["reason"],
+            "score": d["score"],
+        }
+        for d in ranked
+    ]
+
+
+def get_case(session: Session, ref: int | str, actor: User) -> Case:
+    """A case by id or case number, as this actor may see it (audited when confidential)."""
+    case = find_by_ref(session, Case, ref, "case_no")
+    if case is None or is_hidden_from(case, actor):
+        raise NotFound(f"诉求 {ref} 不存在 (no case {ref!r})")
+    if not in_scope(case, actor):
+        raise Forbidden("该件不属于您的单位，无权查看 (this case belongs to another department)")
+    if case.confidential:
+        session.add(AuditEntry(user_id=actor.id, action="view_confidential", case_id=case.id))
+    return case
+
+
+def case_detail(session: Session, runtime: Runtime, case: Case, actor: User, now: datetime | None = None) -> dict:
+    """Everything a person needs on a case page: fields, clocks, actions they may take, the timeline."""
+    now = now or utcnow()
+    workflow = runtime.workflows.get(case.workflow)
+    calendar = load_calendar(session, runtime.settings)
+    clocks = session.exec(select(CaseClock).where(CaseClock.case_id == case.id).order_by(col(CaseClock.id))).all()
+    events = session.exec(
+        select(CaseEvent, User.display_name)
+        .join(User, User.id == CaseEvent.actor_id, isouter=True)  # type: ignore[arg-type]
+        .where(CaseEvent.case_id == case.id)
+        .order_by(col(CaseEvent.id))
+    ).all()
+    attachments = session.exec(
+        select(Attachment).where(Attachment.case_id == case.id).order_by(col(Attachment.id))
+    ).all()
+    department = session.get(Department, case.department_id) if case.department_id else None
+    duplicate_of = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
+    data = case.model_dump(
+        exclude={
+            "petitioner_name",
+            "petitioner_phone",
+            "petitioner_id_no",
+            "petitioner_kind",
+            "search_terms",
+            "idempotency_key",
+            "next_due_at",
+            "next_warn_at",
+            "query_code",
+        }
+    )
+    data.update(
+        state_label=workflow.states[case.state].label,
+        workflow_label=workflow.label,
+        next_due_at=None if case.next_due_at == NO_DUE else case.next_due_at,
+        department=department.name if department else None,
+        duplicate_of=duplicate_of.case_no if duplicate_of else None,
+        petitioner=masked_petitioner(case, actor, runtime.settings.personal_data_roles),
+        clocks=[
+            {
+                **clock_status(c, calendar, now),
+                "label": workflow.clocks[c.name].label if c.name in workflow.clocks else c.name,
+            }
+            for c in clocks
+        ],
+        available_actions=available_actions(session, runtime, case, actor, now),
+        timeline=[
+            {
+                "id": e.id,
+                "action": e.action,
+                "label": workflow.actions[e.action].label if e.action in workflow.actions else e.action,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "actor": name,
+                "at": e.at,
+                "payload": e.payload,
+            }
+            for e, name in events
+        ],
+        attachments=[a.model_dump(exclude={"sha256"}) for a in attachments],
+    )
+    if actor.role in INTAKE_ROLES:
+        data["query_code"] = case.query_code
+    return data
+
+
+@dataclass
+class CaseFilter:
+    state: list[str] | None = None
+    department_id: int | None = None
+    channel: str | None = None
+    station_id: int | None = None
+    meeting_id: int | None = None
+    enterprise_id: int | None = None
+    category_id: int | None = None
+    case_type: str | None = None
+    urgency: str | None = None
+    overdue: bool | None = None
+    due_soon: bool | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    q: str | None = None
+    phone: str | None = None
+    sort: str = "received"  # "received" (newest first) or "due" (earliest due first, for queues)
+    cursor: str | None = None
+    limit: int = 50
+
+
+def _encode_cursor(sort: str, at: datetime, case_id: int) -> str:
+    raw = json.dumps([sort, at.isoformat(), case_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, at, case_id = json.loads(raw)
+        if kind != sort:
+            raise ValueError
+        return datetime.fromisoformat(at), int(case_id)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise InvalidInput.field(
+            "cursor", "分页游标无效，请从第一页重新开始", "invalid cursor: use the next_cursor of the previous page"
+        ) from None
+
+
+def list_cases(
+    session: Session, runtime: Runtime, actor: User, filters: CaseFilter, now: datetime | None = None
+) -> tuple[list[CaseSummary], str | None]:
+    """One page of the cases this actor may see, filtered, in keyset order."""
+    now = now or utcnow()
+    if filters.sort not in ("received", "due"):
+        raise InvalidInput.field("sort", "排序应为 received 或 due", "sort must be 'received' or 'due'")
+    stmt = select(Case).where(visibility_filter(actor))
+    equal = {
+        "department_id": Case.department_id,
+        "channel": Case.channel,
+        "station_id": Case.station_id,
+        "meeting_id": Case.meeting_id,
+        "enterprise_id": Case.enterprise_id,
+        "category_id": Case.category_id,
+        "case_type": Case.case_type,
+        "urgency": Case.urgency,
+        "phone": Case.petitioner_phone,
+    }
+    for name, column in equal.items():
+        value = getattr(filters, name)
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if filters.state:
+        stmt = stmt.where(col(Case.state).in_(filters.state))
+    if filters.overdue is not None:
+        stmt = stmt.where(Case.next_due_at <= now if filters.overdue else Case.next_due_at > now)
+    if filters.due_soon:
+        stmt = stmt.where(Case.next_warn_at <= now, Case.next_due_at > now)
+    if filters.received_from:
+        stmt = stmt.where(Case.received_at >= filters.received_from)
+    if filters.received_to:
+        stmt = stmt.where(Case.received_at < filters.received_to)
+    if filters.q:
+        stmt = stmt.where(search.matches(session, filters.q))
+    key = Case.received_at if filters.sort == "received" else Case.next_due_at
+    if filters.cursor:
+        at, last_id = _decode_cursor(filters.cursor, filters.sort)
+        position = tuple_(key, Case.id)
+        stmt = stmt.where(
+            position < tuple_(at, last_id) if filters.sort == "received" else position > tuple_(at, last_id)
+        )
+    if filters.sort == "received":
+        stmt = stmt.order_by(col(Case.received_at).desc(), col(Case.id).desc())
+    else:
+        stmt = stmt.order_by(col(Case.next_due_at), col(Case.id))
+    limit = max(1, min(filters.limit, 200))
+    rows = list(session.exec(stmt.limit(limit + 1)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = _encode_cursor(filters.sort, getattr(last, key.key), last.id)  # type: ignore[arg-type]
+    return [summarize(runtime, c, now) for c in rows], next_cursor
+
+
+def summarize(runtime: Runtime, case: Case, now: datetime) -> CaseSummary:
+    workflow = runtime.workflows.get(case.workflow)
+    due = None if case.next_due_at == NO_DUE else case.next_due_at
+    return CaseSummary(
+        id=case.id,  # type: ignore[arg-type]
+        case_no=case.case_no,
+        title=case.title,
+        state=case.state,
+        state_label=workflow.states[case.state].label,
+        workflow=case.workflow,
+        channel=case.channel,
+        case_type=case.case_type,
+        urgency=case.urgency,
+        department_id=case.department_id,
+        received_at=case.received_at,
+        next_due_at=due,
+        overdue=due is not None and now >= due,
+        due_soon=due is not None and case.next_warn_at <= now < due,
+        confidential=case.confidential,
+        version=case.version,
+    )
+
+
+def check_upload(runtime: Runtime, upload: Upload) -> None:
+    settings = runtime.settings
+    if len(upload.data) > settings.attachment_max_bytes:
+        raise InvalidInput.field(
+            "files",
+            f"附件 {upload.filename} 超过 {settings.attachment_max_bytes // 1048576} MB",
+            f"attachment {upload.filename!r} is larger than {settings.attachment_max_bytes} bytes",
+        )
+    if upload.content_type not in settings.attachment_types:
+        accepted = ", ".join(settings.attachment_types)
+        raise InvalidInput.field(
+            "files",
+            f"附件 {upload.filename} 的类型 {upload.content_type} 不允许；允许：{accepted}",
+            f"attachment type {upload.content_type!r} is not accepted; accepted: {accepted}",
+        )
+    if not upload.data:
+        raise InvalidInput.field(
+            "files", f"附件 {upload.filename} 是空文件", f"attachment {upload.filename!r} is empty"
+        )
+
+
+def store_attachment(
+    session: Session,
+    runtime: Runtime,
+    *,
+    case: Case,
+    actor: User,
+    upload: Upload,
+    event: CaseEvent | None,
+    now: datetime | None = None,
+) -> Attachment:
+    """Keep the file content-addressed on disk and record it; a failed transaction leaves no record."""
+    check_upload(runtime, upload)
+    digest = hashlib.sha256(upload.data).hexdigest()
+    path = runtime.settings.attachments_dir / digest[:2] / digest
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(upload.data)
+        tmp.replace(path)
+    attachment = Attachment(
+        case_id=case.id,  # type: ignore[arg-type]
+        event_id=event.id if event else None,
+        filename=upload.filename[:200] or "attachment",
+        content_type=upload.content_type,
+        size=len(upload.data),
+        sha256=digest,
+        uploaded_by_id=actor.id,
+        uploaded_at=now or utcnow(),
+    )
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def add_attachment(session: Session, runtime: Runtime, *, case: Case, actor: User, upload: Upload) -> Attachment:
+    """Attach a file to a case as a timeline event; who may act on the case may attach."""
+    if actor.role in (Role.leader, Role.admin):
+        raise Forbidden("领导和管理员不能上传办理附件 (leaders and admins do not attach files to cases)")
+    workflow = runtime.workflows.get(case.workflow)
+    if workflow.is_final(case.state):
+        raise InvalidInput.field("files", "已归档的件不能再添加附件", "a closed case takes no more attachments")
+    check_upload(runtime, upload)
+    event = CaseEvent(
+        case_id=case.id,  # type: ignore[arg-type]
+        action="attach",
+        from_state=case.state,
+        to_state=case.state,
+        actor_id=actor.id,
+        at=utcnow(),
+        payload={"filename": upload.filename, "size": len(upload.data)},
+    )
+    session.add(event)
+    session.flush()
+    return store_attachment(session, runtime, case=case, actor=actor, upload=upload, event=event)
+
+
+def attachment_path(runtime: Runtime, attachment: Attachment) -> Any:
+    return runtime.settings.attachments_dir / attachment.sha256[:2] / attachment.sha256
+
+
+def public_status(session: Session, runtime: Runtime, query_code: str) -> dict[str, Any]:
+    """What a petitioner sees with their query code: status and replies, never personal data."""
+    case = session.exec(select(Case).where(Case.query_code == query_code)).first()
+    if case is None:
+        raise NotFound("查询码无效 (no case has this query code)")
+    workflow = runtime.workflows.get(case.workflow)
+    replies = session.exec(
+        select(CaseEvent)
+        .where(
+            CaseEvent.case_id == case.id,
+            col(CaseEvent.action).in_(["resolve", "answer_on_spot", "answer_review", "answer_re_review"]),
+        )
+        .order_by(col(CaseEvent.id))
+    ).all()
+    return {
+        "case_no": case.case_no,
+        "title": case.title,
+        "state": case.state,
+        "state_label": workflow.states[case.state].label,
+        "received_at": case.received_at,
+        "resolved_at": case.resolved_at,
+        "replies": [{"at": e.at, "reply": e.payload.get("reply", "")} for e in replies],
+    }

@@ -1,0 +1,45 @@
+"""Settings of a deployment, read from GRIEVANCE_* environment variables; nothing secret has a default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRIEVANCE_", env_file=".env", extra="ignore")
+
+    # sqlite:///path by default; postgresql+psycopg://user@host/db in production.
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'grievance.db'}"
+    data_dir: Path = PROJECT_ROOT / "var"
+    workflows_dir: Path = PROJECT_ROOT / "workflows"
+    categories_file: Path = PROJECT_ROOT / "config" / "categories.yaml"
+    timezone: str = "Asia/Shanghai"
+    case_no_prefix: str = "GX"
+    duplicate_window_days: int = 30
+    # Roles that see a petitioner's full phone and ID number; everyone else sees them masked.
+    personal_data_roles: list[str] = Field(default_factory=lambda: ["intake", "dispatcher", "handler", "supervisor"])
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_types: list[str] = Field(
+        default_factory=lambda: [
+            "image/jpeg",
+            "image/png",
+            "application/pdf",
+            "text/plain",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "audio/mpeg",
+        ]
+    )
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,109 @@
+"""Demo data for a fictional zone (invented names only) and one demo account per role.
+
+Demo accounts have published passwords: they exist only when someone runs `grievance demo`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TextIO
+
+from sqlmodel import Session, select
+
+from grievance.config import Settings
+from grievance.glossary import Role
+from grievance.reference import service
+from grievance.reference.schemas import DepartmentIn, EnterpriseIn, MeetingIn, StationIn
+from grievance.users.models import User
+from grievance.users.service import create_token, create_user
+
+DEPARTMENTS = [
+    ("ZX", "高新区诉求服务中心", None),
+    ("CGJ", "城市管理局", None),
+    ("QFJ", "企业服务局", None),
+    ("SSJ", "社会事务局", None),
+    ("ZFB", "政法办（矛盾纠纷调处中心）", None),
+    ("ZQB", "征迁办", None),
+    ("JD1", "青桐街道", None),
+    ("JD2", "白沙街道", None),
+]
+
+STATIONS = [
+    ("ZS01", "青桐社区城市驿站", "青桐路18号", "青桐社区", "JD1"),
+    ("ZS02", "白沙湾城市驿站", "白沙大道200号", "白沙湾社区", "JD2"),
+    ("ZS03", "科创园城市驿站", "科创一路6号", "科创园社区", "JD1"),
+]
+
+ENTERPRISES = [
+    ("云帆光电科技有限公司", "91420100MA4K000011", True),
+    ("青桐精密制造有限公司", "91420100MA4K000022", True),
+    ("白沙生物医药有限公司", "91420100MA4K000033", False),
+]
+
+# username, role, department code, display name
+ACCOUNTS = [
+    ("demo_intake", Role.intake, "ZX", "前台受理员 王敏"),
+    ("demo_dispatcher", Role.dispatcher, "ZX", "派单员 李强"),
+    ("demo_handler", Role.handler, "CGJ", "城管局承办人 张伟"),
+    ("demo_dept_head", Role.dept_head, "CGJ", "城管局负责人 刘洋"),
+    ("demo_supervisor", Role.supervisor, "ZX", "督办员 陈静"),
+    ("demo_leader", Role.leader, None, "分管领导 赵刚"),
+    ("demo_admin", Role.admin, None, "系统管理员"),
+    ("demo_liaison", Role.handler, "QFJ", "包保干部 孙丽"),
+]
+DEMO_PASSWORD = "demo-{role}-2025"
+
+
+def seed_demo(session: Session, settings: Settings, *, if_empty: bool, out: TextIO) -> None:
+    seeded = session.exec(select(User).where(User.username == "demo_admin")).first() is not None
+    has_users = session.exec(select(User)).first() is not None
+    if not seeded and not (if_empty and has_users):
+        _seed(session, settings)
+        out.write("已载入演示数据 (demo data loaded)\n")
+    elif if_empty and has_users and not seeded:
+        out.write("数据库已有用户，未载入演示数据 (the database has users; demo not loaded)\n")
+        return
+    out.write("\n演示账号（仅供演示）Demo accounts (demo only) — password / fresh API token:\n")
+    for username, role, _dept, display in ACCOUNTS:
+        user = session.exec(select(User).where(User.username == username)).one()
+        token = create_token(session, user, name="demo")
+        out.write(f"  {username:<16} {role.value:<11} {DEMO_PASSWORD.format(role=role.value):<24} {token}  {display}\n")
+    out.write('\n例 (example): curl -H "Authorization: Bearer <token>" http://127.0.0.1:8000/api/v1/me\n\n')
+
+
+def _seed(session: Session, settings: Settings) -> None:
+    for code, name, parent in DEPARTMENTS:
+        service.create_department(session, department_in=DepartmentIn(code=code, name=name, parent=parent))
+    for code, name, address, community, dept in STATIONS:
+        service.create_station(
+            session,
+            station_in=StationIn(code=code, name=name, address=address, community=community, department=dept),
+        )
+    service.load_categories(session, settings.categories_file)
+    for username, role, dept, display in ACCOUNTS:
+        create_user(
+            session,
+            username=username,
+            role=role.value,
+            password=DEMO_PASSWORD.format(role=role.value),
+            display_name=display,
+            department=dept,
+        )
+    for name, code, large in ENTERPRISES:
+        service.create_enterprise(
+            session,
+            enterprise_in=EnterpriseIn(
+                name=name, credit_code=code, is_large=large, liaison="demo_liaison" if large else None
+            ),
+        )
+    service.create_meeting(
+        session,
+        meeting_in=MeetingIn(
+            title="2025年第一期阳光恳谈会",
+            held_on=date(2025, 3, 5),
+            venue="青桐社区城市驿站",
+            hosts="高新区管委会",
+            attendee_count=86,
+            station="ZS01",
+        ),
+    )

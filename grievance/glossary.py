@@ -1,0 +1,138 @@
+"""The closed vocabularies of DOMAIN.md (channels, case types, urgencies, roles...), with their Chinese labels."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LabelledEnum(StrEnum):
+    """A code stored in the database and accepted by the API, with its Chinese label for people."""
+
+    @property
+    def label(self) -> str:
+        return LABELS[type(self).__name__][self.value]
+
+    @classmethod
+    def parse(cls, text: str) -> LabelledEnum:
+        """Accept the code or its Chinese label (ledgers and the CLI use both)."""
+        labels = LABELS[cls.__name__]
+        for member in cls:
+            if text in (member.value, labels[member.value]):
+                return member
+        raise ValueError(f"{text!r} is not one of: {cls.accepted()}")
+
+    @classmethod
+    def accepted(cls) -> str:
+        labels = LABELS[cls.__name__]
+        return ", ".join(f"{m.value} ({labels[m.value]})" for m in cls)
+
+
+class Channel(LabelledEnum):
+    meeting = "meeting"
+    station = "station"
+    mobile_desk = "mobile_desk"
+    hotline = "hotline"
+    online = "online"
+    walk_in = "walk_in"
+    letter = "letter"
+    enterprise = "enterprise"
+    inspection = "inspection"
+    leader = "leader"
+
+
+class CaseType(LabelledEnum):
+    consult = "consult"
+    help = "help"
+    complaint = "complaint"
+    report = "report"
+    suggestion = "suggestion"
+    praise = "praise"
+    dispute = "dispute"
+    petition = "petition"
+
+
+class Urgency(LabelledEnum):
+    emergency = "emergency"
+    urgent = "urgent"
+    normal = "normal"
+
+
+class Role(LabelledEnum):
+    intake = "intake"
+    dispatcher = "dispatcher"
+    handler = "handler"
+    dept_head = "dept_head"
+    supervisor = "supervisor"
+    leader = "leader"
+    admin = "admin"
+
+
+class Outcome(LabelledEnum):
+    answered_on_spot = "answered_on_spot"
+    solved = "solved"
+    explained = "explained"
+    mediated = "mediated"
+    not_mediated = "not_mediated"
+    rejected = "rejected"
+
+
+class Satisfaction(LabelledEnum):
+    satisfied = "satisfied"
+    basically_satisfied = "basically_satisfied"
+    unsatisfied = "unsatisfied"
+
+
+class PetitionerKind(LabelledEnum):
+    resident = "resident"
+    enterprise = "enterprise"
+
+
+# Roles whose users see and act on their own department's cases only.
+DEPARTMENT_ROLES = frozenset({Role.handler, Role.dept_head})
+# Case types whose petitioner and content are hidden from the department they accuse.
+CONFIDENTIAL_TYPES = frozenset({CaseType.report})
+
+LABELS: dict[str, dict[str, str]] = {
+    "Channel": {
+        "meeting": "阳光恳谈会",
+        "station": "城市驿站",
+        "mobile_desk": "流动办公桌",
+        "hotline": "12345热线",
+        "online": "网上",
+        "walk_in": "来访",
+        "letter": "来信",
+        "enterprise": "企业包保",
+        "inspection": "巡视交办",
+        "leader": "领导批办",
+    },
+    "CaseType": {
+        "consult": "咨询",
+        "help": "求助",
+        "complaint": "投诉",
+        "report": "举报",
+        "suggestion": "建议",
+        "praise": "表扬",
+        "dispute": "矛盾纠纷",
+        "petition": "信访",
+    },
+    "Urgency": {"emergency": "特急", "urgent": "紧急", "normal": "一般"},
+    "Role": {
+        "intake": "受理员",
+        "dispatcher": "派单员",
+        "handler": "承办人",
+        "dept_head": "单位负责人",
+        "supervisor": "督办员",
+        "leader": "领导",
+        "admin": "管理员",
+    },
+    "Outcome": {
+        "answered_on_spot": "当场答复",
+        "solved": "已解决",
+        "explained": "已解释说明",
+        "mediated": "已化解",
+        "not_mediated": "未化解",
+        "rejected": "不予支持",
+    },
+    "Satisfaction": {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"},
+    "PetitionerKind": {"resident": "群众", "enterprise": "企业"},
+}

@@ -1,0 +1,9 @@
+"""Imports every table model, so SQLModel.metadata is complete for Alembic and the tests."""
+
+from __future__ import annotations
+
+
+def import_all_models() -> None:
+    import grievance.cases.models
+    import grievance.reference.models
+    import grievance.users.models  # noqa: F401

@@ -1,0 +1,141 @@
+"""Creating and finding reference data; one function per thing a user does."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from sqlmodel import Session, SQLModel, col, select
+
+from grievance.db import find_by_ref, utcnow
+from grievance.errors import Conflict, InvalidInput, NotFound
+from grievance.reference.models import Category, Department, Enterprise, LiaisonAssignment, Meeting, Station
+from grievance.reference.schemas import DepartmentIn, EnterpriseIn, MeetingIn, StationIn
+from grievance.users.service import find_department, get_user
+
+T = TypeVar("T", bound=SQLModel)
+
+
+def get_or_404(session: Session, model: type[T], ref: int | str, label: str) -> T:
+    """A record by id, or by code where the table has one."""
+    key = "code" if hasattr(model, "code") else "credit_code" if hasattr(model, "credit_code") else "id"
+    row: T | None = find_by_ref(session, model, ref, key)
+    if row is None:
+        raise NotFound(f"{label} {ref} 不存在 (no {model.__name__.lower()} {ref!r})")
+    return row
+
+
+def _unique(session: Session, model: type[SQLModel], column: str, value: str, label: str) -> None:
+    if session.exec(select(model).where(getattr(model, column) == value)).first():
+        raise Conflict(f"{label} {value} 已存在 ({model.__name__.lower()} {column} {value!r} exists)")
+
+
+def create_department(session: Session, *, department_in: DepartmentIn) -> Department:
+    _unique(session, Department, "code", department_in.code, "单位编码")
+    parent_id = find_department(session, department_in.parent).id if department_in.parent else None
+    dept = Department(code=department_in.code, name=department_in.name, parent_id=parent_id)
+    session.add(dept)
+    session.flush()
+    return dept
+
+
+def create_station(session: Session, *, station_in: StationIn) -> Station:
+    _unique(session, Station, "code", station_in.code, "驿站编码")
+    dept_id = find_department(session, station_in.department).id if station_in.department else None
+    station = Station(**station_in.model_dump(exclude={"department"}), department_id=dept_id)
+    session.add(station)
+    session.flush()
+    return station
+
+
+def create_meeting(session: Session, *, meeting_in: MeetingIn) -> Meeting:
+    station_id = get_or_404(session, Station, meeting_in.station, "驿站").id if meeting_in.station else None
+    meeting = Meeting(**meeting_in.model_dump(exclude={"station"}), station_id=station_id)
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def create_enterprise(session: Session, *, enterprise_in: EnterpriseIn, now: datetime | None = None) -> Enterprise:
+    _unique(session, Enterprise, "credit_code", enterprise_in.credit_code, "统一社会信用代码")
+    enterprise = Enterprise(**enterprise_in.model_dump(exclude={"liaison"}))
+    session.add(enterprise)
+    session.flush()
+    if enterprise_in.liaison is not None:
+        set_liaison(session, enterprise=enterprise, liaison=enterprise_in.liaison, now=now)
+    return enterprise
+
+
+def set_liaison(
+    session: Session, *, enterprise: Enterprise, liaison: int | str | None, now: datetime | None = None
+) -> Enterprise:
+    """Assign (or with None, remove) the enterprise's liaison cadre, keeping the history for coverage."""
+    now = now or utcnow()
+    user_id = get_user(session, liaison).id if liaison not in (None, "") else None  # type: ignore[arg-type]
+    if user_id == enterprise.liaison_user_id:
+        return enterprise
+    for current in session.exec(
+        select(LiaisonAssignment).where(
+            LiaisonAssignment.enterprise_id == enterprise.id, col(LiaisonAssignment.ended_at).is_(None)
+        )
+    ):
+        current.ended_at = now
+        session.add(current)
+    if user_id is not None:
+        session.add(LiaisonAssignment(enterprise_id=enterprise.id, user_id=user_id, started_at=now))  # type: ignore[arg-type]
+    enterprise.liaison_user_id = user_id
+    session.add(enterprise)
+    session.flush()
+    return enterprise
+
+
+def list_all(session: Session, model: type[T], order: Any) -> list[T]:
+    return list(session.exec(select(model).order_by(order)).all())
+
+
+def load_categories(session: Session, path: Path) -> dict[str, int]:
+    """Create or update the category tree from the deployment's YAML file (matched by code)."""
+    try:
+        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidInput.field(
+            "file", f"无法读取分类文件：{exc}", f"cannot read the categories file: {exc}"
+        ) from None
+    if not isinstance(tree, list):
+        raise InvalidInput.field("file", "分类文件应为列表", "the categories file must be a list of categories")
+    existing = {c.code: c for c in session.exec(select(Category)).all()}
+    departments = {d.code: d.id for d in session.exec(select(Department)).all()}
+    counts = {"created": 0, "updated": 0}
+
+    def visit(items: list[Any], parent: Category | None, level: int, trail: str) -> None:
+        for i, item in enumerate(items):
+            where = f"{trail}[{i}]"
+            if not isinstance(item, dict) or not item.get("code") or not item.get("name"):
+                raise InvalidInput.field(where, f"{where} 需要 code 和 name", f"{where} needs a code and a name")
+            if level > 3:
+                raise InvalidInput.field(where, "分类最多三级", "categories are at most three levels deep")
+            code = str(item["code"])
+            dept_code = item.get("department")
+            if dept_code is not None and dept_code not in departments:
+                raise InvalidInput.field(
+                    where, f"单位编码 {dept_code} 不存在", f"{where}: no department with code {dept_code!r}"
+                )
+            category = existing.get(code)
+            if category is None:
+                category = Category(code=code, name="", level=level)
+                existing[code] = category
+                counts["created"] += 1
+            else:
+                counts["updated"] += 1
+            category.name = str(item["name"])
+            category.level = level
+            category.parent_id = parent.id if parent else None
+            category.department_id = departments.get(dept_code) if dept_code else None
+            session.add(category)
+            session.flush()
+            visit(item.get("children") or [], category, level + 1, f"{where}.children")
+
+    visit(tree, None, 1, "categories")
+    return counts

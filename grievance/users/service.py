@@ -1,0 +1,123 @@
+"""Staff accounts: creating them, hashing passwords with argon2, issuing and checking API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlmodel import Session, select
+
+from grievance.db import find_by_ref
+from grievance.errors import Conflict, InvalidInput, NotFound
+from grievance.glossary import DEPARTMENT_ROLES, Role
+from grievance.reference.models import Department
+from grievance.users.models import ApiToken, User
+
+_hasher = PasswordHasher()
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "gv_"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput.field(
+            "password", f"密码至少{MIN_PASSWORD}个字符", f"the password needs at least {MIN_PASSWORD} characters"
+        )
+
+
+def verify_password(user: User, password: str) -> bool:
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except VerificationError:
+        return False
+
+
+def find_department(session: Session, ref: int | str) -> Department:
+    """A department by id or by code."""
+    dept = find_by_ref(session, Department, ref, "code")
+    if dept is None:
+        raise InvalidInput.field("department", f"承办单位 {ref} 不存在", f"no department {ref!r} (give its id or code)")
+    return dept
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    password: str | None,
+    display_name: str = "",
+    department: int | str | None = None,
+) -> User:
+    errors = []
+    try:
+        Role(role)
+    except ValueError:
+        errors.append(
+            {
+                "field": "role",
+                "message": f"角色应为：{Role.accepted()}",
+                "message_en": f"role must be one of: {Role.accepted()}",
+            }
+        )
+    if not username or len(username) > 64:
+        errors.append(
+            {"field": "username", "message": "用户名为1至64个字符", "message_en": "username must be 1-64 characters"}
+        )
+    if errors:
+        raise InvalidInput("用户信息有误 (invalid user)", errors)
+    dept_id = find_department(session, department).id if department not in (None, "") else None  # type: ignore[arg-type]
+    if role in DEPARTMENT_ROLES and dept_id is None:
+        raise InvalidInput.field(
+            "department", "承办人和单位负责人必须属于一个单位", f"role {role!r} needs a department"
+        )
+    if session.exec(select(User).where(User.username == username)).first():
+        raise Conflict(f"用户名 {username} 已存在 (username {username!r} is taken)")
+    if password is not None:
+        check_password_strength(password)
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        department_id=dept_id,
+        password_hash=hash_password(password) if password else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, ref: int | str) -> User:
+    user = find_by_ref(session, User, ref, "username")
+    if user is None:
+        raise NotFound(f"用户 {ref} 不存在 (no user {ref!r})")
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str = "") -> str:
+    """Issue a bearer token. Only its hash is kept: the caller shows it once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_digest(token), name=name))  # type: ignore[arg-type]
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.exec(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)  # type: ignore[arg-type]
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None), User.active)  # type: ignore[union-attr]
+    ).first()
+    return row

@@ -1,0 +1,95 @@
+"""The administrator's calendar overrides: list, add, remove, and import a year's list from a file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from grievance.cases.models import CalendarOverride
+from grievance.errors import InvalidInput, NotFound
+
+WORKDAY_WORDS = {"workday": True, "work": True, "班": True, "上班": True, "补班": True, "工作日": True}
+HOLIDAY_WORDS = {"holiday": False, "off": False, "休": False, "休息": False, "放假": False, "节假日": False}
+
+
+def parse_kind(text: str, where: str = "kind") -> bool:
+    word = text.strip().lower()
+    if word in WORKDAY_WORDS:
+        return True
+    if word in HOLIDAY_WORDS:
+        return False
+    raise InvalidInput.field(
+        where,
+        f"{where} 应为 workday（上班/补班）或 holiday（休息/放假），收到 {text!r}",
+        f"{where} must be 'workday' or 'holiday', got {text!r}",
+    )
+
+
+def parse_day(text: str, where: str = "day") -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput.field(
+            where,
+            f"{where} 应为日期，如 2027-10-01，收到 {text!r}",
+            f"{where} must be a date like 2027-10-01, got {text!r}",
+        ) from None
+
+
+def list_overrides(session: Session, year: int | None = None) -> list[CalendarOverride]:
+    stmt = select(CalendarOverride).order_by(col(CalendarOverride.day))
+    if year is not None:
+        stmt = stmt.where(CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day < date(year + 1, 1, 1))
+    return list(session.exec(stmt).all())
+
+
+def set_override(session: Session, *, day: date, is_workday: bool, note: str = "") -> CalendarOverride:
+    row = session.get(CalendarOverride, day) or CalendarOverride(day=day, is_workday=is_workday)
+    row.is_workday = is_workday
+    row.note = note[:200]
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remove_override(session: Session, day: date) -> None:
+    row = session.get(CalendarOverride, day)
+    if row is None:
+        raise NotFound(f"{day} 没有本地调整 (no override on {day})")
+    session.delete(row)
+    session.flush()
+
+
+def import_overrides(session: Session, text: str) -> int:
+    """Import lines `YYYY-MM-DD,workday|holiday[,note]` (a header line is allowed); all or nothing."""
+    rows = []
+    errors = []
+    for number, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not fields or not "".join(fields).strip() or fields[0].strip().startswith("#"):
+            continue
+        if number == 1 and fields[0].strip().lower() in ("day", "date", "日期"):
+            continue
+        try:
+            if len(fields) < 2:
+                raise InvalidInput.field(
+                    f"line {number}",
+                    f"第{number}行应为：日期,workday|holiday[,说明]",
+                    f"line {number}: expected day,kind[,note]",
+                )
+            rows.append(
+                (
+                    parse_day(fields[0], f"line {number}"),
+                    parse_kind(fields[1], f"line {number}"),
+                    ",".join(fields[2:]).strip(),
+                )
+            )
+        except InvalidInput as exc:
+            errors.extend(exc.detail["errors"])
+    if errors:
+        raise InvalidInput("日历文件有误，未导入任何一天 (the calendar file has errors; nothing was imported)", errors)
+    for day, is_workday, note in rows:
+        set_override(session, day=day, is_workday=is_workday, note=note)
+    return len(rows)

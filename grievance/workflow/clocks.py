@@ -1,0 +1,123 @@
+"""SLA clocks: start, stop, pause, resume and extend them as the workflow says, and read what is left."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from grievance.cases.models import NO_DUE, Case, CaseClock
+from grievance.workflow.calendar import WorkCalendar
+from grievance.workflow.context import ActionContext
+from grievance.workflow.definition import ClockDef
+
+
+def _unit(clock: CaseClock) -> str:
+    return clock.limit_text.split(" ", 1)[1]
+
+
+def _warn(definition: ClockDef, start: datetime, due: datetime) -> datetime:
+    return start + (due - start) * definition.warn_at
+
+
+def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
+    case = ctx.case
+    rule = definition.limit_for(urgency=case.urgency, case_type=case.case_type, channel=case.channel)
+    due = ctx.calendar.add(ctx.now, rule.amount, rule.unit)
+    values = {
+        "limit_text": f"{rule.amount:g} {rule.unit}",
+        "started_at": ctx.now,
+        "base_due_at": due,
+        "due_at": due,
+        "warn_at": _warn(definition, ctx.now, due),
+        "paused_at": None,
+        "remaining_seconds": None,
+        "stopped_at": None,
+        "extended_days": 0,
+    }
+    clock = ctx.clocks.get(name)
+    if clock is None:
+        clock = CaseClock(case_id=case.id, name=name, **values)  # type: ignore[arg-type]
+        if case.id is not None:  # a case being created adds its clocks once it has an id
+            ctx.session.add(clock)
+        ctx.clocks[name] = clock
+    else:
+        for key, value in values.items():
+            setattr(clock, key, value)
+
+
+def apply_clocks(ctx: ActionContext, final: bool) -> None:
+    """Move every clock of the workflow as the action requires; a final state stops them all."""
+    for name, definition in ctx.workflow.clocks.items():
+        clock = ctx.clocks.get(name)
+        running = clock is not None and clock.stopped_at is None
+        if ctx.action in definition.stop and running:
+            assert clock is not None
+            _resume_if_paused(ctx.calendar, clock, ctx.now)
+            clock.stopped_at = ctx.now
+        elif ctx.action in definition.pause and running and clock and clock.paused_at is None:
+            clock.remaining_seconds = ctx.calendar.remaining(ctx.now, clock.due_at, _unit(clock))
+            clock.paused_at = ctx.now
+        elif ctx.action in definition.resume and running and clock and clock.paused_at is not None:
+            _resume_if_paused(ctx.calendar, clock, ctx.now)
+        elif ctx.action in definition.extend and running and clock and ctx.extension_days:
+            # The new due time is the end of the Nth working (or calendar) day after the old one.
+            unit = "days" if _unit(clock) == "days" else "working_days"
+            clock.due_at = ctx.calendar.add(clock.due_at - timedelta(seconds=1), ctx.extension_days, unit)
+            clock.extended_days += ctx.extension_days
+            clock.warn_at = _warn(definition, clock.started_at, clock.due_at)
+        if ctx.action in definition.start:
+            start_clock(ctx, name, definition)
+    if final:
+        for clock in ctx.clocks.values():
+            if clock.stopped_at is None:
+                _resume_if_paused(ctx.calendar, clock, ctx.now)
+                clock.stopped_at = ctx.now
+    refresh_next_due(ctx.case, ctx.clocks.values())
+
+
+def _resume_if_paused(calendar: WorkCalendar, clock: CaseClock, now: datetime) -> None:
+    if clock.paused_at is None:
+        return
+    remaining = clock.remaining_seconds or 0.0
+    if _unit(clock) == "working_days":
+        clock.due_at = calendar.add_working_seconds(now, remaining)
+    else:
+        clock.due_at = now + timedelta(seconds=remaining)
+    clock.warn_at = max(clock.warn_at, now)
+    clock.paused_at = None
+    clock.remaining_seconds = None
+
+
+def refresh_next_due(case: Case, clocks: object) -> None:
+    """Keep the case's earliest running due time in a column, so queues sort by it through an index."""
+    running = [c for c in clocks if c.stopped_at is None and c.paused_at is None]  # type: ignore[attr-defined]
+    case.next_due_at = min((c.due_at for c in running), default=NO_DUE)
+    case.next_warn_at = min((c.warn_at for c in running), default=NO_DUE)
+
+
+def clock_status(clock: CaseClock, calendar: WorkCalendar, now: datetime) -> dict[str, object]:
+    """What a person needs to know of a clock: due, how much is left (working time), late or not."""
+    unit = _unit(clock)
+    if clock.stopped_at is not None:
+        status = "met" if clock.stopped_at <= clock.due_at else "met_late"
+        remaining = None
+    elif clock.paused_at is not None:
+        status, remaining = "paused", clock.remaining_seconds
+    else:
+        remaining = calendar.remaining(now, clock.due_at, unit)
+        status = "overdue" if now >= clock.due_at else ("due_soon" if now >= clock.warn_at else "running")
+    return {
+        "name": clock.name,
+        "limit": clock.limit_text,
+        "unit": unit,
+        "started_at": clock.started_at,
+        "due_at": clock.due_at,
+        "base_due_at": clock.base_due_at,
+        "extended_days": clock.extended_days,
+        "stopped_at": clock.stopped_at,
+        "paused_at": clock.paused_at,
+        "status": status,
+        "remaining_seconds": remaining,
+        "remaining_working_days": (
+            round(remaining / 86400, 2) if remaining is not None and unit == "working_days" else None
+        ),
+    }

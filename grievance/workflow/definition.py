@@ -1,0 +1,137 @@
+"""The schema of a workflow file: states, actions, SLA clocks and the rules that pick the workflow."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from grievance.workflow.calendar import UNITS
+
+INTAKE = "intake"  # the pseudo-action that creates a case; clocks may start on it
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AppliesTo(Strict):
+    channels: list[str] | None = None  # None: any channel
+    case_types: list[str] | None = None  # None: any type
+
+
+class StateDef(Strict):
+    label: str
+    final: bool = False
+
+
+class FieldDef(Strict):
+    type: Literal["text", "int", "bool", "department", "case", "choice"]
+    label: str = ""
+    required: bool = False
+    required_if: str | None = None  # required when this other (bool) field is true
+    choices: str | None = None  # name of a glossary vocabulary, for type "choice"
+    min: int | None = None
+    max: int | None = None
+    max_length: int = 2000
+
+    @model_validator(mode="after")
+    def _choices_only_for_choice(self) -> FieldDef:
+        if (self.type == "choice") != (self.choices is not None):
+            raise ValueError("a 'choice' field needs 'choices' (a vocabulary name); other types take none")
+        return self
+
+
+class ActionDef(Strict):
+    label: str
+    from_: list[str] = Field(alias="from")
+    to: str | None = None  # None: the case stays in its state
+    roles: list[str]
+    fields: dict[str, FieldDef] = Field(default_factory=dict)
+    guards: list[str] = Field(default_factory=list)
+    effects: list[str] = Field(default_factory=list)
+    # "department": department roles act only on their own department's cases;
+    # "open": also on unassigned cases (claiming from the pool).
+    scope: Literal["department", "open"] = "department"
+
+
+class LimitRule(Strict):
+    urgency: list[str] | None = None
+    case_type: list[str] | None = None
+    channel: list[str] | None = None
+    working_days: int | None = Field(default=None, ge=1)
+    days: int | None = Field(default=None, ge=1)
+    hours: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> LimitRule:
+        given = [u for u in UNITS if getattr(self, u) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a limit needs exactly one of {', '.join(UNITS)}; got {given or 'none'}")
+        return self
+
+    @property
+    def unit(self) -> str:
+        return next(u for u in UNITS if getattr(self, u) is not None)
+
+    @property
+    def amount(self) -> float:
+        value = getattr(self, self.unit)
+        assert value is not None
+        return float(value)
+
+    def matches(self, *, urgency: str, case_type: str, channel: str) -> bool:
+        return all(
+            allowed is None or value in allowed
+            for allowed, value in (
+                (self.urgency, urgency),
+                (self.case_type, case_type),
+                (self.channel, channel),
+            )
+        )
+
+
+class ClockDef(Strict):
+    label: str
+    start: list[str]  # actions that start (or restart) the clock
+    stop: list[str] = Field(default_factory=list)
+    pause: list[str] = Field(default_factory=list)
+    resume: list[str] = Field(default_factory=list)
+    extend: list[str] = Field(default_factory=list)  # actions that push the due time by the approved days
+    warn_at: float = Field(default=0.8, gt=0, lt=1)  # fraction of the time after which a case is due soon
+    limits: list[LimitRule]
+
+    @model_validator(mode="after")
+    def _has_default_limit(self) -> ClockDef:
+        last = self.limits[-1] if self.limits else None
+        if last is None or (last.urgency or last.case_type or last.channel):
+            raise ValueError("the last limit must have no conditions: it is the default")
+        return self
+
+    def limit_for(self, *, urgency: str, case_type: str, channel: str) -> LimitRule:
+        return next(r for r in self.limits if r.matches(urgency=urgency, case_type=case_type, channel=channel))
+
+
+class WorkflowDef(Strict):
+    name: str
+    label: str
+    extends: str | None = None
+    priority: int = 0  # the matching workflow with the highest priority wins
+    applies_to: AppliesTo
+    initial_state: str
+    settings: dict[str, float] = Field(default_factory=dict)
+    states: dict[str, StateDef]
+    actions: dict[str, ActionDef]
+    clocks: dict[str, ClockDef] = Field(default_factory=dict)
+
+    def applies(self, *, channel: str, case_type: str) -> bool:
+        a = self.applies_to
+        return (a.channels is None or channel in a.channels) and (a.case_types is None or case_type in a.case_types)
+
+    def is_final(self, state: str) -> bool:
+        return self.states[state].final
+
+    def setting(self, key: str) -> float:
+        if key not in self.settings:
+            raise KeyError(f"workflow {self.name!r} has no setting {key!r}")
+        return self.settings[key]

@@ -1,0 +1,135 @@
+"""Named effects that a workflow file attaches to its actions: what an action writes on the case.
+
+The engine has already validated the input and checked the guards; an effect only records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from grievance.workflow.context import ActionContext
+
+Effect = Callable[[ActionContext], None]
+EFFECTS: dict[str, Effect] = {}
+
+
+def effect(fn: Effect) -> Effect:
+    EFFECTS[fn.__name__] = fn
+    return fn
+
+
+def _payload(ctx: ActionContext) -> dict:
+    assert ctx.payload is not None
+    return ctx.payload
+
+
+@effect
+def assign_department(ctx: ActionContext) -> None:
+    case = ctx.case
+    case.department_id = _payload(ctx)["department_id"]
+    case.dispatched_at = ctx.now
+    case.accepted_at = None
+    case.dispatch_count += 1
+
+
+@effect
+def claim_for_department(ctx: ActionContext) -> None:
+    case = ctx.case
+    case.department_id = ctx.actor.department_id
+    case.dispatched_at = ctx.now
+    case.accepted_at = ctx.now
+    case.dispatch_count += 1
+
+
+@effect
+def record_accept(ctx: ActionContext) -> None:
+    ctx.case.accepted_at = ctx.now
+
+
+@effect
+def record_return(ctx: ActionContext) -> None:
+    # The case leaves the department's queue and goes back to the dispatch centre.
+    ctx.case.department_id = None
+    ctx.case.accepted_at = None
+
+
+@effect
+def record_response(ctx: ActionContext) -> None:
+    if ctx.case.responded_at is None:
+        ctx.case.responded_at = ctx.now
+
+
+@effect
+def record_resolution(ctx: ActionContext) -> None:
+    p = _payload(ctx)
+    case = ctx.case
+    case.resolved_at = ctx.now
+    case.outcome = p["outcome"]
+    case.reply = p["reply"]
+    case.callback_at = case.callback_reached = case.callback_solved = case.satisfaction = None
+
+
+@effect
+def record_answer_on_spot(ctx: ActionContext) -> None:
+    case = ctx.case
+    case.responded_at = case.resolved_at = ctx.now
+    case.outcome = "answered_on_spot"
+    case.reply = _payload(ctx)["reply"]
+
+
+@effect
+def request_extension(ctx: ActionContext) -> None:
+    p = _payload(ctx)
+    ctx.case.pending_extension_days = p["days"]
+    ctx.case.pending_extension_reason = p["reason"]
+
+
+@effect
+def approve_extension(ctx: ActionContext) -> None:
+    ctx.extension_days = ctx.case.pending_extension_days or 0
+    ctx.case.pending_extension_days = None
+    ctx.case.pending_extension_reason = ""
+
+
+@effect
+def reject_extension(ctx: ActionContext) -> None:
+    ctx.case.pending_extension_days = None
+    ctx.case.pending_extension_reason = ""
+
+
+@effect
+def record_callback(ctx: ActionContext) -> None:
+    p = _payload(ctx)
+    case = ctx.case
+    case.callback_at = ctx.now
+    case.callback_reached = p["reached"]
+    case.callback_solved = p.get("solved") if p["reached"] else None
+    case.satisfaction = p.get("satisfaction") if p["reached"] else None
+
+
+@effect
+def record_reopen(ctx: ActionContext) -> None:
+    case = ctx.case
+    case.reopened_at = ctx.now
+    case.resolved_at = None
+    case.outcome = None
+
+
+@effect
+def mark_supervised(ctx: ActionContext) -> None:
+    ctx.case.supervised = True
+
+
+@effect
+def count_urge(ctx: ActionContext) -> None:
+    ctx.case.urge_count += 1
+
+
+@effect
+def merge_into(ctx: ActionContext) -> None:
+    ctx.case.duplicate_of_id = ctx.refs["into"].id
+
+
+@effect
+def record_close(ctx: ActionContext) -> None:
+    ctx.case.closed_at = ctx.now

@@ -1,0 +1,298 @@
+"""Runs the workflows: which actions an actor may take now, and firing one as a single transaction.
+
+Firing checks role, department scope, state, input and guards, appends an immutable CaseEvent,
+applies the action's effects, moves the clocks and bumps the case's version; a concurrent writer
+holding an older version gets a Conflict and nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, select
+
+from grievance.cases.access import is_hidden_from
+from grievance.cases.models import CalendarOverride, Case, CaseClock, CaseEvent
+from grievance.config import Settings
+from grievance.db import find_by_ref, utcnow
+from grievance.errors import Conflict, Forbidden, InvalidInput, NotFound
+from grievance.glossary import DEPARTMENT_ROLES, LABELS
+from grievance.reference.models import Department
+from grievance.users.models import User
+from grievance.workflow.calendar import WorkCalendar
+from grievance.workflow.clocks import apply_clocks
+from grievance.workflow.context import ActionContext
+from grievance.workflow.definition import INTAKE, ActionDef, FieldDef, WorkflowDef
+from grievance.workflow.effects import EFFECTS
+from grievance.workflow.guards import GUARDS
+from grievance.workflow.loader import Workflows
+
+
+@dataclass
+class Runtime:
+    """What every action needs, loaded once per process."""
+
+    settings: Settings
+    workflows: Workflows
+
+
+def load_calendar(session: Session, settings: Settings) -> WorkCalendar:
+    overrides = {o.day: o.is_workday for o in session.exec(select(CalendarOverride)).all()}
+    return WorkCalendar(overrides, settings.timezone)
+
+
+def _context(session: Session, runtime: Runtime, case: Case, actor: User, action: str, now: datetime) -> ActionContext:
+    clocks = {c.name: c for c in session.exec(select(CaseClock).where(CaseClock.case_id == case.id)).all()}
+    return ActionContext(
+        session=session,
+        case=case,
+        workflow=runtime.workflows.get(case.workflow),
+        action=action,
+        actor=actor,
+        now=now,
+        calendar=load_calendar(session, runtime.settings),
+        clocks=clocks,
+    )
+
+
+def _scope_problem(case: Case, actor: User, action: ActionDef) -> str | None:
+    if actor.role not in DEPARTMENT_ROLES:
+        return None
+    if case.department_id == actor.department_id and actor.department_id is not None:
+        return None
+    if action.scope == "open" and case.department_id is None:
+        return None
+    return "该件不属于您的单位 (this case is not your department's)"
+
+
+def _guard_problem(ctx: ActionContext, action: ActionDef) -> str | None:
+    for name in action.guards:
+        reason = GUARDS[name].check(ctx)
+        if reason:
+            return reason
+    return None
+
+
+def available_actions(
+    session: Session, runtime: Runtime, case: Case, actor: User, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The actions this actor may take on this case now, with the input each one asks for."""
+    ctx = _context(session, runtime, case, actor, "", now or utcnow())
+    result = []
+    for name, action in ctx.workflow.actions.items():
+        if case.state not in action.from_ or actor.role not in action.roles:
+            continue
+        if _scope_problem(case, actor, action):
+            continue
+        ctx.action = name
+        if _guard_problem(ctx, action):
+            continue
+        result.append(
+            {
+                "action": name,
+                "label": action.label,
+                "to": action.to or case.state,
+                "fields": {k: f.model_dump(exclude_defaults=True) for k, f in action.fields.items()},
+            }
+        )
+    return result
+
+
+def _coerce(session: Session, name: str, field: FieldDef, value: Any, refs: dict[str, Any]) -> Any:
+    """Turn one input value into its stored form, or raise a clear field error."""
+    if field.type == "text":
+        if not isinstance(value, str):
+            raise InvalidInput.field(name, f"{name} 应为文本", f"{name} must be text")
+        value = value.strip()
+        if len(value) > field.max_length:
+            raise InvalidInput.field(
+                name, f"{name} 不能超过{field.max_length}字", f"{name} must be at most {field.max_length} characters"
+            )
+        return value
+    if field.type == "bool":
+        if not isinstance(value, bool):
+            raise InvalidInput.field(name, f"{name} 应为 true 或 false", f"{name} must be true or false")
+        return value
+    if field.type == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput.field(name, f"{name} 应为整数", f"{name} must be an integer")
+        lo, hi = field.min, field.max
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise InvalidInput.field(name, f"{name} 应在 {lo} 到 {hi} 之间", f"{name} must be between {lo} and {hi}")
+        return value
+    if field.type == "choice":
+        assert field.choices is not None
+        labels = LABELS[field.choices]
+        for code, label in labels.items():
+            if value in (code, label):
+                return code
+        accepted = ", ".join(f"{c} ({lbl})" for c, lbl in labels.items())
+        raise InvalidInput.field(name, f"{name} 应为以下之一：{accepted}", f"{name} must be one of: {accepted}")
+    if field.type == "department":
+        dept = find_by_ref(session, Department, value, "code") if isinstance(value, int | str) else None
+        if dept is None:
+            raise InvalidInput.field(
+                name, f"承办单位 {value!r} 不存在", f"no department {value!r}: give a department id or code"
+            )
+        return dept.id
+    if field.type == "case":
+        target = session.exec(select(Case).where(Case.case_no == str(value))).first()
+        if target is None:
+            raise InvalidInput.field(name, f"诉求 {value} 不存在", f"no case numbered {value!r}")
+        refs[name] = target
+        return target.case_no
+    raise AssertionError(field.type)
+
+
+def validate_input(
+    session: Session, action_name: str, action: ActionDef, raw: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check the input of an action against its declared fields; all problems are reported at once."""
+    errors: list[dict[str, Any]] = []
+    unknown = sorted(set(raw) - set(action.fields))
+    for key in unknown:
+        accepted = ", ".join(action.fields) or "none"
+        errors.append(
+            {
+                "field": key,
+                "message": f"动作 {action_name} 不接受字段 {key}；可用字段：{accepted}",
+                "message_en": f"action {action_name!r} takes no field {key!r}; accepted: {accepted}",
+            }
+        )
+    payload: dict[str, Any] = {}
+    refs: dict[str, Any] = {}
+    for name, field in action.fields.items():
+        value = raw.get(name)
+        if value is None or value == "":
+            continue
+        try:
+            payload[name] = _coerce(session, name, field, value, refs)
+        except InvalidInput as exc:
+            errors.extend(exc.detail["errors"])
+    for name, field in action.fields.items():
+        required = field.required or (field.required_if is not None and payload.get(field.required_if) is True)
+        if required and name not in payload and not any(e["field"] == name for e in errors):
+            label = field.label or name
+            errors.append({"field": name, "message": f"{label} 为必填项", "message_en": f"{name} is required"})
+    if errors:
+        raise InvalidInput(f"动作 {action_name} 的输入有误 (invalid input for {action_name})", errors)
+    return payload, refs
+
+
+def fire(
+    session: Session,
+    runtime: Runtime,
+    *,
+    case: Case,
+    action: str,
+    actor: User,
+    payload: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> CaseEvent:
+    """Take one action on a case. The caller's transaction commits it, or nothing at all."""
+    now = now or utcnow()
+    workflow: WorkflowDef = runtime.workflows.get(case.workflow)
+    if is_hidden_from(case, actor):
+        raise NotFound(f"诉求 {case.case_no} 不存在 (no such case)")
+    definition = workflow.actions.get(action)
+    if definition is None:
+        raise NotFound(
+            f"流程 {workflow.name} 没有动作 {action} (workflow {workflow.name!r} has no action {action!r})",
+            actions=sorted(workflow.actions),
+        )
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict(
+            f"诉求已被他人修改（当前版本 {case.version}，您的版本 {expected_version}），请刷新后重试 "
+            f"(the case changed since you read it: version {case.version}, yours {expected_version})",
+            current_version=case.version,
+        )
+    if actor.role not in definition.roles:
+        raise Forbidden(
+            f"角色 {actor.role} 不能执行 {definition.label} (role {actor.role!r} may not {action}; "
+            f"allowed roles: {', '.join(definition.roles)})"
+        )
+    scope = _scope_problem(case, actor, definition)
+    if scope:
+        raise Forbidden(scope)
+    if case.state not in definition.from_:
+        allowed = [a["action"] for a in available_actions(session, runtime, case, actor, now)]
+        raise Conflict(
+            f"当前状态「{workflow.states[case.state].label}」不能执行「{definition.label}」 "
+            f"(cannot {action} in state {case.state!r})",
+            state=case.state,
+            allowed_actions=allowed,
+        )
+    values, refs = validate_input(session, action, definition, payload or {})
+    ctx = _context(session, runtime, case, actor, action, now)
+    ctx.payload, ctx.refs = values, refs
+    reason = _guard_problem(ctx, definition)
+    if reason:
+        allowed = [a["action"] for a in available_actions(session, runtime, case, actor, now)]
+        raise Conflict(reason, state=case.state, allowed_actions=allowed)
+
+    from_state = case.state
+    for name in definition.effects:
+        EFFECTS[name](ctx)
+    if definition.to and definition.to != from_state:
+        case.state = definition.to
+        case.state_changed_at = now
+    apply_clocks(ctx, final=workflow.is_final(case.state))
+    event = CaseEvent(
+        case_id=case.id,  # type: ignore[arg-type]
+        action=action,
+        from_state=from_state,
+        to_state=case.state,
+        actor_id=actor.id,
+        at=now,
+        payload=values,
+    )
+    session.add(case)
+    session.add(event)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(
+            f"诉求 {case.case_no} 同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)"
+        ) from None
+    return event
+
+
+def start_intake_clocks(session: Session, runtime: Runtime, case: Case, actor: User) -> list[CaseClock]:
+    """Start the clocks a new case starts on intake and set its due columns, before its first INSERT
+    (so intake is one INSERT, not an INSERT and an UPDATE). The caller adds them once the case has an id."""
+    ctx = ActionContext(
+        session=session,
+        case=case,
+        workflow=runtime.workflows.get(case.workflow),
+        action=INTAKE,
+        actor=actor,
+        now=case.received_at,
+        calendar=load_calendar(session, runtime.settings),
+        clocks={},
+    )
+    apply_clocks(ctx, final=False)
+    return list(ctx.clocks.values())
+
+
+def record_intake(
+    session: Session, case: Case, actor: User, clocks: list[CaseClock], payload: dict[str, Any]
+) -> CaseEvent:
+    """The first event of a case (it enters its workflow's initial state), and its intake clocks."""
+    for clock in clocks:
+        clock.case_id = case.id  # type: ignore[assignment]
+        session.add(clock)
+    event = CaseEvent(
+        case_id=case.id,  # type: ignore[arg-type]
+        action=INTAKE,
+        from_state=None,
+        to_state=case.state,
+        actor_id=actor.id,
+        at=case.received_at,
+        payload=payload,
+    )
+    session.add(event)
+    return event

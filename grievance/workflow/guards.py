@@ -1,0 +1,143 @@
+"""Named guards that a workflow file puts on its actions. Each returns None to allow, or the reason not.
+
+A guard that needs the action's input returns None while the engine only lists possible actions
+(payload is None); it is checked for real when the action fires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from grievance.workflow.context import ActionContext
+
+Check = Callable[[ActionContext], str | None]
+
+
+@dataclass(frozen=True)
+class Guard:
+    check: Check
+    settings: tuple[str, ...]  # workflow settings the guard reads; the loader insists they exist
+
+
+GUARDS: dict[str, Guard] = {}
+
+
+def guard(*settings: str) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        GUARDS[fn.__name__] = Guard(fn, settings)
+        return fn
+
+    return register
+
+
+@guard("return_window_working_days")
+def within_return_window(ctx: ActionContext) -> str | None:
+    days = ctx.workflow.setting("return_window_working_days")
+    dispatched = ctx.case.dispatched_at
+    if dispatched and ctx.now >= ctx.calendar.add(dispatched, days, "working_days"):
+        return f"退单须在派单后{days:g}个工作日内提出 (returns are allowed within {days:g} working days of dispatch)"
+    return None
+
+
+@guard("max_dispatches")
+def below_dispatch_limit(ctx: ActionContext) -> str | None:
+    limit = int(ctx.workflow.setting("max_dispatches"))
+    if ctx.case.dispatch_count >= limit:
+        return (
+            f"已派单{ctx.case.dispatch_count}次，不能再退单，由督办员指定承办单位 "
+            f"(after {limit} dispatches no return is allowed; the supervisor designates the department)"
+        )
+    return None
+
+
+@guard()
+def not_accused_department(ctx: ActionContext) -> str | None:
+    if ctx.payload is None:
+        return None
+    target = ctx.payload.get("department_id")
+    if target is not None and target == ctx.case.accused_department_id:
+        return "举报件不能派给被举报单位 (a report cannot be sent to the department it accuses)"
+    return None
+
+
+@guard()
+def actor_has_department(ctx: ActionContext) -> str | None:
+    if ctx.actor.department_id is None:
+        return "您的账号未关联承办单位 (your account belongs to no department)"
+    if ctx.actor.department_id == ctx.case.accused_department_id:
+        return "被举报单位不能认领该件 (the accused department cannot claim this case)"
+    return None
+
+
+@guard()
+def no_pending_extension(ctx: ActionContext) -> str | None:
+    if ctx.case.pending_extension_days is not None:
+        return "已有待审批的延期申请 (an extension request is already pending)"
+    return None
+
+
+@guard()
+def has_pending_extension(ctx: ActionContext) -> str | None:
+    if ctx.case.pending_extension_days is None:
+        return "没有待审批的延期申请 (no extension request is pending)"
+    return None
+
+
+@guard()
+def before_resolve_due(ctx: ActionContext) -> str | None:
+    clock = ctx.clocks.get("resolve")
+    if clock is None or clock.stopped_at is not None:
+        return "办结时限未在计时 (the resolve clock is not running)"
+    if clock.paused_at is None and ctx.now >= clock.due_at:
+        return "已超过办结时限，不能再申请延期 (extensions must be asked before the due time)"
+    return None
+
+
+@guard("max_extension_days")
+def extension_within_limit(ctx: ActionContext) -> str | None:
+    """At most max_extension_days in total, counted in the resolve clock's unit (working or calendar days)."""
+    if ctx.payload is None:
+        return None
+    limit = int(ctx.workflow.setting("max_extension_days"))
+    clock = ctx.clocks.get("resolve")
+    used = clock.extended_days if clock else 0
+    if used + int(ctx.payload["days"]) > limit:
+        return f"延期合计不能超过{limit}天，已延期{used}天 (extensions total at most {limit} days; {used} used)"
+    return None
+
+
+@guard()
+def callback_reached_or_answered_on_spot(ctx: ActionContext) -> str | None:
+    if ctx.case.callback_reached or ctx.case.outcome == "answered_on_spot":
+        return None
+    return "归档前须完成回访并联系到诉求人 (close needs a callback that reached the petitioner)"
+
+
+@guard()
+def callback_unsatisfied(ctx: ActionContext) -> str | None:
+    c = ctx.case
+    if c.callback_reached and (c.callback_solved is False or c.satisfaction == "unsatisfied"):
+        return None
+    return "只有回访不满意或未解决的件才能重办 (only cases with an unsatisfied callback are reopened)"
+
+
+@guard()
+def merge_target_valid(ctx: ActionContext) -> str | None:
+    target = ctx.refs.get("into")
+    if target is None:
+        return None
+    if target.id == ctx.case.id:
+        return "不能合并到自身 (a case cannot be merged into itself)"
+    if target.duplicate_of_id is not None:
+        return f"{target.case_no} 本身已被合并 (that case is itself a merged duplicate)"
+    return None
+
+
+@guard("review_window_days")
+def within_review_window(ctx: ActionContext) -> str | None:
+    days = ctx.workflow.setting("review_window_days")
+    if ctx.now >= ctx.case.state_changed_at + timedelta(days=days):
+        return f"复查（复核）须在收到意见后{days:g}日内提出 (review must be asked within {days:g} days)"
+    return None

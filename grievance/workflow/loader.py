@@ -1,0 +1,259 @@
+"""Reads workflows/*.yaml, validates them completely and names the file and line of every mistake."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from grievance.errors import InvalidInput
+from grievance.glossary import LABELS, CaseType, Channel, Role, Urgency
+from grievance.workflow.definition import INTAKE, WorkflowDef
+from grievance.workflow.effects import EFFECTS
+from grievance.workflow.guards import GUARDS
+
+Path_ = tuple[str | int, ...]
+Where = tuple[str, int]  # file, line
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans only: a state called `on`, `off`, `yes` or `no` stays a string."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", __import__("re").compile(r"^(?:true|false|True|False|TRUE|FALSE)$"), list("tTfF")
+)
+
+
+@dataclass(frozen=True)
+class WorkflowProblem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class WorkflowErrors(Exception):
+    def __init__(self, problems: list[WorkflowProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[Path_, Where]]:
+    """Parse a YAML file into plain data and a map from each key's path to its file and line."""
+    name = str(path)
+    lines: dict[Path_, Where] = {}
+    try:
+        loader = _Loader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise WorkflowErrors([WorkflowProblem(name, line, f"not valid YAML: {exc}")]) from None
+    if not isinstance(node, yaml.MappingNode):
+        raise WorkflowErrors([WorkflowProblem(name, 1, "a workflow file must be a mapping of keys")])
+    problems: list[WorkflowProblem] = []
+
+    def walk(n: yaml.Node, at: Path_) -> Any:
+        if isinstance(n, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in n.value:
+                key = loader.construct_object(key_node)
+                if key in out:
+                    problems.append(WorkflowProblem(name, key_node.start_mark.line + 1, f"duplicate key {key!r}"))
+                out[key] = walk(value_node, (*at, key))
+                lines[(*at, key)] = (name, key_node.start_mark.line + 1)
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            items = []
+            for i, item in enumerate(n.value):
+                lines[(*at, i)] = (name, item.start_mark.line + 1)
+                items.append(walk(item, (*at, i)))
+            return items
+        return loader.construct_object(n, deep=True)
+
+    lines[()] = (name, 1)
+    data = walk(node, ())
+    if problems:
+        raise WorkflowErrors(problems)
+    return data, lines
+
+
+def _where(lines: dict[Path_, Where], at: Path_) -> Where:
+    """The line of the deepest known key on the path."""
+    for cut in range(len(at), -1, -1):
+        if at[:cut] in lines:
+            return lines[at[:cut]]
+    return lines[()]
+
+
+def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """A child workflow replaces whole entries of its parent's states, actions, clocks and settings."""
+    merged = {**parent, **child}
+    for section in ("states", "actions", "clocks", "settings"):
+        merged[section] = {**parent.get(section, {}), **child.get(section, {})}
+    merged.pop("extends", None)
+    return merged
+
+
+def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
+    """Everything the schema cannot say: names that must exist, states that must be reachable."""
+    errs: list[tuple[Path_, str]] = []
+    states = wf.states
+    roles = {r.value for r in Role}
+    vocab = {"channel": {c.value for c in Channel}, "case_type": {t.value for t in CaseType}}
+    vocab["urgency"] = {u.value for u in Urgency}
+
+    if wf.initial_state not in states:
+        errs.append((("initial_state",), f"unknown state {wf.initial_state!r}; states are {sorted(states)}"))
+    for key, allowed in (("channels", vocab["channel"]), ("case_types", vocab["case_type"])):
+        for i, value in enumerate(getattr(wf.applies_to, key) or []):
+            if value not in allowed:
+                errs.append((("applies_to", key, i), f"unknown {key[:-1]} {value!r}; accepted: {sorted(allowed)}"))
+    for name, action in wf.actions.items():
+        at: Path_ = ("actions", name)
+        if name == INTAKE:
+            errs.append((at, f"{INTAKE!r} is reserved for creating a case"))
+        for i, state in enumerate(action.from_):
+            if state not in states:
+                errs.append(((*at, "from", i), f"unknown state {state!r} in 'from'; states are {sorted(states)}"))
+        if action.to is not None and action.to not in states:
+            errs.append(((*at, "to"), f"unknown state {action.to!r} in 'to'; states are {sorted(states)}"))
+        for i, role in enumerate(action.roles):
+            if role not in roles:
+                errs.append(((*at, "roles", i), f"unknown role {role!r}; roles are {sorted(roles)}"))
+        for i, guard in enumerate(action.guards):
+            if guard not in GUARDS:
+                errs.append(((*at, "guards", i), f"unknown guard {guard!r}; guards are {sorted(GUARDS)}"))
+            else:
+                for setting in GUARDS[guard].settings:
+                    if setting not in wf.settings:
+                        errs.append(((*at, "guards", i), f"guard {guard!r} needs setting {setting!r}"))
+        for i, effect in enumerate(action.effects):
+            if effect not in EFFECTS:
+                errs.append(((*at, "effects", i), f"unknown effect {effect!r}; effects are {sorted(EFFECTS)}"))
+        for field_name, field in action.fields.items():
+            if field.choices is not None and field.choices not in LABELS:
+                errs.append(
+                    (
+                        (*at, "fields", field_name, "choices"),
+                        f"unknown vocabulary {field.choices!r}; accepted: {sorted(LABELS)}",
+                    )
+                )
+    action_names = {*wf.actions, INTAKE}
+    for name, clock in wf.clocks.items():
+        for key in ("start", "stop", "pause", "resume", "extend"):
+            for i, action_name in enumerate(getattr(clock, key)):
+                if action_name not in action_names:
+                    errs.append((("clocks", name, key, i), f"unknown action {action_name!r}"))
+        for i, rule in enumerate(clock.limits):
+            for key in ("urgency", "case_type", "channel"):
+                for value in getattr(rule, key) or []:
+                    if value not in vocab[key]:
+                        errs.append((("clocks", name, "limits", i, key), f"unknown {key} {value!r}"))
+
+    finals = [s for s, d in states.items() if d.final]
+    if not finals:
+        errs.append((("states",), "no final state: mark at least one state `final: true`"))
+    if wf.initial_state in states:
+        seen = {wf.initial_state}
+        todo = deque([wf.initial_state])
+        while todo:
+            state = todo.popleft()
+            for action in wf.actions.values():
+                if state in action.from_ and action.to and action.to not in seen:
+                    seen.add(action.to)
+                    todo.append(action.to)
+        for state in states:
+            if state not in seen:
+                errs.append((("states", state), f"state {state!r} cannot be reached from {wf.initial_state!r}"))
+        for state, definition in states.items():
+            leaves = any(state in a.from_ and a.to not in (None, state) for a in wf.actions.values())
+            if not definition.final and not leaves and state in seen:
+                errs.append((("states", state), f"state {state!r} is not final but no action leaves it"))
+    return errs
+
+
+def _build(data: dict[str, Any], lines: dict[Path_, Where]) -> WorkflowDef:
+    try:
+        wf = WorkflowDef.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            file, line = _where(lines, tuple(err["loc"]))
+            loc = ".".join(str(p) for p in err["loc"])
+            problems.append(WorkflowProblem(file, line, f"{loc}: {err['msg']}"))
+        raise WorkflowErrors(problems) from None
+    errs = _check(wf)
+    if errs:
+        raise WorkflowErrors([WorkflowProblem(*_where(lines, at), msg) for at, msg in errs])
+    return wf
+
+
+def load_file(path: Path) -> WorkflowDef:
+    data, lines = _read(path)
+    parent_name = data.get("extends")
+    if parent_name:
+        parent_path = path.with_name(f"{parent_name}.yaml")
+        if not parent_path.exists():
+            file, line = _where(lines, ("extends",))
+            raise WorkflowErrors([WorkflowProblem(file, line, f"extends unknown workflow {parent_name!r}")])
+        parent_data, parent_lines = _read(parent_path)
+        data = _merge(parent_data, data)
+        lines = {**parent_lines, **lines}
+    return _build(data, lines)
+
+
+class Workflows:
+    """The loaded workflows of a deployment, and the rules that pick one for a new case."""
+
+    def __init__(self, definitions: dict[str, WorkflowDef]) -> None:
+        self.definitions = definitions
+        self._by_priority = sorted(definitions.values(), key=lambda w: -w.priority)
+
+    def get(self, name: str) -> WorkflowDef:
+        return self.definitions[name]
+
+    def select(self, *, channel: str, case_type: str) -> WorkflowDef:
+        for wf in self._by_priority:
+            if wf.applies(channel=channel, case_type=case_type):
+                return wf
+        raise InvalidInput.field(
+            "channel",
+            f"没有适用于渠道 {channel} 和类型 {case_type} 的流程",
+            f"no workflow applies to channel {channel!r} with case type {case_type!r}",
+        )
+
+
+def load_workflows(directory: Path) -> Workflows:
+    """Load every *.yaml in the folder; raise with all problems of all files at once."""
+    problems: list[WorkflowProblem] = []
+    definitions: dict[str, WorkflowDef] = {}
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise WorkflowErrors([WorkflowProblem(str(directory), 0, "no workflow files (*.yaml) found")])
+    for path in files:
+        try:
+            wf = load_file(path)
+        except WorkflowErrors as exc:
+            problems.extend(exc.problems)
+            continue
+        if wf.name != path.stem:
+            problems.append(WorkflowProblem(str(path), 1, f"name {wf.name!r} must match the file name {path.stem!r}"))
+        definitions[wf.name] = wf
+    if problems:
+        raise WorkflowErrors(problems)
+    return Workflows(definitions)

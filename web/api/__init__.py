@@ -1,0 +1,11 @@
+"""The JSON API, version 1."""
+
+from fastapi import APIRouter
+
+from web.api import admin, cases, public, reference
+
+api_router = APIRouter()
+api_router.include_router(cases.router)
+api_router.include_router(reference.router)
+api_router.include_router(admin.router)
+api_router.include_router(public.router)

@@ -1,0 +1,117 @@
+"""Administration routes: who am I, users and tokens, calendar overrides, the loaded workflows."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from grievance.glossary import Role
+from grievance.users import service as users
+from grievance.workflow import calendar_service
+from grievance.workflow.engine import load_calendar
+from web.deps import CurrentUser, DbSession, RuntimeDep, require_roles
+
+router = APIRouter(tags=["administration"])
+ADMIN = require_roles(Role.admin)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    department_id: int | None
+    active: bool
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    display_name: str = ""
+    role: Role
+    department: str | int | None = None
+    password: str | None = Field(default=None, description="for the web login; at least 10 characters")
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    day: date
+    kind: str = Field(description="workday (上班/补班) or holiday (休息/放假)")
+    note: str = ""
+
+
+@router.get("/me", response_model=UserOut)
+def me(user: CurrentUser) -> Any:
+    return user
+
+
+@router.get("/users", response_model=list[UserOut], dependencies=[ADMIN])
+def list_users(session: DbSession) -> Any:
+    from sqlmodel import select
+
+    from grievance.users.models import User
+
+    return session.exec(select(User).order_by(User.username)).all()
+
+
+@router.post("/users", response_model=UserOut, status_code=201, dependencies=[ADMIN])
+def create_user(user_in: UserIn, session: DbSession) -> Any:
+    return users.create_user(
+        session,
+        username=user_in.username,
+        role=user_in.role.value,
+        password=user_in.password,
+        display_name=user_in.display_name,
+        department=user_in.department,
+    )
+
+
+@router.post("/users/{ref}/tokens", status_code=201, dependencies=[ADMIN], summary="签发 API 令牌（只显示一次）")
+def create_token(ref: str, session: DbSession) -> dict[str, str]:
+    user = users.get_user(session, ref)
+    return {"token": users.create_token(session, user), "username": user.username}
+
+
+@router.get("/calendar/overrides", summary="本地节假日/调班调整")
+def list_overrides(session: DbSession, _: CurrentUser, year: int | None = None) -> list[dict[str, Any]]:
+    return [o.model_dump() for o in calendar_service.list_overrides(session, year)]
+
+
+@router.put("/calendar/overrides", dependencies=[ADMIN])
+def set_override(override_in: OverrideIn, session: DbSession) -> dict[str, Any]:
+    is_workday = calendar_service.parse_kind(override_in.kind)
+    return calendar_service.set_override(
+        session, day=override_in.day, is_workday=is_workday, note=override_in.note
+    ).model_dump()
+
+
+@router.delete("/calendar/overrides/{day}", status_code=204, dependencies=[ADMIN])
+def remove_override(day: date, session: DbSession) -> None:
+    calendar_service.remove_override(session, day)
+
+
+@router.get("/calendar/due", summary="计算时限：从某时刻起若干（工作）日/小时的到期时间")
+def due_preview(
+    start: AwareDatetime,
+    amount: float,
+    session: DbSession,
+    runtime: RuntimeDep,
+    _: CurrentUser,
+    unit: str = "working_days",
+) -> dict[str, Any]:
+    from grievance.errors import InvalidInput
+    from grievance.workflow.calendar import UNITS
+
+    if unit not in UNITS:
+        raise InvalidInput.field("unit", f"unit 应为 {', '.join(UNITS)}", f"unit must be one of {', '.join(UNITS)}")
+    calendar = load_calendar(session, runtime.settings)
+    due = calendar.add(start, amount, unit)
+    return {"start": start, "amount": amount, "unit": unit, "due_at": due.astimezone(calendar.tz)}
+
+
+@router.get("/workflows", summary="已载入的流程 (the loaded workflows)")
+def list_workflows(runtime: RuntimeDep, _: CurrentUser) -> list[dict[str, Any]]:
+    return [wf.model_dump(by_alias=True) for wf in runtime.workflows.definitions.values()]

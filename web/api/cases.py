@@ -1,0 +1,212 @@
+"""Case routes: intake, list and search, read, fire an action, attachments."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import AwareDatetime, ValidationError
+from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
+
+from grievance.cases import service
+from grievance.cases.models import Attachment
+from grievance.cases.routing import suggest_departments
+from grievance.cases.schemas import ActionIn, CaseCreate, CaseList
+from grievance.errors import InvalidInput, NotFound, field_errors
+from grievance.glossary import Role
+from grievance.workflow import engine
+from web.deps import CurrentUser, DbSession, RuntimeDep
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+INTAKE_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/CaseCreate"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "case": {"type": "string", "description": "the CaseCreate object as JSON"},
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                    "required": ["case"],
+                }
+            },
+        },
+        "required": True,
+    }
+}
+
+
+async def _read_intake(request: Request) -> tuple[CaseCreate, list[service.Upload]]:
+    """A case as JSON, or as multipart with a `case` JSON part and `files` (attachments)."""
+    uploads: list[service.Upload] = []
+    try:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            form = await request.form()
+            raw = form.get("case")
+            if not isinstance(raw, str):
+                raise InvalidInput.field(
+                    "case", "缺少 case 字段（诉求 JSON）", "multipart needs a 'case' part with the case JSON"
+                )
+            data = json.loads(raw)
+            for item in form.getlist("files"):
+                if isinstance(item, str):
+                    continue
+                uploads.append(
+                    service.Upload(item.filename or "attachment", item.content_type or "", await item.read())
+                )
+        else:
+            data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInput.field("body", "请求体不是有效的 JSON", "the body is not valid JSON") from None
+    try:
+        return CaseCreate.model_validate(data), uploads
+    except ValidationError as exc:
+        raise InvalidInput("诉求信息有误 (invalid case)", field_errors(list(exc.errors()), skip_body=False)) from None
+
+
+@router.post("", status_code=201, openapi_extra=INTAKE_BODY, summary="受理：登记一件诉求 (intake)")
+async def create_case(
+    request: Request,
+    response: Response,
+    session: DbSession,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> dict[str, Any]:
+    case_in, uploads = await _read_intake(request)
+
+    def work() -> dict[str, Any]:
+        result = service.intake_case(
+            session, runtime, case_in=case_in, actor=user, idempotency_key=idempotency_key, uploads=uploads
+        )
+        detail = service.case_detail(session, runtime, result.case, user)
+        detail["possible_duplicates"] = result.duplicates
+        if not result.created:
+            response.status_code = 200
+            response.headers["Idempotent-Replayed"] = "true"
+        return detail
+
+    return await run_in_threadpool(work)
+
+
+@router.get("", response_model=CaseList, summary="诉求列表与检索 (list and search)")
+def list_cases(
+    session: DbSession,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    state: Annotated[list[str] | None, Query()] = None,
+    department_id: int | None = None,
+    channel: str | None = None,
+    station_id: int | None = None,
+    meeting_id: int | None = None,
+    enterprise_id: int | None = None,
+    category_id: int | None = None,
+    case_type: str | None = None,
+    urgency: str | None = None,
+    overdue: bool | None = None,
+    due_soon: bool | None = None,
+    received_from: AwareDatetime | None = None,
+    received_to: AwareDatetime | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="free text, Chinese included")] = None,
+    phone: str | None = None,
+    sort: Annotated[str, Query(pattern="^(received|due)$")] = "received",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CaseList:
+    filters = service.CaseFilter(
+        state=state,
+        department_id=department_id,
+        channel=channel,
+        station_id=station_id,
+        meeting_id=meeting_id,
+        enterprise_id=enterprise_id,
+        category_id=category_id,
+        case_type=case_type,
+        urgency=urgency,
+        overdue=overdue,
+        due_soon=due_soon,
+        received_from=received_from,
+        received_to=received_to,
+        q=q,
+        phone=phone if user.role in runtime.settings.personal_data_roles else None,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+    )
+    items, next_cursor = service.list_cases(session, runtime, user, filters)
+    return CaseList(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{ref}", summary="诉求详情：状态、时限、可执行动作、全过程 (read a case)")
+def read_case(ref: str, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
+    case = service.get_case(session, ref, user)
+    detail = service.case_detail(session, runtime, case, user)
+    if user.role in (Role.dispatcher, Role.supervisor):
+        detail["routing_suggestions"] = suggest_departments(session, case)
+    return detail
+
+
+@router.get("/{ref}/duplicates", summary="疑似重复件 (possible duplicates)")
+def duplicates(ref: str, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> list[dict[str, Any]]:
+    case = service.get_case(session, ref, user)
+    return service.possible_duplicates(session, runtime, case)
+
+
+@router.post("/{ref}/actions/{action}", summary="执行动作 (fire a workflow action)")
+def fire_action(
+    ref: str, action: str, body: ActionIn, session: DbSession, runtime: RuntimeDep, user: CurrentUser
+) -> dict[str, Any]:
+    case = service.get_case(session, ref, user)
+    event = engine.fire(
+        session, runtime, case=case, action=action, actor=user, payload=body.fields(), expected_version=body.version
+    )
+    detail = service.case_detail(session, runtime, case, user)
+    detail["event_id"] = event.id
+    return detail
+
+
+@router.post("/{ref}/attachments", status_code=201, summary="上传附件 (attach a file)")
+async def upload_attachment(
+    ref: str, request: Request, session: DbSession, runtime: RuntimeDep, user: CurrentUser
+) -> list[dict[str, Any]]:
+
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput.field(
+            "files", "请以 multipart/form-data 上传 files", "upload as multipart/form-data with 'files'"
+        )
+    form = await request.form()
+    uploads = [
+        service.Upload(f.filename or "attachment", f.content_type or "", await f.read())
+        for f in form.getlist("files")
+        if not isinstance(f, str)
+    ]
+    if not uploads:
+        raise InvalidInput.field("files", "没有收到文件", "no file in the 'files' part")
+
+    def work() -> list[dict[str, Any]]:
+        case = service.get_case(session, ref, user)
+        stored = [service.add_attachment(session, runtime, case=case, actor=user, upload=u) for u in uploads]
+        return [a.model_dump(exclude={"sha256"}) for a in stored]
+
+    return await run_in_threadpool(work)
+
+
+@router.get("/{ref}/attachments/{attachment_id}", summary="下载附件 (download)")
+def download_attachment(
+    ref: str, attachment_id: int, session: DbSession, runtime: RuntimeDep, user: CurrentUser
+) -> FileResponse:
+    case = service.get_case(session, ref, user)
+    attachment = session.exec(
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id)
+    ).first()
+    if attachment is None:
+        raise NotFound(f"附件 {attachment_id} 不存在 (no attachment {attachment_id} on this case)")
+    return FileResponse(
+        service.attachment_path(runtime, attachment), media_type=attachment.content_type, filename=attachment.filename
+    )

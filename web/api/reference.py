@@ -1,0 +1,83 @@
+"""Reference data routes: departments, stations, meetings, enterprises and their liaisons, categories."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlmodel import col
+
+from grievance.glossary import Role
+from grievance.reference import service
+from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
+from grievance.reference.schemas import (
+    CategoryOut,
+    DepartmentIn,
+    DepartmentOut,
+    EnterpriseIn,
+    EnterpriseOut,
+    LiaisonIn,
+    MeetingIn,
+    MeetingOut,
+    StationIn,
+    StationOut,
+)
+from web.deps import CurrentUser, DbSession, RuntimeDep, require_roles
+
+router = APIRouter(tags=["reference data"])
+ADMIN = require_roles(Role.admin)
+FRONT_DESK = require_roles(Role.admin, Role.intake, Role.dispatcher, Role.supervisor)
+
+
+@router.get("/departments", response_model=list[DepartmentOut])
+def list_departments(session: DbSession, _: CurrentUser) -> list[Department]:
+    return service.list_all(session, Department, col(Department.code))
+
+
+@router.post("/departments", response_model=DepartmentOut, status_code=201, dependencies=[ADMIN])
+def create_department(department_in: DepartmentIn, session: DbSession) -> Department:
+    return service.create_department(session, department_in=department_in)
+
+
+@router.get("/stations", response_model=list[StationOut])
+def list_stations(session: DbSession, _: CurrentUser) -> list[Station]:
+    return service.list_all(session, Station, col(Station.code))
+
+
+@router.post("/stations", response_model=StationOut, status_code=201, dependencies=[ADMIN])
+def create_station(station_in: StationIn, session: DbSession) -> Station:
+    return service.create_station(session, station_in=station_in)
+
+
+@router.get("/meetings", response_model=list[MeetingOut])
+def list_meetings(session: DbSession, _: CurrentUser) -> list[Meeting]:
+    return service.list_all(session, Meeting, col(Meeting.held_on).desc())
+
+
+@router.post("/meetings", response_model=MeetingOut, status_code=201, dependencies=[FRONT_DESK])
+def create_meeting(meeting_in: MeetingIn, session: DbSession) -> Meeting:
+    return service.create_meeting(session, meeting_in=meeting_in)
+
+
+@router.get("/enterprises", response_model=list[EnterpriseOut])
+def list_enterprises(session: DbSession, _: CurrentUser) -> list[Enterprise]:
+    return service.list_all(session, Enterprise, col(Enterprise.name))
+
+
+@router.post("/enterprises", response_model=EnterpriseOut, status_code=201, dependencies=[ADMIN])
+def create_enterprise(enterprise_in: EnterpriseIn, session: DbSession) -> Enterprise:
+    return service.create_enterprise(session, enterprise_in=enterprise_in)
+
+
+@router.put("/enterprises/{ref}/liaison", response_model=EnterpriseOut, dependencies=[ADMIN])
+def set_liaison(ref: str, liaison_in: LiaisonIn, session: DbSession) -> Enterprise:
+    enterprise = service.get_or_404(session, Enterprise, ref, "企业")
+    return service.set_liaison(session, enterprise=enterprise, liaison=liaison_in.liaison)
+
+
+@router.get("/categories", response_model=list[CategoryOut])
+def list_categories(session: DbSession, _: CurrentUser) -> list[Category]:
+    return service.list_all(session, Category, col(Category.code))
+
+
+@router.post("/categories/reload", dependencies=[ADMIN], summary="从部署的分类文件重新载入 (reload the file)")
+def reload_categories(session: DbSession, runtime: RuntimeDep) -> dict[str, int]:
+    return service.load_categories(session, runtime.settings.categories_file)

@@ -1,0 +1,59 @@
+"""Request dependencies: the transaction, the runtime and the authenticated user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from grievance.db import transaction
+from grievance.errors import Forbidden, NotAuthenticated
+from grievance.users.models import User
+from grievance.users.service import user_for_token
+from grievance.workflow.engine import Runtime
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent (scope="function")."""
+    with transaction(request.app.state.sessions) as session:
+        yield session
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_current_user(request: Request, session: DbSession) -> User:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthenticated(
+            "需要登录：请在 Authorization 头中提供 Bearer 令牌 (send 'Authorization: Bearer <token>'; "
+            "create one with `grievance token create USER`)"
+        )
+    user = user_for_token(session, token.strip())
+    if user is None:
+        raise NotAuthenticated("令牌无效或已吊销 (the token is unknown or revoked)")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: str):  # type: ignore[no-untyped-def]
+    """A dependency that lets only these roles through, with a 403 that names them."""
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise Forbidden(
+                f"角色 {user.role} 无权进行此操作 (role {user.role!r} may not do this; allowed: {', '.join(roles)})"
+            )
+        return user
+
+    return Depends(check)
