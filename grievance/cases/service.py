@@ -23,7 +23,7 @@ from grievance.cases import search
 from grievance.cases.access import in_scope, is_hidden_from, masked_petitioner, visibility_filter
 from grievance.cases.models import NO_DUE, Attachment, AuditEntry, Case, CaseClock, CaseEvent, CaseNumberCounter
 from grievance.cases.schemas import CaseCreate, CaseSummary
-from grievance.db import find_by_ref, utcnow
+from grievance.db import find_by_ref
 from grievance.errors import Forbidden, InvalidInput, NotFound
 from grievance.glossary import CONFIDENTIAL_TYPES, CaseType, Channel, PetitionerKind, Role
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
@@ -65,7 +65,7 @@ def next_case_no(session: Session, prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-def _validate_links(session: Session, case_in: CaseCreate, actor: User) -> dict[str, Any]:
+def _validate_links(session: Session, case_in: CaseCreate, actor: User, now: datetime) -> dict[str, Any]:
     """Resolve the records a new case points at; collect every problem before raising."""
     errors: list[dict[str, Any]] = []
     links: dict[str, Any] = {}
@@ -97,7 +97,7 @@ def _validate_links(session: Session, case_in: CaseCreate, actor: User) -> dict[
             "只有举报或投诉件可以填写被举报单位",
             "accused_department is only for reports and complaints",
         )
-    if case_in.occurred_at is not None and case_in.occurred_at > utcnow() + timedelta(minutes=5):
+    if case_in.occurred_at is not None and case_in.occurred_at > now + timedelta(minutes=5):
         _error(errors, "occurred_at", "发生时间不能晚于现在", "occurred_at cannot be in the future")
     if errors:
         raise InvalidInput("诉求信息有误 (invalid case)", errors)
@@ -127,10 +127,10 @@ def intake_case(
         existing = _by_idempotency_key(session, actor, idempotency_key)
         if existing:
             return IntakeResult(existing, created=False)
-    links = _validate_links(session, case_in, actor)
+    now = now or runtime.now()
+    links = _validate_links(session, case_in, actor, now)
     for upload in uploads or []:
         check_upload(runtime, upload)
-    now = now or utcnow()
     workflow = runtime.workflows.select(channel=case_in.channel.value, case_type=case_in.case_type.value)
     year = now.astimezone(ZoneInfo(runtime.settings.timezone)).year
     petitioner = case_in.petitioner
@@ -234,7 +234,7 @@ def get_case(session: Session, ref: int | str, actor: User) -> Case:
 
 def case_detail(session: Session, runtime: Runtime, case: Case, actor: User, now: datetime | None = None) -> dict:
     """Everything a person needs on a case page: fields, clocks, actions they may take, the timeline."""
-    now = now or utcnow()
+    now = now or runtime.now()
     workflow = runtime.workflows.get(case.workflow)
     calendar = load_calendar(session, runtime.settings)
     clocks = session.exec(select(CaseClock).where(CaseClock.case_id == case.id).order_by(col(CaseClock.id))).all()
@@ -341,7 +341,7 @@ def list_cases(
     session: Session, runtime: Runtime, actor: User, filters: CaseFilter, now: datetime | None = None
 ) -> tuple[list[CaseSummary], str | None]:
     """One page of the cases this actor may see, filtered, in keyset order."""
-    now = now or utcnow()
+    now = now or runtime.now()
     if filters.sort not in ("received", "due"):
         raise InvalidInput.field("sort", "排序应为 received 或 due", "sort must be 'received' or 'due'")
     stmt = select(Case).where(visibility_filter(actor))
@@ -465,7 +465,7 @@ def store_attachment(
         size=len(upload.data),
         sha256=digest,
         uploaded_by_id=actor.id,
-        uploaded_at=now or utcnow(),
+        uploaded_at=now or runtime.now(),
     )
     session.add(attachment)
     session.flush()
@@ -486,7 +486,7 @@ def add_attachment(session: Session, runtime: Runtime, *, case: Case, actor: Use
         from_state=case.state,
         to_state=case.state,
         actor_id=actor.id,
-        at=utcnow(),
+        at=runtime.now(),
         payload={"filename": upload.filename, "size": len(upload.data)},
     )
     session.add(event)

@@ -7,6 +7,7 @@ holding an older version gets a Conflict and nothing is written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,10 +34,12 @@ from grievance.workflow.loader import Workflows
 
 @dataclass
 class Runtime:
-    """What every action needs, loaded once per process."""
+    """What every action needs, loaded once per process. `now` is the clock every action reads;
+    tests and the ledger import set it to a fixed moment instead of patching time."""
 
     settings: Settings
     workflows: Workflows
+    now: Callable[[], datetime] = utcnow
 
 
 def load_calendar(session: Session, settings: Settings) -> WorkCalendar:
@@ -80,7 +83,7 @@ def available_actions(
     session: Session, runtime: Runtime, case: Case, actor: User, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """The actions this actor may take on this case now, with the input each one asks for."""
-    ctx = _context(session, runtime, case, actor, "", now or utcnow())
+    ctx = _context(session, runtime, case, actor, "", now or runtime.now())
     result = []
     for name, action in ctx.workflow.actions.items():
         if case.state not in action.from_ or actor.role not in action.roles:
@@ -194,7 +197,7 @@ def fire(
     now: datetime | None = None,
 ) -> CaseEvent:
     """Take one action on a case. The caller's transaction commits it, or nothing at all."""
-    now = now or utcnow()
+    now = now or runtime.now()
     workflow: WorkflowDef = runtime.workflows.get(case.workflow)
     if is_hidden_from(case, actor):
         raise NotFound(f"诉求 {case.case_no} 不存在 (no such case)")
