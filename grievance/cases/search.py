@@ -10,10 +10,9 @@ indexed by an FTS5 table on SQLite and by a GIN tsvector expression index on Pos
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, column, false, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Integer, and_, column, false, func, literal_column, or_, text
 from sqlmodel import Session, col
 
 from grievance.cases.models import Case
@@ -56,16 +55,7 @@ def matches(session: Session, query: str) -> ColumnElement[bool]:
     query_tokens = [t for t in tokens(" ".join(r for r in _RUNS.findall(query) if r not in single))][:MAX_QUERY_TOKENS]
     conditions: list[ColumnElement[bool]] = []
     if query_tokens:
-        if session.get_bind().dialect.name == "postgresql":
-            tsquery = " & ".join(query_tokens)
-            conditions.append(
-                func.to_tsvector(literal_column("'simple'"), Case.search_terms).op("@@")(
-                    func.to_tsquery(literal_column("'simple'"), tsquery)
-                )
-            )
-        else:
-            fts = " AND ".join(f'"{t}"' for t in query_tokens)
-            conditions.append(col(Case.id).in_(_fts_rowids("", fts)))
+        conditions.append(contains_all(session, query_tokens))
     for ch in single:
         pattern = f"%{ch}%"
         conditions.append(
@@ -76,36 +66,17 @@ def matches(session: Session, query: str) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _fts_rowids(tail: str, fts_query: str) -> Any:
+def _fts_rowids(fts_query: str) -> Any:
     """The ids of cases whose search terms match an FTS5 query (SQLite)."""
-    sql = f"SELECT rowid FROM case_search WHERE case_search MATCH :fts_query {tail}"
+    sql = "SELECT rowid FROM case_search WHERE case_search MATCH :fts_query"
     return text(sql).bindparams(fts_query=fts_query).columns(column("rowid", Integer))
 
 
-def similar_case_ids(
-    session: Session, terms: str, since: datetime, exclude_id: int | None, limit: int = 40
-) -> list[int]:
-    """Recent cases sharing any of the first tokens of a text, best-ranked first (for duplicate hints)."""
-    query_tokens = terms.split()[:MAX_QUERY_TOKENS]
-    if not query_tokens:
-        return []
+def contains_all(session: Session, query_tokens: list[str]) -> ColumnElement[bool]:
+    """Cases whose search terms contain every one of these tokens (an index intersection)."""
+    query_tokens = query_tokens[:MAX_QUERY_TOKENS]
     if session.get_bind().dialect.name == "postgresql":
-        vector = func.to_tsvector(literal_column("'simple'"), Case.search_terms)
-        tsquery = func.to_tsquery(literal_column("'simple'"), " | ".join(query_tokens))
-        stmt = (
-            select(Case.id)
-            .where(vector.op("@@")(tsquery), Case.received_at >= since, Case.duplicate_of_id.is_(None))
-            .order_by(func.ts_rank(vector, tsquery).desc())
-            .limit(limit)
+        return func.to_tsvector(literal_column("'simple'"), Case.search_terms).op("@@")(
+            func.to_tsquery(literal_column("'simple'"), " & ".join(query_tokens))
         )
-    else:
-        fts = " OR ".join(f'"{t}"' for t in query_tokens)
-        stmt = (
-            select(Case.id)
-            .where(col(Case.id).in_(_fts_rowids(f"ORDER BY rank LIMIT {limit * 10:d}", fts)))
-            .where(Case.received_at >= since, col(Case.duplicate_of_id).is_(None))
-            .limit(limit)
-        )
-    if exclude_id is not None:
-        stmt = stmt.where(Case.id != exclude_id)
-    return list(session.execute(stmt).scalars().all())
+    return col(Case.id).in_(_fts_rowids(" AND ".join(f'"{t}"' for t in query_tokens)))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import tuple_
+from sqlalchemy import and_, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -29,7 +29,7 @@ from grievance.glossary import CONFIDENTIAL_TYPES, CaseType, Channel, Petitioner
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.users.models import User
 from grievance.workflow.clocks import clock_status
-from grievance.workflow.engine import Runtime, available_actions, load_calendar, record_intake, start_intake_clocks
+from grievance.workflow.engine import Runtime, available_actions, record_intake, start_intake_clocks
 
 INTAKE_ROLES = frozenset({Role.intake, Role.dispatcher, Role.supervisor})
 
@@ -165,16 +165,19 @@ def intake_case(
         search_terms=search.search_terms(case_in.title, case_in.description, case_in.location),
     )
     clocks = start_intake_clocks(session, runtime, case, actor)
-    try:
-        with session.begin_nested():
-            case.case_no = next_case_no(session, runtime.settings.case_no_prefix, year)
-            session.add(case)
-            session.flush()
-    except IntegrityError:
-        # Two retries of the same request raced: the other one won, return its case.
-        if idempotency_key and (existing := _by_idempotency_key(session, actor, idempotency_key)):
+    case.case_no = next_case_no(session, runtime.settings.case_no_prefix, year)
+    session.add(case)
+    if idempotency_key:
+        try:
+            with session.begin_nested():  # a savepoint only where a race is possible
+                session.flush()
+        except IntegrityError:
+            # Two retries of the same request raced: the other one won, return its case.
+            existing = _by_idempotency_key(session, actor, idempotency_key)
+            if existing is None:
+                raise
             return IntakeResult(existing, created=False)
-        raise
+    session.flush()
     record_intake(session, case, actor, clocks, {"channel": case.channel, "case_type": case.case_type})
     for upload in uploads or []:
         store_attachment(session, runtime, case=case, actor=actor, upload=upload, event=None, now=now)
@@ -187,32 +190,32 @@ def _by_idempotency_key(session: Session, actor: User, key: str) -> Case | None:
 
 
 def possible_duplicates(session: Session, runtime: Runtime, case: Case) -> list[dict[str, Any]]:
-    """Recent cases from the same phone, or with much the same text, that the clerk may merge."""
+    """Recent cases from the same phone, or whose text contains every word of this title, for the
+    clerk to merge. Both lookups are index-only (phone index, full-text AND query), so intake stays fast."""
     since = case.received_at - timedelta(days=runtime.settings.duplicate_window_days)
+    columns = (Case.id, Case.case_no, Case.title, Case.state, Case.received_at, Case.search_terms)
+    recent = and_(Case.received_at >= since, Case.id != case.id, col(Case.duplicate_of_id).is_(None))
     found: dict[int, dict[str, Any]] = {}
     if case.petitioner_phone:
-        for row in session.exec(
-            select(Case)
-            .where(Case.petitioner_phone == case.petitioner_phone, Case.received_at >= since, Case.id != case.id)
-            .order_by(col(Case.received_at).desc())
-            .limit(5)
-        ):
-            found[row.id] = {"reason": "same_phone", "score": 1.0, "case": row}  # type: ignore[index]
-    mine = set(case.search_terms.split())
-    candidate_ids = search.similar_case_ids(session, case.search_terms, since, case.id)
-    if mine and candidate_ids:
-        for row in session.exec(select(Case).where(col(Case.id).in_(candidate_ids))):
+        same_phone = select(*columns).where(Case.petitioner_phone == case.petitioner_phone, recent)
+        for row in session.exec(same_phone.order_by(col(Case.received_at).desc()).limit(5)):
+            found[row.id] = {"row": row, "reason": "same_phone", "score": 1.0}
+    title_terms = search.tokens(case.title)
+    if title_terms:
+        similar = select(*columns).where(search.contains_all(session, title_terms), recent)
+        mine = set(case.search_terms.split())
+        for row in session.exec(similar.order_by(col(Case.received_at).desc()).limit(10)):
             theirs = set(row.search_terms.split())
-            score = len(mine & theirs) / len(mine | theirs)
-            if score >= 0.3 and row.id not in found:
-                found[row.id] = {"reason": "similar_text", "score": round(score, 2), "case": row}  # type: ignore[index]
+            score = round(len(mine & theirs) / max(1, len(mine | theirs)), 2)
+            if row.id not in found:
+                found[row.id] = {"row": row, "reason": "similar_text", "score": score}
     ranked = sorted(found.values(), key=lambda d: -d["score"])[:5]
     return [
         {
-            "case_no": d["case"].case_no,
-            "title": d["case"].title,
-            "state": d["case"].state,
-            "received_at": d["case"].received_at,
+            "case_no": d["row"].case_no,
+            "title": d["row"].title,
+            "state": d["row"].state,
+            "received_at": d["row"].received_at,
             "reason": d["reason"],
             "score": d["score"],
         }
@@ -236,7 +239,7 @@ def case_detail(session: Session, runtime: Runtime, case: Case, actor: User, now
     """Everything a person needs on a case page: fields, clocks, actions they may take, the timeline."""
     now = now or runtime.now()
     workflow = runtime.workflows.get(case.workflow)
-    calendar = load_calendar(session, runtime.settings)
+    calendar = runtime.calendar(session)
     clocks = session.exec(select(CaseClock).where(CaseClock.case_id == case.id).order_by(col(CaseClock.id))).all()
     events = session.exec(
         select(CaseEvent, User.display_name)

@@ -7,6 +7,8 @@ holding an older version gets a Conflict and nothing is written.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +42,22 @@ class Runtime:
     settings: Settings
     workflows: Workflows
     now: Callable[[], datetime] = utcnow
+    # Overrides change a few times a year; other processes see a change within this many seconds.
+    calendar_ttl_seconds: float = 30.0
+    _calendar: WorkCalendar | None = dataclasses.field(default=None, repr=False)
+    _calendar_loaded_at: float = dataclasses.field(default=0.0, repr=False)
+
+    def calendar(self, session: Session) -> WorkCalendar:
+        """The working-day calendar with the local overrides, cached between actions."""
+        stale = time.monotonic() - self._calendar_loaded_at > self.calendar_ttl_seconds
+        if self._calendar is None or stale:
+            self._calendar = load_calendar(session, self.settings)
+            self._calendar_loaded_at = time.monotonic()
+        return self._calendar
+
+    def forget_calendar(self) -> None:
+        """Called after this process changes an override, so its next action sees it at once."""
+        self._calendar = None
 
 
 def load_calendar(session: Session, settings: Settings) -> WorkCalendar:
@@ -56,7 +74,7 @@ def _context(session: Session, runtime: Runtime, case: Case, actor: User, action
         action=action,
         actor=actor,
         now=now,
-        calendar=load_calendar(session, runtime.settings),
+        calendar=runtime.calendar(session),
         clocks=clocks,
     )
 
@@ -274,7 +292,7 @@ def start_intake_clocks(session: Session, runtime: Runtime, case: Case, actor: U
         action=INTAKE,
         actor=actor,
         now=case.received_at,
-        calendar=load_calendar(session, runtime.settings),
+        calendar=runtime.calendar(session),
         clocks={},
     )
     apply_clocks(ctx, final=False)
