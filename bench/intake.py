@@ -39,7 +39,14 @@ from grievance.workflow.engine import Runtime  # noqa: E402
 from grievance.workflow.loader import load_workflows  # noqa: E402
 
 PG_ADMIN = os.environ.get("GRIEVANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-TITLES = ["小区门口路灯不亮", "道路破损影响通行", "垃圾清运不及时", "企业用工招聘需求", "噪音扰民请求处理", "物业纠纷请求调解"]
+TITLES = [
+    "小区门口路灯不亮",
+    "道路破损影响通行",
+    "垃圾清运不及时",
+    "企业用工招聘需求",
+    "噪音扰民请求处理",
+    "物业纠纷请求调解",
+]
 
 
 def body(i: int) -> dict:
@@ -77,8 +84,8 @@ def prepare(url: str, workdir: Path) -> Settings:
     settings = Settings(database_url=url, data_dir=workdir / "data")
     engine = make_engine(url)
     upgrade(engine)
-    with transaction(make_sessionmaker(engine)) as session:
-        seed_demo(session, settings, if_empty=False, out=open(os.devnull, "w"))
+    with transaction(make_sessionmaker(engine)) as session, open(os.devnull, "w") as quiet:
+        seed_demo(session, settings, if_empty=False, out=quiet)
     engine.dispose()
     return settings
 
@@ -111,9 +118,22 @@ def bench_http(settings: Settings, cases: int, workers: int, clients: int) -> tu
     port = free_port()
     env = {**os.environ, "GRIEVANCE_DATABASE_URL": settings.database_url, "GRIEVANCE_DATA_DIR": str(settings.data_dir)}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "web.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -163,7 +183,7 @@ def main() -> None:
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        for mode in (["service", "http"] if args.mode == "both" else [args.mode]):
+        for mode in ["service", "http"] if args.mode == "both" else [args.mode]:
             with tempfile.TemporaryDirectory() as tmp:
                 url = make_database(backend, Path(tmp))
                 try:
@@ -174,8 +194,10 @@ def main() -> None:
                     else:
                         workers = 1 if backend == "sqlite" else args.workers
                         rate, p95 = bench_http(settings, args.cases, workers, args.clients)
-                        print(f"{backend:<10} http     {args.cases} cases, {workers} worker(s), {args.clients} clients: "
-                              f"{rate:7.0f} cases/s, p95 {p95:.1f} ms")
+                        print(
+                            f"{backend:<10} http     {args.cases} cases, {workers} worker(s), {args.clients} clients: "
+                            f"{rate:7.0f} cases/s, p95 {p95:.1f} ms"
+                        )
                 finally:
                     drop_database(url)
 

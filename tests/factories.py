@@ -22,7 +22,12 @@ class World:
         self.client = client
         self.tokens: dict[str, str] = {}
         with transaction(app.state.sessions) as session:
-            for code, name in (("ZX", "诉求服务中心"), ("CGJ", "城市管理局"), ("QFJ", "企业服务局"), ("JD1", "青桐街道")):
+            for code, name in (
+                ("ZX", "诉求服务中心"),
+                ("CGJ", "城市管理局"),
+                ("QFJ", "企业服务局"),
+                ("JD1", "青桐街道"),
+            ):
                 reference.create_department(session, department_in=DepartmentIn(code=code, name=name))
             self.station_id = reference.create_station(
                 session, station_in=StationIn(code="ZS01", name="青桐驿站", department="JD1")

@@ -14,5 +14,11 @@ def test_meeting_case_lifecycle(app, client, clock):
     closed = world.act(no, "close", "dispatcher")
     assert closed["state"] == "closed"
     assert [e["action"] for e in closed["timeline"]] == [
-        "intake", "dispatch", "accept", "respond", "resolve", "callback", "close"
+        "intake",
+        "dispatch",
+        "accept",
+        "respond",
+        "resolve",
+        "callback",
+        "close",
     ]
