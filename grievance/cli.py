@@ -8,16 +8,17 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from grievance.config import Settings, get_settings
 from grievance.db import make_engine, make_sessionmaker, transaction
 from grievance.errors import DomainError, field_errors
-from grievance.workflow.loader import WorkflowErrors, load_file, load_workflows
+from grievance.workflow.loader import WorkflowErrors, load_file
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -123,8 +124,6 @@ def cmd_workflows_check(args: argparse.Namespace, settings: Settings) -> int:
             f"ok  {path.name}: {wf.name} ({wf.label}) — {len(wf.states)} states, {len(wf.actions)} actions, "
             f"clocks {', '.join(wf.clocks) or 'none'}; final: {', '.join(finals)}"
         )
-    if not failed:
-        load_workflows(directory)  # also checks the names against the files
     return 1 if failed else 0
 
 
@@ -151,10 +150,8 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
             print(f"imported {count} days from {args.file}")
         elif args.calendar_command == "due":
             calendar: WorkCalendar = load_calendar(session, settings)
-            start = datetime.fromisoformat(args.start)
-            if start.tzinfo is None:
-                start = start.replace(tzinfo=calendar.tz)
-            due = calendar.add(start, args.amount, args.unit)
+            start = calendar_service.parse_moment(args.start, calendar.tz, "start")
+            due = calendar.add(start, calendar_service.check_amount(args.amount, args.unit), args.unit)
             print(due.astimezone(calendar.tz).isoformat())
         elif args.calendar_command == "show":
             calendar = load_calendar(session, settings)
@@ -341,6 +338,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (OSError, ValueError) as exc:
         print(f"错误 (error): {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        from grievance.migrations import pending_migration
+
+        try:
+            hint = pending_migration(make_engine(settings.database_url))
+        except SQLAlchemyError:
+            hint = None
+        print(f"错误 (error): {hint or exc.__class__.__name__ + ': ' + str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
 
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from grievance.config import Settings, get_settings
 from grievance.db import make_engine, make_sessionmaker
+from grievance.migrations import pending_migration
 from grievance.workflow.engine import Runtime
 from grievance.workflow.loader import load_workflows
 from web.api import api_router
@@ -23,6 +24,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
     )
     engine = make_engine(settings.database_url)
+    problem = pending_migration(engine)
+    if problem:
+        raise SystemExit(problem)
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     # Workflow files are validated once at start: a broken file stops the service with file and line.

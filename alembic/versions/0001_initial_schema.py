@@ -194,8 +194,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_meeting', ['meeting_id', 'received_at'], unique=False)
         batch_op.create_index('ix_cases_phone', ['petitioner_phone', 'received_at'], unique=False)
         batch_op.create_index('ix_cases_queue', ['department_id', 'next_due_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_department_received', ['department_id', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_received', ['received_at', 'id'], unique=False)
-        batch_op.create_index('ix_cases_state_due', ['state', 'next_due_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_due', ['next_due_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_station', ['station_id', 'received_at'], unique=False)
 
     op.create_table('liaison_assignments',
@@ -344,9 +345,10 @@ def downgrade() -> None:
     op.drop_table('liaison_assignments')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_station')
-        batch_op.drop_index('ix_cases_state_due')
+        batch_op.drop_index('ix_cases_due')
         batch_op.drop_index('ix_cases_received')
         batch_op.drop_index('ix_cases_queue')
+        batch_op.drop_index('ix_cases_department_received')
         batch_op.drop_index('ix_cases_phone')
         batch_op.drop_index('ix_cases_meeting')
         batch_op.drop_index('ix_cases_enterprise')

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlmodel import col
 
 from grievance.cases.models import Case
 from grievance.glossary import DEPARTMENT_ROLES
@@ -13,17 +14,16 @@ from grievance.users.models import User
 POOL_STATE = "pool"
 
 
-def visibility_filter(user: User) -> ColumnElement[bool]:
-    """The SQL condition for the cases a user may see at all."""
+def visibility_filter(user: User, pool: bool = False) -> ColumnElement[bool]:
+    """The SQL condition for the cases a user may list: a department's own cases, or with `pool`, the
+    open pool it may claim from. Kept apart (not one OR) so each uses its index at a million cases."""
     if user.role not in DEPARTMENT_ROLES:
         return true()
     if user.department_id is None:
         return false()
-    not_accused = or_(Case.accused_department_id.is_(None), Case.accused_department_id != user.department_id)
-    return and_(
-        not_accused,
-        or_(Case.department_id == user.department_id, Case.state == POOL_STATE),
-    )
+    not_accused = or_(col(Case.accused_department_id).is_(None), Case.accused_department_id != user.department_id)
+    mine = Case.state == POOL_STATE if pool else Case.department_id == user.department_id
+    return and_(not_accused, mine)
 
 
 def is_hidden_from(case: Case, user: User) -> bool:

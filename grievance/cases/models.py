@@ -23,7 +23,8 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("created_by_id", "idempotency_key", name="uq_cases_idempotency"),
         Index("ix_cases_queue", "department_id", "next_due_at", "id"),
-        Index("ix_cases_state_due", "state", "next_due_at", "id"),
+        Index("ix_cases_department_received", "department_id", "received_at", "id"),
+        Index("ix_cases_due", "next_due_at", "id"),
         Index("ix_cases_received", "received_at", "id"),
         Index("ix_cases_phone", "petitioner_phone", "received_at"),
         Index("ix_cases_meeting", "meeting_id", "received_at"),

@@ -20,6 +20,7 @@ from grievance.cases.models import Case
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUNS = re.compile(rf"[{_CJK}]+|[0-9A-Za-z]+")
 MAX_QUERY_TOKENS = 16
+COMMON_MATCHES = 2000  # SQLite: above this many matches, scan the ordered index instead
 
 
 def _cjk_token(chars: str) -> str:
@@ -79,4 +80,12 @@ def contains_all(session: Session, query_tokens: list[str]) -> ColumnElement[boo
         return func.to_tsvector(literal_column("'simple'"), Case.search_terms).op("@@")(
             func.to_tsquery(literal_column("'simple'"), " & ".join(query_tokens))
         )
-    return col(Case.id).in_(_fts_rowids(" AND ".join(f'"{t}"' for t in query_tokens)))
+    fts_query = " AND ".join(f'"{t}"' for t in query_tokens)
+    matched = session.execute(
+        text("SELECT count(*) FROM case_search WHERE case_search MATCH :q").bindparams(q=fts_query)
+    ).scalar_one()
+    # SQLite's planner would fetch every match by id and sort them all. For a common word it is far
+    # cheaper to walk the list's own index in order and stop at the page end; the unary + tells
+    # SQLite not to drive the query from the id list.
+    case_id = literal_column("+cases.id") if matched > COMMON_MATCHES else col(Case.id)
+    return case_id.in_(_fts_rowids(fts_query))

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from grievance.cases import search
-from grievance.cases.access import in_scope, is_hidden_from, masked_petitioner, visibility_filter
+from grievance.cases.access import POOL_STATE, in_scope, is_hidden_from, masked_petitioner, visibility_filter
 from grievance.cases.models import NO_DUE, Attachment, AuditEntry, Case, CaseClock, CaseEvent, CaseNumberCounter
 from grievance.cases.schemas import CaseCreate, CaseSummary
 from grievance.db import find_by_ref
@@ -347,7 +347,8 @@ def list_cases(
     now = now or runtime.now()
     if filters.sort not in ("received", "due"):
         raise InvalidInput.field("sort", "排序应为 received 或 due", "sort must be 'received' or 'due'")
-    stmt = select(Case).where(visibility_filter(actor))
+    # Department staff list their own cases, or the open pool when they ask for state=pool.
+    stmt = select(Case).where(visibility_filter(actor, pool=filters.state == [POOL_STATE]))
     equal = {
         "department_id": Case.department_id,
         "channel": Case.channel,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime, tzinfo
 
 from sqlmodel import Session, col, select
 
@@ -39,6 +39,30 @@ def parse_day(text: str, where: str = "day") -> date:
         ) from None
 
 
+def parse_moment(text: str, tz: tzinfo, where: str = "start") -> datetime:
+    """An ISO time; without a zone it is local (Asia/Shanghai)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput.field(
+            where,
+            f"{where} 应为时间，如 2025-09-30T10:00 或 2025-09-30T10:00+08:00，收到 {text!r}",
+            f"{where} must be a time like 2025-09-30T10:00 or 2025-09-30T10:00+08:00, got {text!r}",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def check_amount(amount: float, unit: str) -> float:
+    """Day limits are whole days; hours may be fractional (0.5 = 30 minutes)."""
+    if amount <= 0 or (unit != "hours" and amount != int(amount)):
+        raise InvalidInput.field(
+            "amount",
+            f"时限应为正数，{unit} 须为整数，收到 {amount:g}",
+            f"amount must be positive, and whole for {unit}; got {amount:g}",
+        )
+    return amount
+
+
 def list_overrides(session: Session, year: int | None = None) -> list[CalendarOverride]:
     stmt = select(CalendarOverride).order_by(col(CalendarOverride.day))
     if year is not None:
@@ -67,6 +91,7 @@ def import_overrides(session: Session, text: str) -> int:
     """Import lines `YYYY-MM-DD,workday|holiday[,note]` (a header line is allowed); all or nothing."""
     rows = []
     errors = []
+    text = text.removeprefix("\ufeff")  # Excel and WPS save UTF-8 CSV with a byte-order mark
     for number, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
         if not fields or not "".join(fields).strip() or fields[0].strip().startswith("#"):
             continue

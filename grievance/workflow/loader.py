@@ -100,13 +100,26 @@ def _where(lines: dict[Path_, Where], at: Path_) -> Where:
     return lines[()]
 
 
-def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
-    """A child workflow replaces whole entries of its parent's states, actions, clocks and settings."""
+def _merge(
+    parent: dict[str, Any], parent_lines: dict[Path_, Where], child: dict[str, Any], child_lines: dict[Path_, Where]
+) -> tuple[dict[str, Any], dict[Path_, Where]]:
+    """A child workflow replaces whole entries of its parent's states, actions, clocks and settings.
+    Lines follow the data: whatever the child wrote is reported in the child's file."""
     merged = {**parent, **child}
-    for section in ("states", "actions", "clocks", "settings"):
+    lines = dict(parent_lines)
+    replaced = [(key,) for key in child if key not in SECTIONS]
+    for section in SECTIONS:
         merged[section] = {**parent.get(section, {}), **child.get(section, {})}
+        replaced += [(section, name) for name in child.get(section, {})]
+    for prefix in replaced:
+        lines = {path: where for path, where in lines.items() if path[: len(prefix)] != prefix}
+    lines.update(child_lines)
+    lines[()] = child_lines[()]
     merged.pop("extends", None)
-    return merged
+    return merged, lines
+
+
+SECTIONS = ("states", "actions", "clocks", "settings")
 
 
 def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
@@ -203,18 +216,29 @@ def _build(data: dict[str, Any], lines: dict[Path_, Where]) -> WorkflowDef:
     return wf
 
 
-def load_file(path: Path) -> WorkflowDef:
+def _read_with_parents(path: Path, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[Path_, Where]]:
+    """A workflow file merged over the chain of workflows it extends."""
     data, lines = _read(path)
     parent_name = data.get("extends")
-    if parent_name:
-        parent_path = path.with_name(f"{parent_name}.yaml")
-        if not parent_path.exists():
-            file, line = _where(lines, ("extends",))
-            raise WorkflowErrors([WorkflowProblem(file, line, f"extends unknown workflow {parent_name!r}")])
-        parent_data, parent_lines = _read(parent_path)
-        data = _merge(parent_data, data)
-        lines = {**parent_lines, **lines}
-    return _build(data, lines)
+    if not parent_name:
+        return data, lines
+    file, line = _where(lines, ("extends",))
+    parent_path = path.with_name(f"{parent_name}.yaml")
+    if parent_name in (*seen, path.stem):
+        raise WorkflowErrors([WorkflowProblem(file, line, f"extends {parent_name!r} in a cycle")])
+    if not parent_path.exists():
+        raise WorkflowErrors([WorkflowProblem(file, line, f"extends unknown workflow {parent_name!r}")])
+    parent_data, parent_lines = _read_with_parents(parent_path, (*seen, path.stem))
+    return _merge(parent_data, parent_lines, data, lines)
+
+
+def load_file(path: Path) -> WorkflowDef:
+    data, lines = _read_with_parents(path)
+    wf = _build(data, lines)
+    if wf.name != path.stem:
+        file, line = _where(lines, ("name",))
+        raise WorkflowErrors([WorkflowProblem(file, line, f"name {wf.name!r} must match the file name {path.stem!r}")])
+    return wf
 
 
 class Workflows:
@@ -251,8 +275,6 @@ def load_workflows(directory: Path) -> Workflows:
         except WorkflowErrors as exc:
             problems.extend(exc.problems)
             continue
-        if wf.name != path.stem:
-            problems.append(WorkflowProblem(str(path), 1, f"name {wf.name!r} must match the file name {path.stem!r}"))
         definitions[wf.name] = wf
     if problems:
         raise WorkflowErrors(problems)

@@ -7,11 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlmodel import select
 
+from grievance.errors import InvalidInput
 from grievance.glossary import Role
 from grievance.users import service as users
+from grievance.users.models import User
 from grievance.workflow import calendar_service
-from grievance.workflow.engine import load_calendar
+from grievance.workflow.calendar import UNITS
 from web.deps import CurrentUser, DbSession, RuntimeDep, require_roles
 
 router = APIRouter(tags=["administration"])
@@ -50,10 +53,6 @@ def me(user: CurrentUser) -> Any:
 
 @router.get("/users", response_model=list[UserOut], dependencies=[ADMIN])
 def list_users(session: DbSession) -> Any:
-    from sqlmodel import select
-
-    from grievance.users.models import User
-
     return session.exec(select(User).order_by(User.username)).all()
 
 
@@ -81,16 +80,17 @@ def list_overrides(session: DbSession, _: CurrentUser, year: int | None = None) 
 
 
 @router.put("/calendar/overrides", dependencies=[ADMIN])
-def set_override(override_in: OverrideIn, session: DbSession) -> dict[str, Any]:
+def set_override(override_in: OverrideIn, session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
     is_workday = calendar_service.parse_kind(override_in.kind)
-    return calendar_service.set_override(
-        session, day=override_in.day, is_workday=is_workday, note=override_in.note
-    ).model_dump()
+    row = calendar_service.set_override(session, day=override_in.day, is_workday=is_workday, note=override_in.note)
+    runtime.forget_calendar()
+    return row.model_dump()
 
 
 @router.delete("/calendar/overrides/{day}", status_code=204, dependencies=[ADMIN])
-def remove_override(day: date, session: DbSession) -> None:
+def remove_override(day: date, session: DbSession, runtime: RuntimeDep) -> None:
     calendar_service.remove_override(session, day)
+    runtime.forget_calendar()
 
 
 @router.get("/calendar/due", summary="计算时限：从某时刻起若干（工作）日/小时的到期时间")
@@ -102,13 +102,10 @@ def due_preview(
     _: CurrentUser,
     unit: str = "working_days",
 ) -> dict[str, Any]:
-    from grievance.errors import InvalidInput
-    from grievance.workflow.calendar import UNITS
-
     if unit not in UNITS:
         raise InvalidInput.field("unit", f"unit 应为 {', '.join(UNITS)}", f"unit must be one of {', '.join(UNITS)}")
-    calendar = load_calendar(session, runtime.settings)
-    due = calendar.add(start, amount, unit)
+    calendar = runtime.calendar(session)
+    due = calendar.add(start, calendar_service.check_amount(amount, unit), unit)
     return {"start": start, "amount": amount, "unit": unit, "due_at": due.astimezone(calendar.tz)}
 
 
