@@ -46,7 +46,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from web.app import create_app
 
     print(f"grievance 服务地址 (serving at): http://{args.host}:{args.port}/  API 文档 (docs): /docs")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, workers=1, log_level="info")
+    if args.workers > 1:
+        # Each worker process builds its own app from the same GRIEVANCE_* environment.
+        uvicorn.run("web.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    else:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 
 
@@ -226,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web service")
     serve.add_argument("--host", default=os.environ.get("GRIEVANCE_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("GRIEVANCE_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL; SQLite wants 1)")
     serve.set_defaults(handler=cmd_serve)
 
     user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)

@@ -165,19 +165,23 @@ def intake_case(
         search_terms=search.search_terms(case_in.title, case_in.description, case_in.location),
     )
     clocks = start_intake_clocks(session, runtime, case, actor)
-    case.case_no = next_case_no(session, runtime.settings.case_no_prefix, year)
-    session.add(case)
     if idempotency_key:
         try:
-            with session.begin_nested():  # a savepoint only where a race is possible
+            # A savepoint only where a race is possible: if a twin request committed the same key
+            # first, the number, the row and the counter roll back together and its case is returned.
+            with session.begin_nested():
+                case.case_no = next_case_no(session, runtime.settings.case_no_prefix, year)
+                session.add(case)
                 session.flush()
         except IntegrityError:
-            # Two retries of the same request raced: the other one won, return its case.
             existing = _by_idempotency_key(session, actor, idempotency_key)
             if existing is None:
                 raise
             return IntakeResult(existing, created=False)
-    session.flush()
+    else:
+        case.case_no = next_case_no(session, runtime.settings.case_no_prefix, year)
+        session.add(case)
+        session.flush()
     record_intake(session, case, actor, clocks, {"channel": case.channel, "case_type": case.case_type})
     for upload in uploads or []:
         store_attachment(session, runtime, case=case, actor=actor, upload=upload, event=None, now=now)

@@ -13,6 +13,14 @@ CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL cannot store NUL in text; say so instead of failing at the database.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("含有不可见的空字符 (contains a NUL character)")
+        return value
+
 
 class DepartmentIn(In):
     code: str = Field(min_length=1, max_length=32)

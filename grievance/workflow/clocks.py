@@ -61,7 +61,13 @@ def apply_clocks(ctx: ActionContext, final: bool) -> None:
         elif ctx.action in definition.extend and running and clock and ctx.extension_days:
             # The new due time is the end of the Nth working (or calendar) day after the old one.
             unit = "days" if _unit(clock) == "days" else "working_days"
-            clock.due_at = ctx.calendar.add(clock.due_at - timedelta(seconds=1), ctx.extension_days, unit)
+            old_due = clock.due_at
+            clock.due_at = ctx.calendar.add(old_due - timedelta(seconds=1), ctx.extension_days, unit)
+            if clock.paused_at is not None:
+                # A paused clock resumes from what was left: the extension adds to that.
+                clock.remaining_seconds = (clock.remaining_seconds or 0.0) + ctx.calendar.remaining(
+                    old_due, clock.due_at, _unit(clock)
+                )
             clock.extended_days += ctx.extension_days
             clock.warn_at = _warn(definition, clock.started_at, clock.due_at)
         if ctx.action in definition.start:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
@@ -128,6 +129,8 @@ def _coerce(session: Session, name: str, field: FieldDef, value: Any, refs: dict
         if not isinstance(value, str):
             raise InvalidInput.field(name, f"{name} 应为文本", f"{name} must be text")
         value = value.strip()
+        if "\x00" in value:
+            raise InvalidInput.field(name, f"{name} 含有不可见的空字符", f"{name} contains a NUL character")
         if len(value) > field.max_length:
             raise InvalidInput.field(
                 name, f"{name} 不能超过{field.max_length}字", f"{name} must be at most {field.max_length} characters"
@@ -187,12 +190,13 @@ def validate_input(
     refs: dict[str, Any] = {}
     for name, field in action.fields.items():
         value = raw.get(name)
-        if value is None or value == "":
-            continue
         try:
-            payload[name] = _coerce(session, name, field, value, refs)
+            value = None if value is None else _coerce(session, name, field, value, refs)
         except InvalidInput as exc:
             errors.extend(exc.detail["errors"])
+            continue
+        if value is not None and value != "":  # blank text counts as not given
+            payload[name] = value
     for name, field in action.fields.items():
         required = field.required or (field.required_if is not None and payload.get(field.required_if) is True)
         if required and name not in payload and not any(e["field"] == name for e in errors):
@@ -271,13 +275,17 @@ def fire(
         at=now,
         payload=values,
     )
+    # Every action bumps the version, even one that changes no column (a note), so a writer holding
+    # an older version is refused and the timeline stays a chain.
+    flag_modified(case, "state")
+    case_no = case.case_no  # a failed flush expires the object; keep what the message needs
     session.add(case)
     session.add(event)
     try:
         session.flush()
     except StaleDataError:
         raise Conflict(
-            f"诉求 {case.case_no} 同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)"
+            f"诉求 {case_no} 同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)"
         ) from None
     return event
 

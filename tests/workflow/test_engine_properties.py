@@ -1,0 +1,388 @@
+"""Property tests of the workflow engine at service level (no HTTP).
+
+Random sequences of actions, actors, inputs and time advances are fired at a fresh case; after every
+step the event log, the case row and its SLA clocks must stay consistent, and a refused action must
+leave no trace at all.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlmodel import col, select
+
+from grievance.cases.models import NO_DUE, Case, CaseClock, CaseEvent
+from grievance.cases.schemas import CaseCreate
+from grievance.cases.service import intake_case
+from grievance.db import transaction
+from grievance.errors import DomainError, InvalidInput
+from grievance.glossary import LABELS
+from grievance.users import service as users_service
+from grievance.users.service import get_user
+from grievance.workflow.definition import FieldDef
+from grievance.workflow.engine import fire
+from tests.factories import World
+
+BASE = datetime(2025, 9, 22, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Shanghai, a week before National Day
+USERNAMES = ("intake", "dispatcher", "handler", "head", "other_handler", "supervisor", "leader", "admin", "liaison")
+# Text without NUL (PostgreSQL text cannot hold it) and without lone surrogates (not encodable).
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=12)
+OMIT = object()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The world and snapshots of one case
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Env:
+    app: Any
+    world: World
+    users: dict[str, dict[str, Any]]  # username -> {"id", "role"}
+    target_no: str  # an open case that merges may point at
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+    @property
+    def sessions(self) -> Any:
+        return self.app.state.sessions
+
+
+def _intake(env: Env, now: datetime, **fields: Any) -> Case:
+    body: dict[str, Any] = {"channel": "hotline", "case_type": "help", "title": "小区门口路灯不亮"}
+    body.update(fields)
+    with transaction(env.sessions) as session:
+        actor = get_user(session, "intake")
+        result = intake_case(session, env.runtime, case_in=CaseCreate.model_validate(body), actor=actor, now=now)
+        return result.case
+
+
+@pytest.fixture
+def env(app, client, monkeypatch) -> Env:  # type: ignore[no-untyped-def]
+    # The world's nine users are hashed with argon2's production cost; a cheap hasher keeps the set-up short.
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    world = World(app, client)
+    with transaction(app.state.sessions) as session:
+        users = {}
+        for name in USERNAMES:
+            user = get_user(session, name)
+            users[name] = {"id": user.id, "role": user.role, "department_id": user.department_id}
+    e = Env(app=app, world=world, users=users, target_no="")
+    e.target_no = _intake(e, BASE, title="重复的诉求：路灯不亮").case_no
+    return e
+
+
+@dataclass
+class Snapshot:
+    case: dict[str, Any]
+    events: list[dict[str, Any]]
+    clocks: dict[str, dict[str, Any]]
+
+
+def snapshot(env: Env, case_id: int) -> Snapshot:
+    with transaction(env.sessions) as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id))).all()
+        clocks = session.exec(select(CaseClock).where(CaseClock.case_id == case_id)).all()
+        return Snapshot(
+            case=case.model_dump(),
+            events=[e.model_dump() for e in events],
+            clocks={c.name: c.model_dump() for c in clocks},
+        )
+
+
+def check_consistent(env: Env, snap: Snapshot) -> None:
+    """What must hold of a case at every moment."""
+    case = snap.case
+    workflow = env.runtime.workflows.get(case["workflow"])
+    events = snap.events
+
+    # The event log: ids increase, it starts with the intake, and each event starts where the last one ended.
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids), ids
+    assert events[0]["action"] == "intake" and events[0]["from_state"] is None
+    for previous, current in itertools.pairwise(events):
+        assert current["from_state"] == previous["to_state"], (previous, current)
+        assert current["at"] >= previous["at"]
+
+    # The state is a state of the workflow, the one the last event entered.
+    assert case["state"] in workflow.states
+    assert case["state"] == events[-1]["to_state"]
+
+    # The clocks agree with the case and with the state.
+    clocks = snap.clocks
+    assert set(clocks) <= set(workflow.clocks)
+    running = [c for c in clocks.values() if c["stopped_at"] is None and c["paused_at"] is None]
+    assert case["next_due_at"] == min((c["due_at"] for c in running), default=NO_DUE)
+    assert case["next_warn_at"] == min((c["warn_at"] for c in running), default=NO_DUE)
+    for clock in clocks.values():
+        if clock["stopped_at"] is not None:
+            assert clock["stopped_at"] >= clock["started_at"], clock
+            assert clock["paused_at"] is None, clock
+        assert (clock["paused_at"] is None) == (clock["remaining_seconds"] is None), clock
+    if workflow.is_final(case["state"]):
+        assert all(c["stopped_at"] is not None for c in clocks.values()), clocks
+    suspended = case["state"] == "suspended"
+    for name, clock in clocks.items():
+        paused = clock["paused_at"] is not None
+        if name == "resolve":
+            assert paused == suspended, (case["state"], clock)
+        else:
+            assert not paused, (case["state"], clock)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Strategies: an action, an actor and an input that (mostly) fits the action's declared fields
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _mostly(valid: st.SearchStrategy[Any], invalid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Valid values nine times in ten; invalid ones (and leaving the field out) the rest."""
+    return st.integers(0, 9).flatmap(lambda n: valid if n < 9 else st.one_of(invalid, st.just(OMIT)))
+
+
+def field_values(field: FieldDef, own_case_no: str, target_no: str) -> st.SearchStrategy[Any]:
+    if field.type == "text":
+        too_long = "长" * (field.max_length + 1)
+        return _mostly(TEXT, st.sampled_from(["", "   ", 5, too_long]))
+    if field.type == "bool":
+        return _mostly(st.booleans(), st.sampled_from(["yes", 1, None]))
+    if field.type == "int":
+        lo, hi = field.min or 0, field.max or 100
+        return _mostly(st.integers(lo, hi), st.sampled_from([lo - 1, hi + 1, "3", True]))
+    if field.type == "choice":
+        assert field.choices is not None
+        labels = LABELS[field.choices]
+        return _mostly(st.sampled_from([*labels, *labels.values()]), st.just("bogus"))
+    if field.type == "department":
+        # Mostly the department whose staff are in the world, so the walk gets past the handler.
+        return _mostly(st.sampled_from(["CGJ", "CGJ", "CGJ", "JD1", "QFJ"]), st.sampled_from(["NOPE", 99999, True]))
+    if field.type == "case":
+        return _mostly(st.just(target_no), st.sampled_from([own_case_no, "GX-1999-000000"]))
+    raise AssertionError(field.type)
+
+
+def _in_scope(env: Env, username: str, action: Any, department_id: int | None) -> bool:
+    info = env.users[username]
+    if info["role"] not in ("handler", "dept_head"):
+        return True
+    if department_id is not None:
+        return department_id == info["department_id"]
+    return action.scope == "open"
+
+
+@st.composite
+def steps(
+    draw: st.DrawFn, env: Env, workflow: Any, case: dict[str, Any], own_case_no: str
+) -> tuple[str, str, dict, float]:
+    """Eight steps in ten an action the workflow allows now, by someone who may take it; the rest anything."""
+    names = list(workflow.actions)
+    weighted = []
+    for name, a in workflow.actions.items():
+        if case["state"] in a.from_:
+            ends = a.to is not None and workflow.is_final(a.to)
+            weighted += [name] * (1 if ends else 4)  # do not end the walk too soon
+    if weighted and draw(st.integers(0, 9)) < 8:
+        action = draw(st.sampled_from(weighted))
+    else:
+        action = draw(st.sampled_from(names))
+    definition = workflow.actions[action]
+    allowed = [
+        u
+        for u, info in env.users.items()
+        if info["role"] in definition.roles and _in_scope(env, u, definition, case["department_id"])
+    ]
+    if allowed and draw(st.integers(0, 9)) < 8:
+        actor = draw(st.sampled_from(allowed))
+    else:
+        actor = draw(st.sampled_from(USERNAMES))
+    definition = workflow.actions[action]
+    allowed = [u for u, info in env.users.items() if info["role"] in definition.roles]
+    if allowed and draw(st.integers(0, 9)) < 8:
+        # The handler and head of CGJ, where dispatches mostly go, come first.
+        actor = draw(st.sampled_from(allowed))
+    else:
+        actor = draw(st.sampled_from(USERNAMES))
+    payload: dict[str, Any] = {}
+    for name, field in definition.fields.items():
+        value = draw(field_values(field, own_case_no, env.target_no))
+        if value is not OMIT:
+            payload[name] = value
+    if draw(st.integers(0, 49)) == 0:
+        payload["bogus"] = 1
+    minutes = draw(
+        st.one_of(st.just(0), st.integers(1, 90), st.integers(91, 3 * 24 * 60), st.integers(3 * 24 * 60, 25 * 24 * 60))
+    )
+    return action, actor, payload, minutes / 60
+
+
+INTAKES = st.fixed_dictionaries(
+    {
+        "channel": st.sampled_from(["hotline", "walk_in", "enterprise"]),
+        "case_type": st.sampled_from(["help", "consult", "complaint"]),
+        "urgency": st.sampled_from(["normal", "normal", "urgent", "emergency"]),
+        "start_days": st.integers(0, 40),
+    }
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The property
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def step(
+    env: Env, case_id: int, before: Snapshot, action: str, username: str, payload: dict, now: datetime
+) -> Snapshot:
+    """Fire one action in its own transaction and check everything an action may and may not change."""
+    fired = None
+    try:
+        with transaction(env.sessions) as session:
+            row = session.get(Case, case_id)
+            assert row is not None
+            actor = get_user(session, username)
+            fired = fire(session, env.runtime, case=row, action=action, actor=actor, payload=payload, now=now)
+    except DomainError:
+        fired = None
+    event(f"{'fired' if fired is not None else 'refused'} {action}")
+    after = snapshot(env, case_id)
+    check_consistent(env, after)
+
+    if fired is None:
+        # A refusal writes nothing: not the case, not an event, not a clock.
+        assert after == before
+        return after
+    definition = env.runtime.workflows.get(before.case["workflow"]).actions[action]
+    # Append-only: the earlier rows are untouched and exactly one event is added, after them.
+    assert after.events[:-1] == before.events
+    new = after.events[-1]
+    assert new["id"] > before.events[-1]["id"]
+    assert new["action"] == action and new["actor_id"] == env.users[username]["id"]
+    assert new["from_state"] == before.case["state"] and new["to_state"] == after.case["state"]
+    assert new["at"] == now
+    assert after.case["state"] == (definition.to or before.case["state"])
+    # The version moves by exactly one, whether or not another column of the case changed.
+    assert after.case["version"] == before.case["version"] + 1
+    # Clocks are only ever added, never removed.
+    assert set(before.clocks) <= set(after.clocks)
+    return after
+
+
+# Happy paths to a later state, so that the random walk also starts deep in the workflow.
+TO_ACCEPTED = [("dispatch", "dispatcher", {"department_id": "CGJ"}), ("accept", "handler", {})]
+TO_HANDLING = [*TO_ACCEPTED, ("respond", "head", {"note": "已电话联系"})]
+PREFIXES = {
+    "received": [],
+    "accepted": TO_ACCEPTED,
+    "handling": TO_HANDLING,
+    "suspended": [*TO_HANDLING, ("suspend", "handler", {"reason": "等待诉求人补充材料"})],
+    "resolved": [*TO_HANDLING, ("resolve", "handler", {"outcome": "solved", "reply": "已修复"})],
+}
+
+
+# Examples per backend: together with the set-up, about half a minute each.
+EXAMPLES = {"sqlite": 60, "postgresql": 45}
+
+
+def test_random_action_sequences_keep_the_case_consistent(env: Env, database: Any):
+    @settings(
+        max_examples=EXAMPLES[database.backend],
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(intake=INTAKES, start=st.sampled_from(list(PREFIXES)), length=st.integers(5, 25), data=st.data())
+    def walk(intake: dict, start: str, length: int, data: st.DataObject) -> None:
+        fields: dict[str, Any] = {"channel": intake["channel"], "case_type": intake["case_type"]}
+        fields["urgency"] = intake["urgency"]
+        if intake["channel"] == "enterprise":
+            fields["enterprise"] = env.world.enterprise_id
+        now = BASE + timedelta(days=intake["start_days"])
+        case = _intake(env, now, **fields)
+        case_id, case_no = case.id, case.case_no
+        assert case_id is not None
+        workflow = env.runtime.workflows.get(case.workflow)
+        before = snapshot(env, case_id)
+        check_consistent(env, before)
+        assert len(before.events) == 1
+
+        for action, username, payload in PREFIXES[start]:
+            now += timedelta(minutes=10)
+            before = step(env, case_id, before, action, username, payload, now)
+        assert before.case["state"] == start
+        for _ in range(length):
+            action, username, payload, hours = data.draw(steps(env, workflow, before.case, case_no))
+            now += timedelta(hours=hours)
+            before = step(env, case_id, before, action, username, payload, now)
+        event(f"final state {before.case['state']}")
+
+    walk()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Targeted checks of what the property above found or cannot see
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _fire(env: Env, case_id: int, action: str, username: str, now: datetime, **payload: Any) -> None:
+    with transaction(env.sessions) as session:
+        row = session.get(Case, case_id)
+        assert row is not None
+        fire(session, env.runtime, case=row, action=action, actor=get_user(session, username), payload=payload, now=now)
+
+
+def _to_handling(env: Env, now: datetime) -> int:
+    case = _intake(env, now)
+    assert case.id is not None
+    _fire(env, case.id, "dispatch", "dispatcher", now, department_id="CGJ")
+    _fire(env, case.id, "accept", "handler", now)
+    _fire(env, case.id, "respond", "handler", now, note="已电话联系")
+    return case.id
+
+
+@pytest.mark.parametrize("action", ["note", "supervise"])
+def test_every_successful_action_bumps_the_version(env: Env, action: str):
+    now = BASE
+    case_id = _to_handling(env, now)
+    _fire(env, case_id, "supervise", "supervisor", now, note="重点督办")
+    before = snapshot(env, case_id)
+    username = "handler" if action == "note" else "supervisor"
+    _fire(env, case_id, action, username, now + timedelta(hours=1), note="再次记录")
+    after = snapshot(env, case_id)
+    assert len(after.events) == len(before.events) + 1
+    assert after.case["version"] == before.case["version"] + 1
+
+
+def test_extension_approved_while_suspended_is_kept_after_resume(env: Env):
+    now = BASE
+    plain = _to_handling(env, now)
+    extended = _to_handling(env, now)
+    for case_id in (plain, extended):
+        _fire(env, case_id, "request_extension", "handler", now + timedelta(hours=1), days=5, reason="等待材料")
+        _fire(env, case_id, "suspend", "handler", now + timedelta(hours=2), reason="等待诉求人补充材料")
+    _fire(env, extended, "approve_extension", "supervisor", now + timedelta(hours=3))
+    _fire(env, plain, "reject_extension", "supervisor", now + timedelta(hours=3), note="不予延期")
+    for case_id in (plain, extended):
+        _fire(env, case_id, "resume", "handler", now + timedelta(days=3))
+    plain_clock = snapshot(env, plain).clocks["resolve"]
+    extended_clock = snapshot(env, extended).clocks["resolve"]
+    assert extended_clock["extended_days"] == 5
+    assert extended_clock["due_at"] > plain_clock["due_at"]
+
+
+def test_required_text_of_only_spaces_is_refused(env: Env):
+    case_id = _to_handling(env, BASE)
+    before = snapshot(env, case_id)
+    with pytest.raises(InvalidInput):
+        _fire(env, case_id, "resolve", "handler", BASE + timedelta(hours=1), outcome="solved", reply="   ")
+    assert snapshot(env, case_id) == before
