@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
@@ -19,16 +18,13 @@ from grievance.cases.schemas import CaseCreate
 from grievance.cases.service import intake_case
 from grievance.db import transaction
 from grievance.errors import Conflict
-from grievance.users import service as users_service
 from grievance.users.service import get_user
 from grievance.workflow.engine import fire
 from tests.factories import World
 
 
 @pytest.fixture
-def world(app, client, clock, monkeypatch) -> World:  # type: ignore[no-untyped-def]
-    # The world's nine users are hashed with argon2's production cost; a cheap hasher keeps the set-up short.
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+def world(app, client, clock) -> World:  # type: ignore[no-untyped-def]
     return World(app, client)
 
 

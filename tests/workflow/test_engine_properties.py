@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
@@ -24,7 +23,6 @@ from grievance.cases.service import intake_case
 from grievance.db import transaction
 from grievance.errors import DomainError, InvalidInput
 from grievance.glossary import LABELS
-from grievance.users import service as users_service
 from grievance.users.service import get_user
 from grievance.workflow.definition import FieldDef
 from grievance.workflow.engine import fire
@@ -68,9 +66,7 @@ def _intake(env: Env, now: datetime, **fields: Any) -> Case:
 
 
 @pytest.fixture
-def env(app, client, monkeypatch) -> Env:  # type: ignore[no-untyped-def]
-    # The world's nine users are hashed with argon2's production cost; a cheap hasher keeps the set-up short.
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+def env(app, client) -> Env:  # type: ignore[no-untyped-def]
     world = World(app, client)
     with transaction(app.state.sessions) as session:
         users = {}
