@@ -32,10 +32,14 @@ def is_hidden_from(case: Case, user: User) -> bool:
 
 
 def in_scope(case: Case, user: User) -> bool:
+    """May this user open the case: their department's, the open pool, or one they logged themselves
+    (a liaison follows the enterprise's requests)."""
     if user.role not in DEPARTMENT_ROLES:
         return True
     if is_hidden_from(case, user):
         return False
+    if case.created_by_id == user.id:
+        return True
     return user.department_id is not None and (case.department_id == user.department_id or case.state == POOL_STATE)
 
 

@@ -25,7 +25,7 @@ from grievance.cases.models import NO_DUE, Attachment, AuditEntry, Case, CaseClo
 from grievance.cases.schemas import CaseCreate, CaseSummary
 from grievance.db import find_by_ref
 from grievance.errors import Forbidden, InvalidInput, NotFound
-from grievance.glossary import CONFIDENTIAL_TYPES, CaseType, Channel, PetitionerKind, Role
+from grievance.glossary import CONFIDENTIAL_TYPES, DEPARTMENT_ROLES, CaseType, Channel, PetitionerKind, Role
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.users.models import User
 from grievance.workflow.clocks import clock_status
@@ -186,19 +186,24 @@ def intake_case(
     for upload in uploads or []:
         store_attachment(session, runtime, case=case, actor=actor, upload=upload, event=None, now=now)
     session.flush()
-    return IntakeResult(case, created=True, duplicates=possible_duplicates(session, runtime, case))
+    return IntakeResult(case, created=True, duplicates=possible_duplicates(session, runtime, case, actor))
 
 
 def _by_idempotency_key(session: Session, actor: User, key: str) -> Case | None:
     return session.exec(select(Case).where(Case.created_by_id == actor.id, Case.idempotency_key == key)).first()
 
 
-def possible_duplicates(session: Session, runtime: Runtime, case: Case) -> list[dict[str, Any]]:
+def possible_duplicates(session: Session, runtime: Runtime, case: Case, actor: User) -> list[dict[str, Any]]:
     """Recent cases from the same phone, or whose text contains every word of this title, for the
     clerk to merge. Both lookups are index-only (phone index, full-text AND query), so intake stays fast."""
     since = case.received_at - timedelta(days=runtime.settings.duplicate_window_days)
     columns = (Case.id, Case.case_no, Case.title, Case.state, Case.received_at, Case.search_terms)
-    recent = and_(Case.received_at >= since, Case.id != case.id, col(Case.duplicate_of_id).is_(None))
+    recent = and_(
+        Case.received_at >= since,
+        Case.id != case.id,
+        col(Case.duplicate_of_id).is_(None),
+        visibility_filter(actor),  # hints never show a case the actor may not see (a report about them)
+    )
     found: dict[int, dict[str, Any]] = {}
     if case.petitioner_phone:
         same_phone = select(*columns).where(Case.petitioner_phone == case.petitioner_phone, recent)
@@ -372,8 +377,9 @@ def list_cases(
         stmt = stmt.where(col(Case.state).in_(filters.state))
     if filters.overdue is not None:
         stmt = stmt.where(Case.next_due_at <= now if filters.overdue else Case.next_due_at > now)
-    if filters.due_soon:
-        stmt = stmt.where(Case.next_warn_at <= now, Case.next_due_at > now)
+    if filters.due_soon is not None:
+        due_soon = and_(Case.next_warn_at <= now, Case.next_due_at > now)
+        stmt = stmt.where(due_soon if filters.due_soon else ~due_soon)
     if filters.received_from:
         stmt = stmt.where(Case.received_at >= filters.received_from)
     if filters.received_to:
@@ -399,6 +405,9 @@ def list_cases(
     if more:
         last = rows[-1]
         next_cursor = _encode_cursor(filters.sort, getattr(last, key.key), last.id)  # type: ignore[arg-type]
+    confidential = [c.id for c in rows if c.confidential]
+    if confidential:  # a confidential case seen in a list is a view too (信访工作条例 confidentiality)
+        session.add_all(AuditEntry(user_id=actor.id, action="list_confidential", case_id=i) for i in confidential)
     return [summarize(runtime, c, now) for c in rows], next_cursor
 
 
@@ -484,6 +493,8 @@ def add_attachment(session: Session, runtime: Runtime, *, case: Case, actor: Use
     """Attach a file to a case as a timeline event; who may act on the case may attach."""
     if actor.role in (Role.leader, Role.admin):
         raise Forbidden("领导和管理员不能上传办理附件 (leaders and admins do not attach files to cases)")
+    if actor.role in DEPARTMENT_ROLES and case.department_id != actor.department_id:
+        raise Forbidden("请先认领或签收该件再上传附件 (claim or accept the case before attaching files)")
     workflow = runtime.workflows.get(case.workflow)
     if workflow.is_final(case.state):
         raise InvalidInput.field("files", "已归档的件不能再添加附件", "a closed case takes no more attachments")

@@ -66,6 +66,9 @@ def record_resolution(ctx: ActionContext) -> None:
     case.resolved_at = ctx.now
     case.outcome = p["outcome"]
     case.reply = p["reply"]
+    # A request still pending at resolve is moot: the clock it would extend has stopped.
+    case.pending_extension_days = None
+    case.pending_extension_reason = ""
     case.callback_at = case.callback_reached = case.callback_solved = case.satisfaction = None
 
 

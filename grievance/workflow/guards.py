@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from grievance.workflow.context import ActionContext
 
@@ -138,6 +137,7 @@ def merge_target_valid(ctx: ActionContext) -> str | None:
 @guard("review_window_days")
 def within_review_window(ctx: ActionContext) -> str | None:
     days = ctx.workflow.setting("review_window_days")
-    if ctx.now >= ctx.case.state_changed_at + timedelta(days=days):
+    # Like every calendar-day limit: until the end of the Nth day after the opinion was given.
+    if ctx.now >= ctx.calendar.add(ctx.case.state_changed_at, days, "days"):
         return f"复查（复核）须在收到意见后{days:g}日内提出 (review must be asked within {days:g} days)"
     return None

@@ -155,7 +155,7 @@ def read_case(ref: str, session: DbSession, runtime: RuntimeDep, user: CurrentUs
 @router.get("/{ref}/duplicates", summary="疑似重复件 (possible duplicates)")
 def duplicates(ref: str, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> list[dict[str, Any]]:
     case = service.get_case(session, ref, user)
-    return service.possible_duplicates(session, runtime, case)
+    return service.possible_duplicates(session, runtime, case, user)
 
 
 @router.post("/{ref}/actions/{action}", summary="执行动作 (fire a workflow action)")
