@@ -19,7 +19,8 @@ MIGRATION_ONLY = {
     "case_search_idx",
     "case_search_docsize",
     "case_search_config",
-    "ix_cases_search_terms_gin",
+    "search_vector",
+    "ix_cases_search_vector",
 }
 
 

@@ -23,7 +23,7 @@ from grievance.migrations import alembic_config, upgrade
 from grievance.models import import_all_models
 
 PG_ADMIN_URL = os.environ.get("GRIEVANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-FULL_TEXT = {"sqlite": "case_search", "postgresql": "ix_cases_search_terms_gin"}
+FULL_TEXT = {"sqlite": "case_search", "postgresql": "ix_cases_search_vector"}
 
 
 def schema_diffs(connection: Connection) -> tuple[list[Any], Any]:
@@ -47,7 +47,7 @@ def schema_diffs(connection: Connection) -> tuple[list[Any], Any]:
 
 def full_text_present(connection: Connection) -> bool:
     if connection.dialect.name == "postgresql":
-        sql = "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_cases_search_terms_gin'"
+        sql = "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_cases_search_vector'"
     else:
         sql = "SELECT count(*) FROM sqlite_master WHERE name = 'case_search'"
     return bool(connection.execute(text(sql)).scalar_one())
@@ -103,9 +103,13 @@ def test_full_text_index_exists_after_upgrade(engine: Engine, database: Any):
             assert {"cases_search_ai", "cases_search_ad", "cases_search_au"} <= triggers
         else:
             definition = connection.execute(
-                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_cases_search_terms_gin'")
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_cases_search_vector'")
             ).scalar_one()
-            assert "gin" in definition and "to_tsvector" in definition
+            assert "gin" in definition and "search_vector" in definition
+            generated = connection.execute(
+                text("SELECT generation_expression FROM information_schema.columns WHERE column_name = 'search_vector'")
+            ).scalar_one()
+            assert "to_tsvector" in generated
 
 
 def test_downgrade_to_base_and_upgrade_again(scratch_engine: Engine, database: Any):

@@ -89,7 +89,8 @@ class Case(SQLModel, table=True):
 
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     idempotency_key: str | None = Field(default=None, max_length=128)
-    # Space-separated search tokens (Chinese bigrams, words); indexed by FTS5 / a GIN tsvector.
+    # Space-separated search tokens (Chinese bigrams, words); indexed by FTS5 (SQLite) or a generated
+    # tsvector column with a GIN index (PostgreSQL), both made by the migration.
     search_terms: str = Field(default="", sa_type=Text)
 
     __mapper_args__ = {"version_id_col": _case_version}

@@ -9,20 +9,9 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from grievance.glossary import CaseType, Channel, PetitionerKind, Urgency
+from grievance.schemas import In
 
 PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,18}[0-9]$")
-
-
-class In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        # PostgreSQL cannot store NUL in text; say so instead of failing at the database.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("含有不可见的空字符 (contains a NUL character)")
-        return value
 
 
 class PetitionerIn(In):

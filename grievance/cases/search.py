@@ -4,7 +4,7 @@ Chinese has no spaces, and trigram indexes cannot find two-character words such 
 text is cut into overlapping character pairs (小区门口路灯 -> 小区 区门 门口 口路 路灯) and runs of
 letters or digits into words; each token is written as plain ASCII (the code points in hex), so the
 database's own tokenizer and locale cannot split or drop it. The tokens live in cases.search_terms,
-indexed by an FTS5 table on SQLite and by a GIN tsvector expression index on PostgreSQL.
+indexed by an FTS5 table on SQLite and by a stored tsvector column with a GIN index on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, column, false, func, literal_column, or_, text
+from sqlalchemy import ColumnElement, Integer, and_, column, false, func, literal_column, or_, select, text
 from sqlmodel import Session, col
 
 from grievance.cases.models import Case
@@ -73,14 +73,24 @@ def _fts_rowids(fts_query: str) -> Any:
     return text(sql).bindparams(fts_query=fts_query).columns(column("rowid", Integer))
 
 
-def contains_all(session: Session, query_tokens: list[str]) -> ColumnElement[bool]:
-    """Cases whose search terms contain every one of these tokens (an index intersection)."""
+def contains_all(session: Session, query_tokens: list[str], rare: bool = False) -> ColumnElement[bool]:
+    """Cases whose search terms contain every one of these tokens (an index intersection).
+
+    `rare` says the caller expects few matches (a whole title, for duplicate hints): the full-text
+    index then drives the query on both databases, whatever the planner guesses from its statistics.
+    """
     query_tokens = query_tokens[:MAX_QUERY_TOKENS]
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_tsvector(literal_column("'simple'"), Case.search_terms).op("@@")(
-            func.to_tsquery(literal_column("'simple'"), " & ".join(query_tokens))
-        )
+        # cases.search_vector is generated from search_terms by the database (see the migration).
+        vector = literal_column("cases.search_vector")
+        matches = vector.op("@@")(func.to_tsquery(literal_column("'simple'"), " & ".join(query_tokens)))
+        if not rare:
+            return matches
+        found = select(Case.id).where(matches).cte("text_matches").prefix_with("MATERIALIZED")
+        return col(Case.id).in_(select(found.c.id))
     fts_query = " AND ".join(f'"{t}"' for t in query_tokens)
+    if rare:
+        return col(Case.id).in_(_fts_rowids(fts_query))
     matched = session.execute(
         text("SELECT count(*) FROM case_search WHERE case_search MATCH :q").bindparams(q=fts_query)
     ).scalar_one()

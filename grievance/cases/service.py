@@ -42,10 +42,21 @@ class Upload:
 
 
 @dataclass
+class CaseParts:
+    """What a case page shows besides the case row; intake already holds them, so its response
+    needs no further query."""
+
+    clocks: list[CaseClock]
+    events: list[tuple[CaseEvent, str | None]]  # with the actor's display name
+    attachments: list[Attachment]
+
+
+@dataclass
 class IntakeResult:
     case: Case
     created: bool
     duplicates: list[dict[str, Any]] = field(default_factory=list)
+    parts: CaseParts | None = None
 
 
 def _error(errors: list[dict[str, Any]], field_name: str, zh: str, en: str) -> None:
@@ -65,22 +76,40 @@ def next_case_no(session: Session, prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-def _validate_links(session: Session, case_in: CaseCreate, actor: User, now: datetime) -> dict[str, Any]:
-    """Resolve the records a new case points at; collect every problem before raising."""
+# Reference records a case can point at by id or natural key: (field, model, key, Chinese name).
+LINKS = (
+    ("meeting", Meeting, "id", "恳谈会"),
+    ("station", Station, "code", "驿站"),
+    ("enterprise", Enterprise, "credit_code", "企业"),
+    ("category", Category, "code", "业务分类"),
+    ("accused_department", Department, "code", "被举报单位"),
+)
+
+
+def _link_id(session: Session, runtime: Runtime, model: type, ref: int | str, key: str) -> int | None:
+    """The id a reference points at. Reference rows are never deleted or re-keyed, so a found id is
+    remembered by the process (a miss is not: the record may be created a moment later)."""
+    cache_key = (model.__name__, key, ref)
+    if cache_key in runtime.reference_ids:
+        return runtime.reference_ids[cache_key]
+    row = find_by_ref(session, model, ref, key)
+    if row is None:
+        return None
+    runtime.reference_ids[cache_key] = row.id
+    return row.id  # type: ignore[no-any-return]
+
+
+def _validate_links(
+    session: Session, runtime: Runtime, case_in: CaseCreate, actor: User, now: datetime
+) -> dict[str, int | None]:
+    """Resolve the records a new case points at to their ids; collect every problem before raising."""
     errors: list[dict[str, Any]] = []
-    links: dict[str, Any] = {}
-    for name, model, key, zh in (
-        ("meeting", Meeting, "id", "恳谈会"),
-        ("station", Station, "code", "驿站"),
-        ("enterprise", Enterprise, "credit_code", "企业"),
-        ("category", Category, "code", "业务分类"),
-        ("accused_department", Department, "code", "被举报单位"),
-    ):
+    links: dict[str, int | None] = {}
+    for name, model, key, zh in LINKS:
         ref = getattr(case_in, name)
-        row = find_by_ref(session, model, ref, key)
-        if ref is not None and row is None:
+        links[name] = None if ref is None else _link_id(session, runtime, model, ref, key)
+        if ref is not None and links[name] is None:
             _error(errors, name, f"{zh} {ref} 不存在", f"no {name.replace('_', ' ')} {ref!r}")
-        links[name] = row
     required = {Channel.meeting: "meeting", Channel.station: "station", Channel.enterprise: "enterprise"}
     needed = required.get(case_in.channel)
     if needed and getattr(case_in, needed) is None:
@@ -102,7 +131,8 @@ def _validate_links(session: Session, case_in: CaseCreate, actor: User, now: dat
     if errors:
         raise InvalidInput("诉求信息有误 (invalid case)", errors)
     if actor.role not in INTAKE_ROLES:
-        enterprise = links["enterprise"]
+        # The liaison is read fresh: it changes, unlike the id.
+        enterprise = session.get(Enterprise, links["enterprise"]) if links["enterprise"] else None
         is_liaison = enterprise is not None and enterprise.liaison_user_id == actor.id
         if not (case_in.channel == Channel.enterprise and is_liaison):
             raise Forbidden(
@@ -128,7 +158,7 @@ def intake_case(
         if existing:
             return IntakeResult(existing, created=False)
     now = now or runtime.now()
-    links = _validate_links(session, case_in, actor, now)
+    links = _validate_links(session, runtime, case_in, actor, now)
     for upload in uploads or []:
         check_upload(runtime, upload)
     workflow = runtime.workflows.select(channel=case_in.channel.value, case_type=case_in.case_type.value)
@@ -151,11 +181,11 @@ def intake_case(
         petitioner_phone=petitioner.phone,
         petitioner_id_no=petitioner.id_no,
         petitioner_kind=kind.value,
-        enterprise_id=links["enterprise"].id if links["enterprise"] else None,
-        meeting_id=links["meeting"].id if links["meeting"] else None,
-        station_id=links["station"].id if links["station"] else None,
-        category_id=links["category"].id if links["category"] else None,
-        accused_department_id=links["accused_department"].id if links["accused_department"] else None,
+        enterprise_id=links["enterprise"],
+        meeting_id=links["meeting"],
+        station_id=links["station"],
+        category_id=links["category"],
+        accused_department_id=links["accused_department"],
         confidential=case_in.case_type in CONFIDENTIAL_TYPES,
         supervised=case_in.channel == Channel.inspection,  # inspection referrals are always supervised
         received_at=now,
@@ -182,11 +212,18 @@ def intake_case(
         case.case_no = next_case_no(session, runtime.settings.case_no_prefix, year)
         session.add(case)
         session.flush()
-    record_intake(session, case, actor, clocks, {"channel": case.channel, "case_type": case.case_type})
-    for upload in uploads or []:
+    event = record_intake(session, case, actor, clocks, {"channel": case.channel, "case_type": case.case_type})
+    attachments = [
         store_attachment(session, runtime, case=case, actor=actor, upload=upload, event=None, now=now)
+        for upload in uploads or []
+    ]
     session.flush()
-    return IntakeResult(case, created=True, duplicates=possible_duplicates(session, runtime, case, actor))
+    return IntakeResult(
+        case,
+        created=True,
+        duplicates=possible_duplicates(session, runtime, case, actor),
+        parts=CaseParts(clocks=clocks, events=[(event, actor.display_name)], attachments=attachments),
+    )
 
 
 def _by_idempotency_key(session: Session, actor: User, key: str) -> Case | None:
@@ -207,11 +244,13 @@ def possible_duplicates(session: Session, runtime: Runtime, case: Case, actor: U
     found: dict[int, dict[str, Any]] = {}
     if case.petitioner_phone:
         same_phone = select(*columns).where(Case.petitioner_phone == case.petitioner_phone, recent)
-        for row in session.exec(same_phone.order_by(col(Case.received_at).desc()).limit(5)):
+        # Ordered like ix_cases_phone (phone, received_at), so no planner walks the newest cases instead.
+        by_phone = (col(Case.petitioner_phone).desc(), col(Case.received_at).desc())
+        for row in session.exec(same_phone.order_by(*by_phone).limit(5)):
             found[row.id] = {"row": row, "reason": "same_phone", "score": 1.0}
     title_terms = search.tokens(case.title)
     if title_terms:
-        similar = select(*columns).where(search.contains_all(session, title_terms), recent)
+        similar = select(*columns).where(search.contains_all(session, title_terms, rare=True), recent)
         mine = set(case.search_terms.split())
         for row in session.exec(similar.order_by(col(Case.received_at).desc()).limit(10)):
             theirs = set(row.search_terms.split())
@@ -244,11 +283,7 @@ def get_case(session: Session, ref: int | str, actor: User) -> Case:
     return case
 
 
-def case_detail(session: Session, runtime: Runtime, case: Case, actor: User, now: datetime | None = None) -> dict:
-    """Everything a person needs on a case page: fields, clocks, actions they may take, the timeline."""
-    now = now or runtime.now()
-    workflow = runtime.workflows.get(case.workflow)
-    calendar = runtime.calendar(session)
+def load_parts(session: Session, case: Case) -> CaseParts:
     clocks = session.exec(select(CaseClock).where(CaseClock.case_id == case.id).order_by(col(CaseClock.id))).all()
     events = session.exec(
         select(CaseEvent, User.display_name)
@@ -259,6 +294,23 @@ def case_detail(session: Session, runtime: Runtime, case: Case, actor: User, now
     attachments = session.exec(
         select(Attachment).where(Attachment.case_id == case.id).order_by(col(Attachment.id))
     ).all()
+    return CaseParts(list(clocks), [(e, name) for e, name in events], list(attachments))
+
+
+def case_detail(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    actor: User,
+    now: datetime | None = None,
+    parts: CaseParts | None = None,
+) -> dict:
+    """Everything a person needs on a case page: fields, clocks, actions they may take, the timeline."""
+    now = now or runtime.now()
+    workflow = runtime.workflows.get(case.workflow)
+    calendar = runtime.calendar(session)
+    parts = parts or load_parts(session, case)
+    clocks, events, attachments = parts.clocks, parts.events, parts.attachments
     department = session.get(Department, case.department_id) if case.department_id else None
     duplicate_of = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
     data = case.model_dump(
@@ -288,7 +340,7 @@ def case_detail(session: Session, runtime: Runtime, case: Case, actor: User, now
             }
             for c in clocks
         ],
-        available_actions=available_actions(session, runtime, case, actor, now),
+        available_actions=available_actions(session, runtime, case, actor, now, clocks=clocks),
         timeline=[
             {
                 "id": e.id,

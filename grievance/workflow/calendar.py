@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -60,7 +60,10 @@ class WorkCalendar:
         return datetime.combine(day, time(0), tzinfo=self.tz)
 
     def add(self, start: datetime, amount: float, unit: str) -> datetime:
-        """The due time of a limit of `amount` `unit` that starts at `start`."""
+        """The due time (in UTC, like every stored time) of a limit of `amount` `unit` from `start`."""
+        return self._add(start, amount, unit).astimezone(UTC)
+
+    def _add(self, start: datetime, amount: float, unit: str) -> datetime:
         if unit == "hours":
             return start + timedelta(hours=amount)
         day = start.astimezone(self.tz).date()
@@ -100,11 +103,11 @@ class WorkCalendar:
             if self.is_workday(day):
                 available = (day_end - moment).total_seconds()
                 if left <= available:
-                    return moment + timedelta(seconds=left)
+                    return (moment + timedelta(seconds=left)).astimezone(UTC)
                 left -= available
             moment = day_end
             day += timedelta(days=1)
-        return moment
+        return moment.astimezone(UTC)
 
     def remaining(self, now: datetime, due: datetime, unit: str) -> float:
         """Time left until `due` in the clock's own unit: working seconds or wall seconds."""

@@ -45,6 +45,8 @@ class Runtime:
     now: Callable[[], datetime] = utcnow
     # Overrides change a few times a year; other processes see a change within this many seconds.
     calendar_ttl_seconds: float = 30.0
+    # Ids of reference records by (model, key, value); see cases.service._link_id.
+    reference_ids: dict[tuple[str, str, int | str], int] = dataclasses.field(default_factory=dict, repr=False)
     _calendar: WorkCalendar | None = dataclasses.field(default=None, repr=False)
     _calendar_loaded_at: float = dataclasses.field(default=0.0, repr=False)
 
@@ -66,8 +68,17 @@ def load_calendar(session: Session, settings: Settings) -> WorkCalendar:
     return WorkCalendar(overrides, settings.timezone)
 
 
-def _context(session: Session, runtime: Runtime, case: Case, actor: User, action: str, now: datetime) -> ActionContext:
-    clocks = {c.name: c for c in session.exec(select(CaseClock).where(CaseClock.case_id == case.id)).all()}
+def _context(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    actor: User,
+    action: str,
+    now: datetime,
+    clocks: list[CaseClock] | None = None,
+) -> ActionContext:
+    if clocks is None:
+        clocks = list(session.exec(select(CaseClock).where(CaseClock.case_id == case.id)).all())
     return ActionContext(
         session=session,
         case=case,
@@ -76,7 +87,7 @@ def _context(session: Session, runtime: Runtime, case: Case, actor: User, action
         actor=actor,
         now=now,
         calendar=runtime.calendar(session),
-        clocks=clocks,
+        clocks={c.name: c for c in clocks},
     )
 
 
@@ -99,10 +110,15 @@ def _guard_problem(ctx: ActionContext, action: ActionDef) -> str | None:
 
 
 def available_actions(
-    session: Session, runtime: Runtime, case: Case, actor: User, now: datetime | None = None
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    actor: User,
+    now: datetime | None = None,
+    clocks: list[CaseClock] | None = None,
 ) -> list[dict[str, Any]]:
     """The actions this actor may take on this case now, with the input each one asks for."""
-    ctx = _context(session, runtime, case, actor, "", now or runtime.now())
+    ctx = _context(session, runtime, case, actor, "", now or runtime.now(), clocks)
     result = []
     for name, action in ctx.workflow.actions.items():
         if case.state not in action.from_ or actor.role not in action.roles:

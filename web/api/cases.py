@@ -85,7 +85,7 @@ async def create_case(
         result = service.intake_case(
             session, runtime, case_in=case_in, actor=user, idempotency_key=idempotency_key, uploads=uploads
         )
-        detail = service.case_detail(session, runtime, result.case, user)
+        detail = service.case_detail(session, runtime, result.case, user, parts=result.parts)
         detail["possible_duplicates"] = result.duplicates
         if not result.created:
             response.status_code = 200
