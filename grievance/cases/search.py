@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, column, false, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Integer, and_, column, false, func, literal_column, or_, text
 from sqlmodel import Session, col
 
 from grievance.cases.models import Case
@@ -76,18 +76,15 @@ def _fts_rowids(fts_query: str) -> Any:
 def contains_all(session: Session, query_tokens: list[str], rare: bool = False) -> ColumnElement[bool]:
     """Cases whose search terms contain every one of these tokens (an index intersection).
 
-    `rare` says the caller expects few matches (a whole title, for duplicate hints): the full-text
-    index then drives the query on both databases, whatever the planner guesses from its statistics.
+    `rare` says the caller expects few matches (a whole title, for duplicate hints): on SQLite the
+    full-text index then drives the query. PostgreSQL's planner chooses by itself, with the element
+    statistics of the stored tsvector (a bitmap AND of the GIN index and a date range, say).
     """
     query_tokens = query_tokens[:MAX_QUERY_TOKENS]
     if session.get_bind().dialect.name == "postgresql":
         # cases.search_vector is generated from search_terms by the database (see the migration).
         vector = literal_column("cases.search_vector")
-        matches = vector.op("@@")(func.to_tsquery(literal_column("'simple'"), " & ".join(query_tokens)))
-        if not rare:
-            return matches
-        found = select(Case.id).where(matches).cte("text_matches").prefix_with("MATERIALIZED")
-        return col(Case.id).in_(select(found.c.id))
+        return vector.op("@@")(func.to_tsquery(literal_column("'simple'"), " & ".join(query_tokens)))
     fts_query = " AND ".join(f'"{t}"' for t in query_tokens)
     if rare:
         return col(Case.id).in_(_fts_rowids(fts_query))
