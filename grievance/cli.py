@@ -108,6 +108,15 @@ def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from grievance.users.service import get_user, revoke_tokens
+
+    with transaction(_session_factory(settings)) as session:
+        count = revoke_tokens(session, get_user(session, args.user), name=args.name)
+    print(f"已吊销 {count} 个令牌 (revoked {count} token(s))")
+    return 0
+
+
 def cmd_workflows_check(args: argparse.Namespace, settings: Settings) -> int:
     directory = Path(args.directory or settings.workflows_dir)
     files = sorted(directory.glob("*.yaml"))
@@ -249,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("user", help="username or id")
     create.add_argument("--name", help="what the token is for")
     create.set_defaults(handler=cmd_token_create)
+    revoke = token.add_parser("revoke", help="revoke a user's tokens")
+    revoke.add_argument("user", help="username or id")
+    revoke.add_argument("--name", help="only the tokens with this name")
+    revoke.set_defaults(handler=cmd_token_revoke)
 
     wf = sub.add_parser("workflows", help="workflow files").add_subparsers(dest="wf_command", required=True)
     check = wf.add_parser("check", help="validate every workflows/*.yaml")

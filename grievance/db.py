@@ -90,8 +90,9 @@ def find_by_ref(session: Session, model: type[Any], ref: int | str | None, key: 
     if ref is None or isinstance(ref, bool):
         return None
     if isinstance(ref, int):
-        return session.get(model, ref)
+        # Ids are 64-bit: a larger number names nothing (and would overflow the driver).
+        return session.get(model, ref) if 0 < ref < 2**63 else None
     row = session.exec(select(model).where(getattr(model, key) == ref)).first()
-    if row is None and ref.isdigit():
+    if row is None and ref.isdigit() and len(ref) < 19:
         row = session.get(model, int(ref))
     return row

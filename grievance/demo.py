@@ -15,7 +15,7 @@ from grievance.glossary import Role
 from grievance.reference import service
 from grievance.reference.schemas import DepartmentIn, EnterpriseIn, MeetingIn, StationIn
 from grievance.users.models import User
-from grievance.users.service import create_token, create_user
+from grievance.users.service import create_token, create_user, revoke_tokens
 
 DEPARTMENTS = [
     ("ZX", "高新区诉求服务中心", None),
@@ -66,6 +66,7 @@ def seed_demo(session: Session, settings: Settings, *, if_empty: bool, out: Text
     out.write("\n演示账号（仅供演示）Demo accounts (demo only) — password / fresh API token:\n")
     for username, role, _dept, display in ACCOUNTS:
         user = session.exec(select(User).where(User.username == username)).one()
+        revoke_tokens(session, user, name="demo")  # each run replaces the last run's demo tokens
         token = create_token(session, user, name="demo")
         out.write(f"  {username:<16} {role.value:<11} {DEMO_PASSWORD.format(role=role.value):<24} {token}  {display}\n")
     out.write('\n例 (example): curl -H "Authorization: Bearer <token>" http://127.0.0.1:8000/api/v1/me\n\n')

@@ -1,0 +1,1 @@
+"""Cases: intake, the case page, lists and search, who may see what."""

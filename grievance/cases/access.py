@@ -14,33 +14,46 @@ from grievance.users.models import User
 POOL_STATE = "pool"
 
 
-def visibility_filter(user: User, pool: bool = False) -> ColumnElement[bool]:
-    """The SQL condition for the cases a user may list: a department's own cases, or with `pool`, the
-    open pool it may claim from. Kept apart (not one OR) so each uses its index at a million cases."""
+def visibility_filter(user: User, pool: bool = False, mine: bool = False) -> ColumnElement[bool]:
+    """The SQL condition for the cases a user may list: everything for the centre and leaders; for a
+    department its own cases, or with `pool` the open pool it may claim from, or with `mine` the cases
+    the user logged (a liaison's). Kept apart (not one OR) so each uses its index at a million cases.
+    Nobody ever lists a case that accuses their own department."""
+    not_accused = (
+        true()
+        if user.department_id is None
+        else or_(col(Case.accused_department_id).is_(None), Case.accused_department_id != user.department_id)
+    )
+    if mine:
+        return and_(not_accused, Case.created_by_id == user.id)
     if user.role not in DEPARTMENT_ROLES:
-        return true()
+        return not_accused
     if user.department_id is None:
         return false()
-    not_accused = or_(col(Case.accused_department_id).is_(None), Case.accused_department_id != user.department_id)
-    mine = Case.state == POOL_STATE if pool else Case.department_id == user.department_id
-    return and_(not_accused, mine)
+    own = Case.state == POOL_STATE if pool else Case.department_id == user.department_id
+    return and_(not_accused, own)
 
 
 def is_hidden_from(case: Case, user: User) -> bool:
-    """A confidential case is never shown to the department it accuses: to them it does not exist."""
-    return user.role in DEPARTMENT_ROLES and case.accused_department_id == user.department_id
+    """A report is never shown to anyone of the department it accuses, whatever their role."""
+    return user.department_id is not None and case.accused_department_id == user.department_id
 
 
 def in_scope(case: Case, user: User) -> bool:
     """May this user open the case: their department's, the open pool, or one they logged themselves
     (a liaison follows the enterprise's requests)."""
-    if user.role not in DEPARTMENT_ROLES:
-        return True
     if is_hidden_from(case, user):
         return False
-    if case.created_by_id == user.id:
+    if user.role not in DEPARTMENT_ROLES or case.created_by_id == user.id:
         return True
     return user.department_id is not None and (case.department_id == user.department_id or case.state == POOL_STATE)
+
+
+def handles(case: Case, user: User) -> bool:
+    """Is the user working on this case: the centre, their department's case, or one they logged."""
+    if user.role not in DEPARTMENT_ROLES or case.created_by_id == user.id:
+        return True
+    return user.department_id is not None and case.department_id == user.department_id
 
 
 def mask_phone(phone: str) -> str:
@@ -56,7 +69,8 @@ def mask_id_no(id_no: str) -> str:
 
 
 def masked_petitioner(case: Case, user: User, personal_data_roles: list[str]) -> dict[str, Any]:
-    full = user.role in personal_data_roles
+    # A department sees who to contact only once the case is its own, not while it sits in the pool.
+    full = user.role in personal_data_roles and handles(case, user)
     return {
         "name": case.petitioner_name,
         "phone": case.petitioner_phone if full else mask_phone(case.petitioner_phone),

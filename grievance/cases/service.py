@@ -9,8 +9,10 @@ import base64
 import hashlib
 import json
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from grievance.cases import search
-from grievance.cases.access import POOL_STATE, in_scope, is_hidden_from, masked_petitioner, visibility_filter
+from grievance.cases.access import POOL_STATE, in_scope, masked_petitioner, visibility_filter
 from grievance.cases.models import NO_DUE, Attachment, AuditEntry, Case, CaseClock, CaseEvent, CaseNumberCounter
 from grievance.cases.schemas import CaseCreate, CaseSummary
 from grievance.db import find_by_ref
@@ -158,6 +160,11 @@ def intake_case(
         if existing:
             return IntakeResult(existing, created=False)
     now = now or runtime.now()
+    if actor.role not in INTAKE_ROLES and case_in.channel != Channel.enterprise:
+        raise Forbidden(
+            f"角色 {actor.role} 不能登记诉求 (role {actor.role!r} may not log cases; "
+            "intake, dispatcher and supervisor may, and a liaison for their own enterprise)"
+        )
     links = _validate_links(session, runtime, case_in, actor, now)
     for upload in uploads or []:
         check_upload(runtime, upload)
@@ -234,7 +241,7 @@ def possible_duplicates(session: Session, runtime: Runtime, case: Case, actor: U
     """Recent cases from the same phone, or whose text contains every word of this title, for the
     clerk to merge. Both lookups are index-only (phone index, full-text AND query), so intake stays fast."""
     since = case.received_at - timedelta(days=runtime.settings.duplicate_window_days)
-    columns = (Case.id, Case.case_no, Case.title, Case.state, Case.received_at, Case.search_terms)
+    columns = (Case.id, Case.case_no, Case.title, Case.state, Case.received_at, Case.search_terms, Case.confidential)
     recent = and_(
         Case.received_at >= since,
         Case.id != case.id,
@@ -258,6 +265,11 @@ def possible_duplicates(session: Session, runtime: Runtime, case: Case, actor: U
             if row.id not in found:
                 found[row.id] = {"row": row, "reason": "similar_text", "score": score}
     ranked = sorted(found.values(), key=lambda d: -d["score"])[:5]
+    session.add_all(
+        AuditEntry(user_id=actor.id, action="hint_confidential", case_id=d["row"].id)
+        for d in ranked
+        if d["row"].confidential
+    )
     return [
         {
             "case_no": d["row"].case_no,
@@ -274,10 +286,13 @@ def possible_duplicates(session: Session, runtime: Runtime, case: Case, actor: U
 def get_case(session: Session, ref: int | str, actor: User) -> Case:
     """A case by id or case number, as this actor may see it (audited when confidential)."""
     case = find_by_ref(session, Case, ref, "case_no")
-    if case is None or is_hidden_from(case, actor):
-        raise NotFound(f"诉求 {ref} 不存在 (no case {ref!r})")
-    if not in_scope(case, actor):
-        raise Forbidden("该件不属于您的单位，无权查看 (this case belongs to another department)")
+    # One answer for a missing case, another department's and a report about the user's own
+    # department: a different one would tell the accused that a report exists.
+    if case is None or not in_scope(case, actor):
+        raise NotFound(
+            f"诉求 {ref} 不存在或不属于您的单位 (no case {ref!r} that you may see: it does not exist or "
+            "belongs to another department)"
+        )
     if case.confidential:
         session.add(AuditEntry(user_id=actor.id, action="view_confidential", case_id=case.id))
     return case
@@ -356,8 +371,8 @@ def case_detail(
         ],
         attachments=[a.model_dump(exclude={"sha256"}) for a in attachments],
     )
-    if actor.role in INTAKE_ROLES:
-        data["query_code"] = case.query_code
+    if actor.role in INTAKE_ROLES or case.created_by_id == actor.id:
+        data["query_code"] = case.query_code  # given to the petitioner by whoever logged the case
     return data
 
 
@@ -378,6 +393,7 @@ class CaseFilter:
     received_to: datetime | None = None
     q: str | None = None
     phone: str | None = None
+    mine: bool = False  # only the cases this user logged
     sort: str = "received"  # "received" (newest first) or "due" (earliest due first, for queues)
     cursor: str | None = None
     limit: int = 50
@@ -392,9 +408,10 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         kind, at, case_id = json.loads(raw)
-        if kind != sort:
+        moment = datetime.fromisoformat(at)
+        if kind != sort or moment.tzinfo is None or not 0 < int(case_id) < 2**63:
             raise ValueError
-        return datetime.fromisoformat(at), int(case_id)
+        return moment, int(case_id)
     except (ValueError, TypeError, json.JSONDecodeError):
         raise InvalidInput.field(
             "cursor", "分页游标无效，请从第一页重新开始", "invalid cursor: use the next_cursor of the previous page"
@@ -409,7 +426,7 @@ def list_cases(
     if filters.sort not in ("received", "due"):
         raise InvalidInput.field("sort", "排序应为 received 或 due", "sort must be 'received' or 'due'")
     # Department staff list their own cases, or the open pool when they ask for state=pool.
-    stmt = select(Case).where(visibility_filter(actor, pool=filters.state == [POOL_STATE]))
+    stmt = select(Case).where(visibility_filter(actor, pool=filters.state == [POOL_STATE], mine=filters.mine))
     equal = {
         "department_id": Case.department_id,
         "channel": Case.channel,
@@ -523,9 +540,10 @@ def store_attachment(
     path = runtime.settings.attachments_dir / digest[:2] / digest
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(upload.data)
-        tmp.replace(path)
+        # A private temporary name: two uploads of the same file must not write one .part file.
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
+            tmp.write(upload.data)
+        Path(tmp.name).replace(path)
     attachment = Attachment(
         case_id=case.id,  # type: ignore[arg-type]
         event_id=event.id if event else None,
@@ -569,6 +587,17 @@ def attachment_path(runtime: Runtime, attachment: Attachment) -> Any:
     return runtime.settings.attachments_dir / attachment.sha256[:2] / attachment.sha256
 
 
+# Actions whose reply or notice the petitioner reads on the public page (answers and 信访 notices).
+PUBLIC_REPLIES = [
+    "answer_on_spot",
+    "resolve",
+    "accept_petition",
+    "decline_petition",
+    "answer_review",
+    "answer_re_review",
+]
+
+
 def public_status(session: Session, runtime: Runtime, query_code: str) -> dict[str, Any]:
     """What a petitioner sees with their query code: status and replies, never personal data."""
     case = session.exec(select(Case).where(Case.query_code == query_code)).first()
@@ -579,7 +608,7 @@ def public_status(session: Session, runtime: Runtime, query_code: str) -> dict[s
         select(CaseEvent)
         .where(
             CaseEvent.case_id == case.id,
-            col(CaseEvent.action).in_(["resolve", "answer_on_spot", "answer_review", "answer_re_review"]),
+            col(CaseEvent.action).in_(PUBLIC_REPLIES),
         )
         .order_by(col(CaseEvent.id))
     ).all()
@@ -590,5 +619,5 @@ def public_status(session: Session, runtime: Runtime, query_code: str) -> dict[s
         "state_label": workflow.states[case.state].label,
         "received_at": case.received_at,
         "resolved_at": case.resolved_at,
-        "replies": [{"at": e.at, "reply": e.payload.get("reply", "")} for e in replies],
+        "replies": [{"at": e.at, "reply": e.payload.get("reply") or e.payload.get("notice", "")} for e in replies],
     }

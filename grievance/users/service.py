@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from grievance.db import find_by_ref
+from grievance.db import find_by_ref, utcnow
 from grievance.errors import Conflict, InvalidInput, NotFound
 from grievance.glossary import DEPARTMENT_ROLES, Role
 from grievance.reference.models import Department
@@ -121,3 +122,16 @@ def user_for_token(session: Session, token: str) -> User | None:
         .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None), User.active)  # type: ignore[union-attr]
     ).first()
     return row
+
+
+def revoke_tokens(session: Session, user: User, name: str | None = None, now: datetime | None = None) -> int:
+    """Revoke the user's active tokens (only those with this name, if given); returns how many."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))
+    if name is not None:
+        stmt = stmt.where(ApiToken.name == name)
+    tokens = list(session.exec(stmt).all())
+    for token in tokens:
+        token.revoked_at = now or utcnow()
+        session.add(token)
+    session.flush()
+    return len(tokens)

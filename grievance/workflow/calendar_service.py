@@ -52,13 +52,16 @@ def parse_moment(text: str, tz: tzinfo, where: str = "start") -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
+MAX_AMOUNT = {"working_days": 366, "days": 366, "hours": 24 * 366}
+
+
 def check_amount(amount: float, unit: str) -> float:
-    """Day limits are whole days; hours may be fractional (0.5 = 30 minutes)."""
-    if amount <= 0 or (unit != "hours" and amount != int(amount)):
+    """Day limits are whole days; hours may be fractional (0.5 = 30 minutes); at most a year."""
+    if not 0 < amount <= MAX_AMOUNT.get(unit, 0) or (unit != "hours" and amount != int(amount)):
         raise InvalidInput.field(
             "amount",
-            f"时限应为正数，{unit} 须为整数，收到 {amount:g}",
-            f"amount must be positive, and whole for {unit}; got {amount:g}",
+            f"时限应为正数且不超过一年，{unit} 须为整数，收到 {amount:g}",
+            f"amount must be positive, at most a year, and whole for {unit}; got {amount:g}",
         )
     return amount
 

@@ -14,8 +14,19 @@ def _unit(clock: CaseClock) -> str:
     return clock.limit_text.split(" ", 1)[1]
 
 
-def _warn(definition: ClockDef, start: datetime, due: datetime) -> datetime:
+def _warn(calendar: WorkCalendar, definition: ClockDef, unit: str, start: datetime, due: datetime) -> datetime:
+    """When `warn_at` of the time is used: counted in working time for working-day limits, so a
+    holiday inside the window does not bring the warning forward."""
+    if unit == "working_days":
+        return calendar.add_working_seconds(start, definition.warn_at * calendar.working_seconds_between(start, due))
     return start + (due - start) * definition.warn_at
+
+
+def _shift(calendar: WorkCalendar, unit: str, moment: datetime, paused_at: datetime, now: datetime) -> datetime:
+    """Where a moment after the pause lands once the clock resumes at `now` (working or wall time)."""
+    if unit == "working_days":
+        return calendar.add_working_seconds(now, calendar.working_seconds_between(paused_at, moment))
+    return now + (moment - paused_at)
 
 
 def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
@@ -27,7 +38,7 @@ def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
         "started_at": ctx.now,
         "base_due_at": due,
         "due_at": due,
-        "warn_at": _warn(definition, ctx.now, due),
+        "warn_at": _warn(ctx.calendar, definition, rule.unit, ctx.now, due),
         "paused_at": None,
         "remaining_seconds": None,
         "stopped_at": None,
@@ -69,7 +80,7 @@ def apply_clocks(ctx: ActionContext, final: bool) -> None:
                     old_due, clock.due_at, _unit(clock)
                 )
             clock.extended_days += ctx.extension_days
-            clock.warn_at = _warn(definition, clock.started_at, clock.due_at)
+            clock.warn_at = _warn(ctx.calendar, definition, _unit(clock), clock.started_at, clock.due_at)
         if ctx.action in definition.start:
             start_clock(ctx, name, definition)
     if final:
@@ -84,11 +95,14 @@ def _resume_if_paused(calendar: WorkCalendar, clock: CaseClock, now: datetime) -
     if clock.paused_at is None:
         return
     remaining = clock.remaining_seconds or 0.0
-    if _unit(clock) == "working_days":
+    unit = _unit(clock)
+    if unit == "working_days":
         clock.due_at = calendar.add_working_seconds(now, remaining)
     else:
         clock.due_at = now + timedelta(seconds=remaining)
-    clock.warn_at = max(clock.warn_at, now)
+    # The warning moves with the due time; one already passed at the pause stays passed.
+    if clock.warn_at > clock.paused_at:
+        clock.warn_at = _shift(calendar, unit, clock.warn_at, clock.paused_at, now)
     clock.paused_at = None
     clock.remaining_seconds = None
 

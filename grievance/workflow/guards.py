@@ -141,3 +141,16 @@ def within_review_window(ctx: ActionContext) -> str | None:
     if ctx.now >= ctx.calendar.add(ctx.case.state_changed_at, days, "days"):
         return f"复查（复核）须在收到意见后{days:g}日内提出 (review must be asked within {days:g} days)"
     return None
+
+
+@guard("max_dispatches")
+def supervisor_designates_after_limit(ctx: ActionContext) -> str | None:
+    """The last allowed routing (the max_dispatches-th) is the supervisor's designation (指定承办),
+    after which the department may not return the case (below_dispatch_limit)."""
+    limit = int(ctx.workflow.setting("max_dispatches"))
+    if ctx.case.dispatch_count >= limit - 1 and ctx.actor.role != "supervisor":
+        return (
+            f"已派单{ctx.case.dispatch_count}次，第{limit}次须由督办员指定承办单位 "
+            f"(dispatch number {limit} is the supervisor's designation; the supervisor designates the department)"
+        )
+    return None

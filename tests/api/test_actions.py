@@ -120,7 +120,7 @@ def test_dispatch_by_department_id_and_refusals(world, clock):
     required = fire(world, no, "dispatch", "dispatcher")
     assert required.status_code == 422
     assert required.json()["errors"][0]["message"] == "承办单位 为必填项"
-    assert fire(world, no, "dispatch", "handler", department_id="CGJ").status_code == 403  # not their case
+    assert fire(world, no, "dispatch", "handler", department_id="CGJ").status_code == 404  # not their case
 
     case = world.act(no, "dispatch", "supervisor", department_id=jd1)
     assert case["department_id"] == jd1
@@ -152,8 +152,8 @@ def test_publish_then_a_handler_claims_it_for_their_department(world, clock):
         assert listed["items"] == [], params
     mine = world.client.get(f"{API}/cases", headers=world.headers("handler")).json()["items"]
     assert [c["case_no"] for c in mine] == [no]
-    world.get(no, "other_handler", expect=403)
-    assert fire(world, no, "claim", "other_handler").status_code == 403
+    world.get(no, "other_handler", expect=404)
+    assert fire(world, no, "claim", "other_handler").status_code == 404
 
 
 def test_claim_refused_outside_the_pool_and_for_other_roles(world, clock):
@@ -261,7 +261,7 @@ def test_no_return_after_three_dispatches_the_supervisor_designates(world, clock
         world.act(no, "dispatch", "dispatcher", department_id=dept)
         user = "handler" if dept == "CGJ" else "other_handler"
         world.act(no, "return", user, reason="非本单位职责")
-    third = world.act(no, "dispatch", "dispatcher", department_id="CGJ")
+    third = world.act(no, "dispatch", "supervisor", department_id="CGJ")  # the designation
     assert third["dispatch_count"] == 3
     assert "return" not in actions(world.get(no, "handler"))
 
@@ -690,7 +690,7 @@ def test_merge_into_another_case(world, clock):
     into_merged = fire(world, third, "merge", "dispatcher", into=second)
     assert into_merged.status_code == 409
     assert "本身已被合并" in into_merged.json()["message"]
-    assert fire(world, third, "merge", "handler", into=first).status_code == 403
+    assert fire(world, third, "merge", "handler", into=first).status_code == 404  # not their case
 
     world.act(first, "dispatch", "dispatcher", department_id="CGJ")
     assert fire(world, first, "merge", "dispatcher", into=third).status_code == 409  # dispatched: too late
@@ -778,8 +778,12 @@ def test_petition_acceptance_clock_is_fifteen_calendar_days(world, clock):
     assert ts(acceptance["due_at"]) == end_of_days(received.date(), 15) == sh(2025, 10, 15, 0)
     assert {c["name"] for c in case["clocks"]} == {"acceptance"}
     assert actions(world.get(case["case_no"], "dispatcher")) == {"accept_petition", "decline_petition", "merge"}
-    # The standard workflow's actions do not exist here.
-    assert fire(world, case["case_no"], "dispatch", "dispatcher", department_id="CGJ").status_code == 404
+    # Before acceptance a petition is accepted (or declined), not dispatched; dispatch is for re-routing.
+    refused = fire(world, case["case_no"], "dispatch", "dispatcher", department_id="CGJ")
+    assert refused.status_code == 409
+    assert set(refused.json()["allowed_actions"]) == {"accept_petition", "decline_petition", "merge"}
+    # The standard workflow's other actions do not exist here.
+    assert fire(world, case["case_no"], "publish", "dispatcher").status_code == 404
 
 
 def test_accept_petition_within_fifteen_days_starts_the_sixty_day_clock(world, clock):
@@ -870,7 +874,9 @@ def test_petition_review_and_re_review_close_the_matter(world, clock):
     ]
 
     public = world.client.get(f"{API}/public/cases/{world.get(no, 'intake')['query_code']}").json()
-    assert [r["reply"] for r in public["replies"]] == ["补偿款将于本月底前发放", "维持原处理意见", "复核维持，信访终结"]
+    replies = [r["reply"] for r in public["replies"]]
+    assert replies[1:] == ["补偿款将于本月底前发放", "维持原处理意见", "复核维持，信访终结"]
+    assert replies[0]  # the acceptance notice (受理告知) comes first
 
 
 def test_petition_review_refused_after_thirty_days(world, clock):

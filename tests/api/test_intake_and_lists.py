@@ -324,7 +324,7 @@ def test_attachments_on_an_existing_case(world, clock):
 
     url = f"{API}/cases/{no}/attachments/{stored['id']}"
     assert world.client.get(url, headers=world.headers("head")).content == pdf
-    assert world.client.get(url, headers=world.headers("other_handler")).status_code == 403
+    assert world.client.get(url, headers=world.headers("other_handler")).status_code == 404
     assert world.client.get(url).status_code == 401
     assert world.client.get(f"{API}/cases/{no}/attachments/9999", headers=world.headers("head")).status_code == 404
     wrong_case = world.client.get(f"{API}/cases/{other}/attachments/{stored['id']}", headers=world.headers("intake"))

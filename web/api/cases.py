@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, ValidationError
 from sqlmodel import select
@@ -15,7 +15,7 @@ from grievance.cases import service
 from grievance.cases.models import Attachment
 from grievance.cases.routing import suggest_departments
 from grievance.cases.schemas import ActionIn, CaseCreate, CaseList
-from grievance.errors import InvalidInput, NotFound, field_errors
+from grievance.errors import Forbidden, InvalidInput, NotFound, field_errors
 from grievance.glossary import Role
 from grievance.workflow import engine
 from web.deps import CurrentUser, DbSession, RuntimeDep
@@ -42,6 +42,18 @@ INTAKE_BODY = {
 }
 
 
+async def _read_upload(item: UploadFile, request: Request) -> service.Upload:
+    """Read one uploaded file, refusing an oversized one before loading it into memory."""
+    limit = request.app.state.runtime.settings.attachment_max_bytes
+    if item.size is not None and item.size > limit:
+        raise InvalidInput.field(
+            "files",
+            f"附件 {item.filename} 超过 {limit // 1048576} MB",
+            f"attachment {item.filename!r} is larger than {limit} bytes",
+        )
+    return service.Upload(item.filename or "attachment", item.content_type or "", await item.read())
+
+
 async def _read_intake(request: Request) -> tuple[CaseCreate, list[service.Upload]]:
     """A case as JSON, or as multipart with a `case` JSON part and `files` (attachments)."""
     uploads: list[service.Upload] = []
@@ -55,11 +67,8 @@ async def _read_intake(request: Request) -> tuple[CaseCreate, list[service.Uploa
                 )
             data = json.loads(raw)
             for item in form.getlist("files"):
-                if isinstance(item, str):
-                    continue
-                uploads.append(
-                    service.Upload(item.filename or "attachment", item.content_type or "", await item.read())
-                )
+                if not isinstance(item, str):
+                    uploads.append(await _read_upload(item, request))
         else:
             data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -114,7 +123,8 @@ def list_cases(
     received_from: AwareDatetime | None = None,
     received_to: AwareDatetime | None = None,
     q: Annotated[str | None, Query(max_length=100, description="free text, Chinese included")] = None,
-    phone: str | None = None,
+    phone: Annotated[str | None, Query(max_length=32, description="petitioner phone (front desk roles)")] = None,
+    mine: Annotated[bool, Query(description="only the cases I logged")] = False,
     sort: Annotated[str, Query(pattern="^(received|due)$")] = "received",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -134,11 +144,17 @@ def list_cases(
         received_from=received_from,
         received_to=received_to,
         q=q,
-        phone=phone if user.role in runtime.settings.personal_data_roles else None,
+        phone=phone,
+        mine=mine,
         sort=sort,
         cursor=cursor,
         limit=limit,
     )
+    if phone is not None and user.role not in runtime.settings.personal_data_roles:
+        raise Forbidden(
+            f"角色 {user.role} 不能按电话号码查询 (role {user.role!r} may not search by phone; "
+            f"allowed: {', '.join(runtime.settings.personal_data_roles)})"
+        )
     items, next_cursor = service.list_cases(session, runtime, user, filters)
     return CaseList(items=items, next_cursor=next_cursor)
 
@@ -181,11 +197,7 @@ async def upload_attachment(
             "files", "请以 multipart/form-data 上传 files", "upload as multipart/form-data with 'files'"
         )
     form = await request.form()
-    uploads = [
-        service.Upload(f.filename or "attachment", f.content_type or "", await f.read())
-        for f in form.getlist("files")
-        if not isinstance(f, str)
-    ]
+    uploads = [await _read_upload(f, request) for f in form.getlist("files") if not isinstance(f, str)]
     if not uploads:
         raise InvalidInput.field("files", "没有收到文件", "no file in the 'files' part")
 
