@@ -197,6 +197,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_department_received', ['department_id', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_received', ['received_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_due', ['next_due_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_state', ['state', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_station', ['station_id', 'received_at'], unique=False)
 
     op.create_table('liaison_assignments',
@@ -351,6 +352,7 @@ def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_station')
         batch_op.drop_index('ix_cases_due')
+        batch_op.drop_index('ix_cases_state')
         batch_op.drop_index('ix_cases_received')
         batch_op.drop_index('ix_cases_queue')
         batch_op.drop_index('ix_cases_department_received')

@@ -25,6 +25,7 @@ class Case(SQLModel, table=True):
         Index("ix_cases_queue", "department_id", "next_due_at", "id"),
         Index("ix_cases_department_received", "department_id", "received_at", "id"),
         Index("ix_cases_due", "next_due_at", "id"),
+        Index("ix_cases_state", "state", "received_at", "id"),  # the dispatcher's received/returned/pool lists
         Index("ix_cases_received", "received_at", "id"),
         Index("ix_cases_phone", "petitioner_phone", "received_at"),
         Index("ix_cases_meeting", "meeting_id", "received_at"),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, tuple_
+from sqlalchemy import and_, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -202,6 +202,8 @@ def intake_case(
         search_terms=search.search_terms(case_in.title, case_in.description, case_in.location),
     )
     clocks = start_intake_clocks(session, runtime, case, actor)
+    # Before the case number: the counter row stays locked until commit, so keep that stretch short.
+    duplicates = possible_duplicates(session, runtime, case, actor)
     if idempotency_key:
         try:
             # A savepoint only where a race is possible: if a twin request committed the same key
@@ -228,7 +230,7 @@ def intake_case(
     return IntakeResult(
         case,
         created=True,
-        duplicates=possible_duplicates(session, runtime, case, actor),
+        duplicates=duplicates,
         parts=CaseParts(clocks=clocks, events=[(event, actor.display_name)], attachments=attachments),
     )
 
@@ -244,7 +246,7 @@ def possible_duplicates(session: Session, runtime: Runtime, case: Case, actor: U
     columns = (Case.id, Case.case_no, Case.title, Case.state, Case.received_at, Case.search_terms, Case.confidential)
     recent = and_(
         Case.received_at >= since,
-        Case.id != case.id,
+        Case.id != case.id if case.id is not None else true(),  # a case being logged has no id yet
         col(Case.duplicate_of_id).is_(None),
         visibility_filter(actor),  # hints never show a case the actor may not see (a report about them)
     )

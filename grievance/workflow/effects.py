@@ -11,11 +11,17 @@ from grievance.workflow.context import ActionContext
 
 Effect = Callable[[ActionContext], None]
 EFFECTS: dict[str, Effect] = {}
+# The input fields each effect reads; the loader insists that an action using it declares them required.
+EFFECT_FIELDS: dict[str, tuple[str, ...]] = {}
 
 
-def effect(fn: Effect) -> Effect:
-    EFFECTS[fn.__name__] = fn
-    return fn
+def effect(*fields: str) -> Callable[[Effect], Effect]:
+    def register(fn: Effect) -> Effect:
+        EFFECTS[fn.__name__] = fn
+        EFFECT_FIELDS[fn.__name__] = fields
+        return fn
+
+    return register
 
 
 def _payload(ctx: ActionContext) -> dict:
@@ -23,7 +29,7 @@ def _payload(ctx: ActionContext) -> dict:
     return ctx.payload
 
 
-@effect
+@effect("department_id")
 def assign_department(ctx: ActionContext) -> None:
     case = ctx.case
     case.department_id = _payload(ctx)["department_id"]
@@ -32,7 +38,7 @@ def assign_department(ctx: ActionContext) -> None:
     case.dispatch_count += 1
 
 
-@effect
+@effect()
 def claim_for_department(ctx: ActionContext) -> None:
     case = ctx.case
     case.department_id = ctx.actor.department_id
@@ -41,25 +47,25 @@ def claim_for_department(ctx: ActionContext) -> None:
     case.dispatch_count += 1
 
 
-@effect
+@effect()
 def record_accept(ctx: ActionContext) -> None:
     ctx.case.accepted_at = ctx.now
 
 
-@effect
+@effect()
 def record_return(ctx: ActionContext) -> None:
     # The case leaves the department's queue and goes back to the dispatch centre.
     ctx.case.department_id = None
     ctx.case.accepted_at = None
 
 
-@effect
+@effect()
 def record_response(ctx: ActionContext) -> None:
     if ctx.case.responded_at is None:
         ctx.case.responded_at = ctx.now
 
 
-@effect
+@effect("outcome", "reply")
 def record_resolution(ctx: ActionContext) -> None:
     p = _payload(ctx)
     case = ctx.case
@@ -72,7 +78,7 @@ def record_resolution(ctx: ActionContext) -> None:
     case.callback_at = case.callback_reached = case.callback_solved = case.satisfaction = None
 
 
-@effect
+@effect("reply")
 def record_answer_on_spot(ctx: ActionContext) -> None:
     case = ctx.case
     case.responded_at = case.resolved_at = ctx.now
@@ -80,27 +86,27 @@ def record_answer_on_spot(ctx: ActionContext) -> None:
     case.reply = _payload(ctx)["reply"]
 
 
-@effect
+@effect("days", "reason")
 def request_extension(ctx: ActionContext) -> None:
     p = _payload(ctx)
     ctx.case.pending_extension_days = p["days"]
     ctx.case.pending_extension_reason = p["reason"]
 
 
-@effect
+@effect()
 def approve_extension(ctx: ActionContext) -> None:
     ctx.extension_days = ctx.case.pending_extension_days or 0
     ctx.case.pending_extension_days = None
     ctx.case.pending_extension_reason = ""
 
 
-@effect
+@effect()
 def reject_extension(ctx: ActionContext) -> None:
     ctx.case.pending_extension_days = None
     ctx.case.pending_extension_reason = ""
 
 
-@effect
+@effect("reached")
 def record_callback(ctx: ActionContext) -> None:
     p = _payload(ctx)
     case = ctx.case
@@ -110,7 +116,7 @@ def record_callback(ctx: ActionContext) -> None:
     case.satisfaction = p.get("satisfaction") if p["reached"] else None
 
 
-@effect
+@effect()
 def record_reopen(ctx: ActionContext) -> None:
     case = ctx.case
     case.reopened_at = ctx.now
@@ -118,21 +124,21 @@ def record_reopen(ctx: ActionContext) -> None:
     case.outcome = None
 
 
-@effect
+@effect()
 def mark_supervised(ctx: ActionContext) -> None:
     ctx.case.supervised = True
 
 
-@effect
+@effect()
 def count_urge(ctx: ActionContext) -> None:
     ctx.case.urge_count += 1
 
 
-@effect
+@effect("into")
 def merge_into(ctx: ActionContext) -> None:
     ctx.case.duplicate_of_id = ctx.refs["into"].id
 
 
-@effect
+@effect()
 def record_close(ctx: ActionContext) -> None:
     ctx.case.closed_at = ctx.now

@@ -18,14 +18,15 @@ Check = Callable[[ActionContext], str | None]
 class Guard:
     check: Check
     settings: tuple[str, ...]  # workflow settings the guard reads; the loader insists they exist
+    fields: tuple[str, ...] = ()  # input fields it reads; the loader insists the action requires them
 
 
 GUARDS: dict[str, Guard] = {}
 
 
-def guard(*settings: str) -> Callable[[Check], Check]:
+def guard(*settings: str, fields: tuple[str, ...] = ()) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
-        GUARDS[fn.__name__] = Guard(fn, settings)
+        GUARDS[fn.__name__] = Guard(fn, settings, fields)
         return fn
 
     return register
@@ -51,7 +52,7 @@ def below_dispatch_limit(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard()
+@guard(fields=("department_id",))
 def not_accused_department(ctx: ActionContext) -> str | None:
     if ctx.payload is None:
         return None
@@ -94,7 +95,7 @@ def before_resolve_due(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard("max_extension_days")
+@guard("max_extension_days", fields=("days",))
 def extension_within_limit(ctx: ActionContext) -> str | None:
     """At most max_extension_days in total, counted in the resolve clock's unit (working or calendar days)."""
     if ctx.payload is None:
@@ -122,7 +123,7 @@ def callback_unsatisfied(ctx: ActionContext) -> str | None:
     return "只有回访不满意或未解决的件才能重办 (only cases with an unsatisfied callback are reopened)"
 
 
-@guard()
+@guard(fields=("into",))
 def merge_target_valid(ctx: ActionContext) -> str | None:
     target = ctx.refs.get("into")
     if target is None:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from grievance.errors import InvalidInput
 from grievance.glossary import LABELS, CaseType, Channel, Role, Urgency
 from grievance.workflow.definition import INTAKE, WorkflowDef
-from grievance.workflow.effects import EFFECTS
+from grievance.workflow.effects import EFFECT_FIELDS, EFFECTS
 from grievance.workflow.guards import GUARDS
 
 Path_ = tuple[str | int, ...]
@@ -158,6 +158,17 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
         for i, effect in enumerate(action.effects):
             if effect not in EFFECTS:
                 errs.append(((*at, "effects", i), f"unknown effect {effect!r}; effects are {sorted(EFFECTS)}"))
+        needs = [("effect", e, EFFECT_FIELDS.get(e, ()), "effects", i) for i, e in enumerate(action.effects)]
+        needs += [("guard", g, GUARDS[g].fields, "guards", i) for i, g in enumerate(action.guards) if g in GUARDS]
+        for kind, name_, fields, key, i in needs:
+            for field_name in fields:
+                field = action.fields.get(field_name)
+                if field is None or not field.required:
+                    errs.append(((*at, key, i), f"{kind} {name_!r} needs the required field {field_name!r}"))
+        for field_name, field in action.fields.items():
+            other = action.fields.get(field.required_if or "")
+            if field.required_if is not None and (other is None or other.type != "bool"):
+                errs.append(((*at, "fields", field_name), f"required_if names {field.required_if!r}, not a bool field"))
         for field_name, field in action.fields.items():
             if field.choices is not None and field.choices not in LABELS:
                 errs.append(

@@ -558,3 +558,34 @@ def test_extends_across_two_levels(tmp_path):
     wf = load_file(write(tmp_path, text, "bigcorp"))
     assert set(wf.actions) == set(load_file(SHIPPED / "standard.yaml").actions)
     assert wf.clocks["respond"].limits[0].hours == 1
+
+
+def test_an_effect_whose_field_is_missing_or_optional_is_caught(tmp_path):
+    standard = (Path(__file__).resolve().parents[2] / "workflows" / "standard.yaml").read_text(encoding="utf-8")
+    optional = edit(
+        standard,
+        "outcome: {type: choice, choices: Outcome, label: 办理结果, required: true}",
+        "outcome: {type: choice, choices: Outcome, label: 办理结果}",
+    )
+    problem = only_problem(write(tmp_path, optional, "standard"))
+    assert problem.line == line_of(optional, "effects: [record_resolution]")
+    assert "effect 'record_resolution' needs the required field 'outcome'" in problem.message
+
+
+def test_a_guard_whose_field_is_missing_is_caught(tmp_path):
+    standard = (Path(__file__).resolve().parents[2] / "workflows" / "standard.yaml").read_text(encoding="utf-8")
+    renamed = edit(standard, "days: {type: int, label: 延期工作日数", "workdays: {type: int, label: 延期工作日数")
+    messages = [p.message for p in problems_of(write(tmp_path, renamed, "standard"))]
+    assert "guard 'extension_within_limit' needs the required field 'days'" in messages
+    assert "effect 'request_extension' needs the required field 'days'" in messages
+
+
+def test_required_if_must_name_a_bool_field(tmp_path):
+    standard = (Path(__file__).resolve().parents[2] / "workflows" / "standard.yaml").read_text(encoding="utf-8")
+    wrong = edit(
+        standard,
+        "solved: {type: bool, label: 是否解决, required_if: reached}",
+        "solved: {type: bool, label: 是否解决, required_if: note}",
+    )
+    problem = only_problem(write(tmp_path, wrong, "standard"))
+    assert "required_if names 'note', not a bool field" in problem.message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, ValidationError
 from sqlmodel import select
@@ -81,14 +81,15 @@ async def _read_intake(request: Request) -> tuple[CaseCreate, list[service.Uploa
 
 @router.post("", status_code=201, openapi_extra=INTAKE_BODY, summary="受理：登记一件诉求 (intake)")
 async def create_case(
-    request: Request,
+    # Declared first, so the body (and any upload) is read before the transaction takes a lock.
+    intake: Annotated[tuple[CaseCreate, list[service.Upload]], Depends(_read_intake)],
     response: Response,
     session: DbSession,
     runtime: RuntimeDep,
     user: CurrentUser,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> dict[str, Any]:
-    case_in, uploads = await _read_intake(request)
+    case_in, uploads = intake
 
     def work() -> dict[str, Any]:
         result = service.intake_case(
@@ -187,11 +188,7 @@ def fire_action(
     return detail
 
 
-@router.post("/{ref}/attachments", status_code=201, summary="上传附件 (attach a file)")
-async def upload_attachment(
-    ref: str, request: Request, session: DbSession, runtime: RuntimeDep, user: CurrentUser
-) -> list[dict[str, Any]]:
-
+async def _read_uploads(request: Request) -> list[service.Upload]:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInput.field(
             "files", "请以 multipart/form-data 上传 files", "upload as multipart/form-data with 'files'"
@@ -200,13 +197,20 @@ async def upload_attachment(
     uploads = [await _read_upload(f, request) for f in form.getlist("files") if not isinstance(f, str)]
     if not uploads:
         raise InvalidInput.field("files", "没有收到文件", "no file in the 'files' part")
+    return uploads
 
-    def work() -> list[dict[str, Any]]:
-        case = service.get_case(session, ref, user)
-        stored = [service.add_attachment(session, runtime, case=case, actor=user, upload=u) for u in uploads]
-        return [a.model_dump(exclude={"sha256"}) for a in stored]
 
-    return await run_in_threadpool(work)
+@router.post("/{ref}/attachments", status_code=201, summary="上传附件 (attach a file)")
+def upload_attachment(
+    ref: str,
+    uploads: Annotated[list[service.Upload], Depends(_read_uploads)],  # read before the transaction starts
+    session: DbSession,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+) -> list[dict[str, Any]]:
+    case = service.get_case(session, ref, user)
+    stored = [service.add_attachment(session, runtime, case=case, actor=user, upload=u) for u in uploads]
+    return [a.model_dump(exclude={"sha256"}) for a in stored]
 
 
 @router.get("/{ref}/attachments/{attachment_id}", summary="下载附件 (download)")
