@@ -29,7 +29,7 @@ DbSession = Annotated[Session, Depends(get_session, scope="function")]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_current_user(request: Request, session: DbSession) -> User:
+def _authenticate(request: Request, session: Session) -> User:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -43,7 +43,19 @@ def get_current_user(request: Request, session: DbSession) -> User:
     return user
 
 
+def get_current_user(request: Request, session: DbSession) -> User:
+    return _authenticate(request, session)
+
+
+def get_user_before_body(request: Request) -> User:
+    """Authenticates in a short transaction of its own, for routes that read a large body (uploads)
+    before opening theirs: 401 still comes first, and no lock is held while the body arrives."""
+    with transaction(request.app.state.sessions) as session:
+        return _authenticate(request, session)
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
+UserBeforeBody = Annotated[User, Depends(get_user_before_body)]
 
 
 def require_roles(*roles: str):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from grievance.cases.schemas import ActionIn, CaseCreate, CaseList
 from grievance.errors import Forbidden, InvalidInput, NotFound, field_errors
 from grievance.glossary import Role
 from grievance.workflow import engine
-from web.deps import CurrentUser, DbSession, RuntimeDep
+from web.deps import CurrentUser, DbSession, RuntimeDep, UserBeforeBody
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -81,12 +81,13 @@ async def _read_intake(request: Request) -> tuple[CaseCreate, list[service.Uploa
 
 @router.post("", status_code=201, openapi_extra=INTAKE_BODY, summary="受理：登记一件诉求 (intake)")
 async def create_case(
-    # Declared first, so the body (and any upload) is read before the transaction takes a lock.
+    # In this order: authenticate, read the body (and any upload), then open the transaction,
+    # so no lock is held while a slow client sends its files.
+    user: UserBeforeBody,
     intake: Annotated[tuple[CaseCreate, list[service.Upload]], Depends(_read_intake)],
     response: Response,
     session: DbSession,
     runtime: RuntimeDep,
-    user: CurrentUser,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> dict[str, Any]:
     case_in, uploads = intake
@@ -203,10 +204,10 @@ async def _read_uploads(request: Request) -> list[service.Upload]:
 @router.post("/{ref}/attachments", status_code=201, summary="上传附件 (attach a file)")
 def upload_attachment(
     ref: str,
+    user: UserBeforeBody,
     uploads: Annotated[list[service.Upload], Depends(_read_uploads)],  # read before the transaction starts
     session: DbSession,
     runtime: RuntimeDep,
-    user: CurrentUser,
 ) -> list[dict[str, Any]]:
     case = service.get_case(session, ref, user)
     stored = [service.add_attachment(session, runtime, case=case, actor=user, upload=u) for u in uploads]
