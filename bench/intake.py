@@ -3,7 +3,7 @@
 Two measurements, each on SQLite and PostgreSQL:
   service  intake_case() in its own transaction per case, one process (the cost of the domain + DB);
   http     POST /api/v1/cases against a real uvicorn server, from concurrent client threads.
-The bar (DEVELOPERS.md) is ten times django-helpdesk's ~90 cases/s on this machine: 900/s.
+The bar the team set is ten times django-helpdesk's ~90 cases/s on this machine: 900/s (see bench/README.md).
 
 Usage: .venv/bin/python bench/intake.py [--cases 2000] [--backend sqlite|postgresql|both] [--mode service|http|both]
 """
