@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from grievance.config import Settings, get_settings
-from grievance.db import make_engine, make_sessionmaker, transaction
+from grievance.db import make_engine, make_sessionmaker, transaction, utcnow
 from grievance.errors import DomainError, field_errors
 from grievance.workflow.loader import WorkflowErrors, load_file
 
@@ -151,15 +151,20 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{row.day}\t{'workday' if row.is_workday else 'holiday'}\t{row.note}")
         elif args.calendar_command == "add":
             day = calendar_service.parse_day(args.day)
-            row = calendar_service.set_override(
-                session, day=day, is_workday=calendar_service.parse_kind(args.kind), note=args.note or ""
+            is_workday = calendar_service.parse_kind(args.kind)
+            moved = calendar_service.change_overrides(
+                session, [(day, is_workday, args.note or "")], timezone=settings.timezone, now=utcnow()
             )
-            print(f"{row.day} -> {'workday 上班' if row.is_workday else 'holiday 休息'}")
+            print(f"{day} -> {'workday 上班' if is_workday else 'holiday 休息'}; due times moved on {moved} case(s)")
         elif args.calendar_command == "remove":
-            calendar_service.remove_override(session, calendar_service.parse_day(args.day))
-            print(f"removed {args.day}")
+            day = calendar_service.parse_day(args.day)
+            moved = calendar_service.change_overrides(
+                session, [(day, None, "")], timezone=settings.timezone, now=utcnow()
+            )
+            print(f"removed {args.day}; due times moved on {moved} case(s)")
         elif args.calendar_command == "import":
-            count = calendar_service.import_overrides(session, Path(args.file).read_text(encoding="utf-8"))
+            text = Path(args.file).read_text(encoding="utf-8")
+            count = calendar_service.import_overrides(session, text, timezone=settings.timezone, now=utcnow())
             print(f"imported {count} days from {args.file}")
         elif args.calendar_command == "due":
             calendar: WorkCalendar = load_calendar(session, settings)

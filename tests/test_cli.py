@@ -152,8 +152,8 @@ def test_workflows_check_a_name_that_does_not_match_the_file(cli, tmp_path):
 
 def test_calendar_add_list_show_remove(cli):
     added = cli("calendar", "add", "2027-10-01", "holiday", "--note", "国庆节")
-    assert (added.code, added.out) == (0, "2027-10-01 -> holiday 休息\n")
-    assert cli("calendar", "add", "2027-10-09", "补班").out == "2027-10-09 -> workday 上班\n"
+    assert (added.code, added.out) == (0, "2027-10-01 -> holiday 休息; due times moved on 0 case(s)\n")
+    assert cli("calendar", "add", "2027-10-09", "补班").out == "2027-10-09 -> workday 上班; due times moved on 0 case(s)\n"
 
     listed = cli("calendar", "list")
     assert listed.code == 0
@@ -169,7 +169,7 @@ def test_calendar_add_list_show_remove(cli):
     assert cli("calendar", "show", "2025-10-03").out == "2025-10-03 day off 休息日\n"
 
     removed = cli("calendar", "remove", "2027-10-01")
-    assert (removed.code, removed.out) == (0, "removed 2027-10-01\n")
+    assert (removed.code, removed.out) == (0, "removed 2027-10-01; due times moved on 0 case(s)\n")
     assert cli("calendar", "show", "2027-10-01").out.startswith("2027-10-01 workday")  # a Friday again
     assert cli("calendar", "list").out.splitlines() == ["2027-10-09\tworkday\t"]
 

@@ -8,8 +8,11 @@ from datetime import date, datetime, tzinfo
 
 from sqlmodel import Session, col, select
 
-from grievance.cases.models import CalendarOverride
+from grievance.cases.models import CalendarOverride, Case, CaseClock
+from grievance.db import utcnow
 from grievance.errors import InvalidInput, NotFound
+from grievance.workflow.calendar import WorkCalendar
+from grievance.workflow.clocks import refresh_next_due
 
 WORKDAY_WORDS = {"workday": True, "work": True, "班": True, "上班": True, "补班": True, "工作日": True}
 HOLIDAY_WORDS = {"holiday": False, "off": False, "休": False, "休息": False, "放假": False, "节假日": False}
@@ -73,25 +76,76 @@ def list_overrides(session: Session, year: int | None = None) -> list[CalendarOv
     return list(session.exec(stmt).all())
 
 
-def set_override(session: Session, *, day: date, is_workday: bool, note: str = "") -> CalendarOverride:
-    row = session.get(CalendarOverride, day) or CalendarOverride(day=day, is_workday=is_workday)
-    row.is_workday = is_workday
-    row.note = note[:200]
-    session.add(row)
+def _overrides(session: Session) -> dict[date, bool]:
+    return {o.day: o.is_workday for o in session.exec(select(CalendarOverride)).all()}
+
+
+def reschedule_running_clocks(
+    session: Session, old: WorkCalendar, new: WorkCalendar, first_day: date, now: datetime
+) -> int:
+    """Keep the working time each running working-day clock has left when the calendar changes on or after
+    `first_day` (importing next year's holidays, say): its due time and warning move accordingly.
+    Paused clocks need nothing: they keep their remaining working time and resume on the new calendar."""
+    after = max(now, new.local_midnight(first_day))
+    clocks = session.exec(
+        select(CaseClock).where(
+            col(CaseClock.stopped_at).is_(None),
+            col(CaseClock.paused_at).is_(None),
+            col(CaseClock.limit_text).endswith(" working_days"),
+            CaseClock.due_at > after,
+        )
+    ).all()
+    moved: set[int] = set()
+    for clock in clocks:
+        due = new.add_working_seconds(now, old.working_seconds_between(now, clock.due_at))
+        warn = new.add_working_seconds(now, old.working_seconds_between(now, clock.warn_at))
+        if due != clock.due_at or (clock.warn_at > now and warn != clock.warn_at):
+            clock.due_at = due
+            clock.warn_at = warn if clock.warn_at > now else clock.warn_at
+            session.add(clock)
+            moved.add(clock.case_id)
+    if moved:
+        running = session.exec(select(CaseClock).where(col(CaseClock.case_id).in_(moved))).all()
+        for case in session.exec(select(Case).where(col(Case.id).in_(moved))).all():
+            refresh_next_due(case, [c for c in running if c.case_id == case.id])
+            session.add(case)
     session.flush()
-    return row
+    return len(moved)
 
 
-def remove_override(session: Session, day: date) -> None:
-    row = session.get(CalendarOverride, day)
-    if row is None:
-        raise NotFound(f"{day} 没有本地调整 (no override on {day})")
-    session.delete(row)
+def change_overrides(
+    session: Session,
+    changes: list[tuple[date, bool | None, str]],
+    *,
+    timezone: str = "Asia/Shanghai",
+    now: datetime | None = None,
+) -> int:
+    """Set (True/False) or remove (None) overrides, then move the running clocks they affect.
+    Returns how many cases had their due times moved."""
+    if not changes:
+        return 0
+    old = WorkCalendar(_overrides(session), timezone)
+    for day, is_workday, note in changes:
+        row = session.get(CalendarOverride, day)
+        if is_workday is None:
+            if row is None:
+                raise NotFound(f"{day} 没有本地调整 (no override on {day})")
+            session.delete(row)
+            continue
+        row = row or CalendarOverride(day=day, is_workday=is_workday)
+        row.is_workday = is_workday
+        row.note = note[:200]
+        session.add(row)
     session.flush()
+    new = WorkCalendar(_overrides(session), timezone)
+    return reschedule_running_clocks(session, old, new, min(day for day, _, _ in changes), now or utcnow())
 
 
-def import_overrides(session: Session, text: str) -> int:
-    """Import lines `YYYY-MM-DD,workday|holiday[,note]` (a header line is allowed); all or nothing."""
+def import_overrides(
+    session: Session, text: str, *, timezone: str = "Asia/Shanghai", now: datetime | None = None
+) -> int:
+    """Import lines `YYYY-MM-DD,workday|holiday[,note]` (a header line is allowed); all or nothing.
+    Returns how many days were imported."""
     rows = []
     errors = []
     text = text.removeprefix("\ufeff")  # Excel and WPS save UTF-8 CSV with a byte-order mark
@@ -118,6 +172,5 @@ def import_overrides(session: Session, text: str) -> int:
             errors.extend(exc.detail["errors"])
     if errors:
         raise InvalidInput("日历文件有误，未导入任何一天 (the calendar file has errors; nothing was imported)", errors)
-    for day, is_workday, note in rows:
-        set_override(session, day=day, is_workday=is_workday, note=note)
+    change_overrides(session, rows, timezone=timezone, now=now)
     return len(rows)

@@ -140,3 +140,33 @@ def test_duplicate_hints_that_show_a_report_are_audited(world, clock, engine):
     with engine.connect() as conn:
         actions = conn.execute(text("SELECT action FROM audit_log")).scalars().all()
     assert "hint_confidential" in actions
+
+
+def test_importing_next_years_holidays_moves_running_due_times(world, clock):
+    # Received Mon 28 Dec 2026 10:00 with 15 working days to resolve. The statutory package knows no
+    # 2027, so Fri 1 Jan 2027 counts as a working day: Dec 29-31 (3), Jan 1 (4), Jan 4-8 (9),
+    # Jan 11-15 (14), Jan 18 (15): due at midnight after 18 Jan.
+    clock.set(sh(2026, 12, 28, 10))
+    no = world.intake()["case_no"]
+    case = world.get(no, "dispatcher")
+    assert ts(clock_of(case, "resolve")["due_at"]) == sh(2027, 1, 19, 0)
+    respond_due = ts(clock_of(case, "respond")["due_at"])
+    assert respond_due == sh(2026, 12, 30, 0)
+
+    # The administrator adds New Year's Day, as the fallback warning asks.
+    clock.set(sh(2026, 12, 29, 9))
+    response = world.client.put(
+        f"{API}/calendar/overrides", json={"day": "2027-01-01", "kind": "holiday"}, headers=world.headers("admin")
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["cases_rescheduled"] == 1
+    case = world.get(no, "dispatcher")
+    assert ts(clock_of(case, "resolve")["due_at"]) == sh(2027, 1, 20, 0)  # one working day later
+    assert ts(clock_of(case, "respond")["due_at"]) == respond_due  # due before the changed day: unchanged
+    listed = world.client.get(f"{API}/cases", params={"sort": "due"}, headers=world.headers("dispatcher"))
+    assert ts(listed.json()["items"][0]["next_due_at"]) == respond_due
+
+    # Removing the override moves it back.
+    removed = world.client.delete(f"{API}/calendar/overrides/2027-01-01", headers=world.headers("admin"))
+    assert removed.status_code == 204
+    assert ts(clock_of(world.get(no, "dispatcher"), "resolve")["due_at"]) == sh(2027, 1, 19, 0)

@@ -322,7 +322,7 @@ def test_import_overrides_reads_every_line(app, settings):
 
 def test_import_replaces_an_existing_override(app):
     with transaction(app.state.sessions) as session:
-        calendar_service.set_override(session, day=date(2027, 10, 1), is_workday=True, note="old")
+        calendar_service.change_overrides(session, [(date(2027, 10, 1), True, "old")])
     with transaction(app.state.sessions) as session:
         calendar_service.import_overrides(session, "2027-10-01,holiday,new\n")
     with transaction(app.state.sessions) as session:
@@ -332,7 +332,7 @@ def test_import_replaces_an_existing_override(app):
 
 def test_import_is_all_or_nothing(app):
     with transaction(app.state.sessions) as session:
-        calendar_service.set_override(session, day=date(2027, 10, 1), is_workday=True, note="kept")
+        calendar_service.change_overrides(session, [(date(2027, 10, 1), True, "kept")])
     text = "day,kind\n2027-10-01,holiday\n2027-10-32,holiday\n2027-10-03,holiday\n"
     # Even a caller that catches the error and commits has written nothing.
     with transaction(app.state.sessions) as session, pytest.raises(InvalidInput) as caught:

@@ -82,14 +82,19 @@ def list_overrides(session: DbSession, _: CurrentUser, year: int | None = None) 
 @router.put("/calendar/overrides", dependencies=[ADMIN])
 def set_override(override_in: OverrideIn, session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
     is_workday = calendar_service.parse_kind(override_in.kind)
-    row = calendar_service.set_override(session, day=override_in.day, is_workday=is_workday, note=override_in.note)
+    moved = calendar_service.change_overrides(
+        session,
+        [(override_in.day, is_workday, override_in.note)],
+        timezone=runtime.settings.timezone,
+        now=runtime.now(),
+    )
     runtime.forget_calendar()
-    return row.model_dump()
+    return {"day": override_in.day, "is_workday": is_workday, "note": override_in.note, "cases_rescheduled": moved}
 
 
 @router.delete("/calendar/overrides/{day}", status_code=204, dependencies=[ADMIN])
 def remove_override(day: date, session: DbSession, runtime: RuntimeDep) -> None:
-    calendar_service.remove_override(session, day)
+    calendar_service.change_overrides(session, [(day, None, "")], timezone=runtime.settings.timezone, now=runtime.now())
     runtime.forget_calendar()
 
 
