@@ -153,7 +153,9 @@ def test_workflows_check_a_name_that_does_not_match_the_file(cli, tmp_path):
 def test_calendar_add_list_show_remove(cli):
     added = cli("calendar", "add", "2027-10-01", "holiday", "--note", "国庆节")
     assert (added.code, added.out) == (0, "2027-10-01 -> holiday 休息; due times moved on 0 case(s)\n")
-    assert cli("calendar", "add", "2027-10-09", "补班").out == "2027-10-09 -> workday 上班; due times moved on 0 case(s)\n"
+    assert (
+        cli("calendar", "add", "2027-10-09", "补班").out == "2027-10-09 -> workday 上班; due times moved on 0 case(s)\n"
+    )
 
     listed = cli("calendar", "list")
     assert listed.code == 0
