@@ -171,6 +171,7 @@ def upgrade() -> None:
     sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
     sa.Column('next_due_at', grievance.db.UTCDateTime(), nullable=False),
     sa.Column('next_warn_at', grievance.db.UTCDateTime(), nullable=False),
+    sa.Column('centre_due_at', grievance.db.UTCDateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
     sa.Column('search_terms', sa.Text(), nullable=False),
@@ -197,6 +198,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_department_received', ['department_id', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_received', ['received_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_due', ['next_due_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_centre_due', ['centre_due_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_state', ['state', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_station', ['station_id', 'received_at'], unique=False)
 
@@ -233,6 +235,7 @@ def upgrade() -> None:
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('limit_text', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('owner', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('started_at', grievance.db.UTCDateTime(), nullable=False),
     sa.Column('base_due_at', grievance.db.UTCDateTime(), nullable=False),
     sa.Column('due_at', grievance.db.UTCDateTime(), nullable=False),
@@ -352,6 +355,7 @@ def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_station')
         batch_op.drop_index('ix_cases_due')
+        batch_op.drop_index('ix_cases_centre_due')
         batch_op.drop_index('ix_cases_state')
         batch_op.drop_index('ix_cases_received')
         batch_op.drop_index('ix_cases_queue')

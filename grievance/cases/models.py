@@ -25,6 +25,7 @@ class Case(SQLModel, table=True):
         Index("ix_cases_queue", "department_id", "next_due_at", "id"),
         Index("ix_cases_department_received", "department_id", "received_at", "id"),
         Index("ix_cases_due", "next_due_at", "id"),
+        Index("ix_cases_centre_due", "centre_due_at", "id"),
         Index("ix_cases_state", "state", "received_at", "id"),  # the dispatcher's received/returned/pool lists
         Index("ix_cases_received", "received_at", "id"),
         Index("ix_cases_phone", "petitioner_phone", "received_at"),
@@ -85,8 +86,10 @@ class Case(SQLModel, table=True):
     pending_extension_reason: str = Field(default="", max_length=500)
     duplicate_of_id: int | None = Field(default=None, foreign_key="cases.id")
 
+    # The earliest due (and warning) time of the department's running clocks, and of the centre's.
     next_due_at: datetime = Field(default=NO_DUE, sa_type=UTCDateTime)
     next_warn_at: datetime = Field(default=NO_DUE, sa_type=UTCDateTime)
+    centre_due_at: datetime = Field(default=NO_DUE, sa_type=UTCDateTime)
 
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     idempotency_key: str | None = Field(default=None, max_length=128)
@@ -127,6 +130,7 @@ class CaseClock(SQLModel, table=True):
     case_id: int = Field(foreign_key="cases.id")
     name: str = Field(max_length=32)
     limit_text: str = Field(max_length=32)  # e.g. "15 working_days", shown to people
+    owner: str = Field(default="department", max_length=16)  # department or centre, from the workflow
     started_at: datetime = Field(sa_type=UTCDateTime)
     base_due_at: datetime = Field(sa_type=UTCDateTime)  # before extensions and pauses
     due_at: datetime = Field(sa_type=UTCDateTime)

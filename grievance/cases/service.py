@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, true, tuple_
+from sqlalchemy import and_, or_, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -340,6 +340,7 @@ def case_detail(
             "idempotency_key",
             "next_due_at",
             "next_warn_at",
+            "centre_due_at",
             "query_code",
         }
     )
@@ -447,7 +448,11 @@ def list_cases(
     if filters.state:
         stmt = stmt.where(col(Case.state).in_(filters.state))
     if filters.overdue is not None:
-        stmt = stmt.where(Case.next_due_at <= now if filters.overdue else Case.next_due_at > now)
+        # A department is late on its own clocks; the centre and supervisors also on the centre's.
+        late = Case.next_due_at <= now
+        if actor.role not in DEPARTMENT_ROLES:
+            late = or_(late, Case.centre_due_at <= now)
+        stmt = stmt.where(late if filters.overdue else ~late)
     if filters.due_soon is not None:
         due_soon = and_(Case.next_warn_at <= now, Case.next_due_at > now)
         stmt = stmt.where(due_soon if filters.due_soon else ~due_soon)
@@ -479,12 +484,13 @@ def list_cases(
     confidential = [c.id for c in rows if c.confidential]
     if confidential:  # a confidential case seen in a list is a view too (信访工作条例 confidentiality)
         session.add_all(AuditEntry(user_id=actor.id, action="list_confidential", case_id=i) for i in confidential)
-    return [summarize(runtime, c, now) for c in rows], next_cursor
+    return [summarize(runtime, c, now, actor) for c in rows], next_cursor
 
 
-def summarize(runtime: Runtime, case: Case, now: datetime) -> CaseSummary:
+def summarize(runtime: Runtime, case: Case, now: datetime, actor: User) -> CaseSummary:
     workflow = runtime.workflows.get(case.workflow)
     due = None if case.next_due_at == NO_DUE else case.next_due_at
+    centre_late = actor.role not in DEPARTMENT_ROLES and case.centre_due_at <= now
     return CaseSummary(
         id=case.id,  # type: ignore[arg-type]
         case_no=case.case_no,
@@ -498,7 +504,7 @@ def summarize(runtime: Runtime, case: Case, now: datetime) -> CaseSummary:
         department_id=case.department_id,
         received_at=case.received_at,
         next_due_at=due,
-        overdue=due is not None and now >= due,
+        overdue=(due is not None and now >= due) or centre_late,
         due_soon=due is not None and case.next_warn_at <= now < due,
         confidential=case.confidential,
         version=case.version,

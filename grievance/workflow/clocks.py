@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from grievance.cases.models import NO_DUE, Case, CaseClock
@@ -35,6 +36,7 @@ def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
     due = ctx.calendar.add(ctx.now, rule.amount, rule.unit)
     values = {
         "limit_text": f"{rule.amount:g} {rule.unit}",
+        "owner": definition.owner,
         "started_at": ctx.now,
         "base_due_at": due,
         "due_at": due,
@@ -107,11 +109,14 @@ def _resume_if_paused(calendar: WorkCalendar, clock: CaseClock, now: datetime) -
     clock.remaining_seconds = None
 
 
-def refresh_next_due(case: Case, clocks: object) -> None:
-    """Keep the case's earliest running due time in a column, so queues sort by it through an index."""
-    running = [c for c in clocks if c.stopped_at is None and c.paused_at is None]  # type: ignore[attr-defined]
-    case.next_due_at = min((c.due_at for c in running), default=NO_DUE)
-    case.next_warn_at = min((c.warn_at for c in running), default=NO_DUE)
+def refresh_next_due(case: Case, clocks: Iterable[CaseClock]) -> None:
+    """Keep the case's earliest running due times in columns, so queues sort by them through an index:
+    the department's clocks in next_due_at/next_warn_at, the centre's (callback...) in centre_due_at."""
+    running = [c for c in clocks if c.stopped_at is None and c.paused_at is None]
+    department = [c for c in running if c.owner != "centre"]
+    case.next_due_at = min((c.due_at for c in department), default=NO_DUE)
+    case.next_warn_at = min((c.warn_at for c in department), default=NO_DUE)
+    case.centre_due_at = min((c.due_at for c in running if c.owner == "centre"), default=NO_DUE)
 
 
 def clock_status(clock: CaseClock, calendar: WorkCalendar, now: datetime) -> dict[str, object]:
@@ -127,6 +132,7 @@ def clock_status(clock: CaseClock, calendar: WorkCalendar, now: datetime) -> dic
         status = "overdue" if now >= clock.due_at else ("due_soon" if now >= clock.warn_at else "running")
     return {
         "name": clock.name,
+        "owner": clock.owner,
         "limit": clock.limit_text,
         "unit": unit,
         "started_at": clock.started_at,

@@ -93,6 +93,9 @@ class LimitRule(Strict):
 
 class ClockDef(Strict):
     label: str
+    # Whose deadline it is: a department's (its queue and overdue list) or the centre's (callbacks,
+    # acceptance decisions, reviews), which only the centre's lists count as overdue.
+    owner: Literal["department", "centre"] = "department"
     start: list[str]  # actions that start (or restart) the clock
     stop: list[str] = Field(default_factory=list)
     pause: list[str] = Field(default_factory=list)

@@ -170,3 +170,24 @@ def test_importing_next_years_holidays_moves_running_due_times(world, clock):
     removed = world.client.delete(f"{API}/calendar/overrides/2027-01-01", headers=world.headers("admin"))
     assert removed.status_code == 204
     assert ts(clock_of(world.get(no, "dispatcher"), "resolve")["due_at"]) == sh(2027, 1, 19, 0)
+
+
+def test_a_late_callback_is_the_centres_overdue_not_the_departments(world, clock):
+    clock.set(MON)
+    no = world.intake()["case_no"]
+    world.act(no, "dispatch", "dispatcher", department_id="CGJ")
+    world.act(no, "accept", "handler")
+    world.act(no, "respond", "handler", note="已联系")
+    resolved = world.act(no, "resolve", "handler", outcome="solved", reply="已修复")
+    callback = clock_of(resolved, "callback")
+    assert callback["owner"] == "centre" and callback["status"] == "running"
+    clock.set(ts(callback["due_at"]) + timedelta(hours=1))  # the centre missed its callback
+
+    def overdue(user: str) -> list[tuple[str, bool]]:
+        response = world.client.get(f"{API}/cases", params={"overdue": True}, headers=world.headers(user))
+        return [(c["case_no"], c["overdue"]) for c in response.json()["items"]]
+
+    assert overdue("handler") == []  # the department resolved on time
+    assert overdue("supervisor") == [(no, True)]
+    mine = world.client.get(f"{API}/cases", headers=world.headers("handler")).json()["items"]
+    assert [(c["case_no"], c["overdue"]) for c in mine] == [(no, False)]

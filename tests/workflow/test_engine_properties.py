@@ -120,8 +120,14 @@ def check_consistent(env: Env, snap: Snapshot) -> None:
     clocks = snap.clocks
     assert set(clocks) <= set(workflow.clocks)
     running = [c for c in clocks.values() if c["stopped_at"] is None and c["paused_at"] is None]
-    assert case["next_due_at"] == min((c["due_at"] for c in running), default=NO_DUE)
-    assert case["next_warn_at"] == min((c["warn_at"] for c in running), default=NO_DUE)
+    # Each clock is owned as the workflow file says; the case's columns follow the owners' clocks.
+    for name, clock in clocks.items():
+        assert clock["owner"] == workflow.clocks[name].owner
+    department = [c for c in running if c["owner"] == "department"]
+    centre = [c for c in running if c["owner"] == "centre"]
+    assert case["next_due_at"] == min((c["due_at"] for c in department), default=NO_DUE)
+    assert case["next_warn_at"] == min((c["warn_at"] for c in department), default=NO_DUE)
+    assert case["centre_due_at"] == min((c["due_at"] for c in centre), default=NO_DUE)
     for clock in clocks.values():
         if clock["stopped_at"] is not None:
             assert clock["stopped_at"] >= clock["started_at"], clock
