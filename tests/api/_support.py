@@ -68,3 +68,8 @@ def timeline(case: dict[str, Any]) -> list[str]:
 def fields_of(response_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The field errors of a 422, by field name."""
     return {e["field"]: e for e in response_json["errors"]}
+
+
+def fire(world: Any, case_no: str, action: str, as_user: str, **fields: Any) -> Any:
+    """Fire an action and return the raw response (for refusals)."""
+    return world.client.post(f"{API}/cases/{case_no}/actions/{action}", json=fields, headers=world.headers(as_user))

@@ -8,16 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.api._support import API, actions, sh
+from tests.api._support import API, actions, fire, sh
 from tests.factories import World
 
 MON = sh(2025, 11, 3)
 PHONE = "13812341234"
 ID_NO = "420102199001011234"
-
-
-def fire(world: World, case_no: str, action: str, as_user: str, **fields: Any) -> Any:
-    return world.client.post(f"{API}/cases/{case_no}/actions/{action}", json=fields, headers=world.headers(as_user))
 
 
 def listed(world: World, as_user: str, **params: Any) -> list[str]:

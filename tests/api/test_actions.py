@@ -22,6 +22,7 @@ from tests.api._support import (
     due,
     end_of_days,
     end_of_working_days,
+    fire,
     sh,
     timeline,
     ts,
@@ -30,11 +31,6 @@ from tests.factories import World
 
 # A quiet working week (no holidays): Monday 2025-11-03 10:00 in Shanghai.
 MON = sh(2025, 11, 3)
-
-
-def fire(world: World, case_no: str, action: str, as_user: str, **fields: Any) -> Any:
-    """Fire an action and return the raw response (for refusals)."""
-    return world.client.post(f"{API}/cases/{case_no}/actions/{action}", json=fields, headers=world.headers(as_user))
 
 
 def handling_case(world: World, **overrides: Any) -> str:

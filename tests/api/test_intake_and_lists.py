@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.api._support import API, fields_of, sh, timeline, ts
+from tests.api._support import API, fields_of, fire, sh, timeline, ts
 from tests.factories import World
 
 MON = sh(2025, 11, 3)
@@ -53,10 +53,6 @@ def case_nos(world: World, as_user: str = "dispatcher", **params: Any) -> list[s
     response = world.client.get(f"{API}/cases", params=params, headers=world.headers(as_user))
     assert response.status_code == 200, response.text
     return [c["case_no"] for c in response.json()["items"]]
-
-
-def fire(world: World, case_no: str, action: str, as_user: str, **fields: Any) -> Any:
-    return world.client.post(f"{API}/cases/{case_no}/actions/{action}", json=fields, headers=world.headers(as_user))
 
 
 # --- validation -----------------------------------------------------------------------------------

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import text
 
-from tests.api._support import API, clock_of, sh, ts
-from tests.factories import World
+from tests.api._support import API, clock_of, fire, sh, ts
 
 MON = sh(2025, 11, 3)
-
-
-def fire(world: World, case_no: str, action: str, as_user: str, **fields: Any) -> Any:
-    return world.client.post(f"{API}/cases/{case_no}/actions/{action}", json=fields, headers=world.headers(as_user))
 
 
 def test_a_pool_case_shows_the_petitioner_only_to_the_department_that_claims_it(world, clock):
