@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,9 @@ from grievance.db import make_engine, make_sessionmaker, transaction, utcnow
 from grievance.errors import DomainError, field_errors
 from grievance.workflow.loader import WorkflowErrors, load_file
 
-Handler = Callable[[argparse.Namespace, Settings], int]
-
 
 def _session_factory(settings: Settings):  # type: ignore[no-untyped-def]
     return make_sessionmaker(make_engine(settings.database_url))
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,15 +13,6 @@ class LabelledEnum(StrEnum):
         return LABELS[type(self).__name__][self.value]
 
     @classmethod
-    def parse(cls, text: str) -> LabelledEnum:
-        """Accept the code or its Chinese label (ledgers and the CLI use both)."""
-        labels = LABELS[cls.__name__]
-        for member in cls:
-            if text in (member.value, labels[member.value]):
-                return member
-        raise ValueError(f"{text!r} is not one of: {cls.accepted()}")
-
-    @classmethod
     def accepted(cls) -> str:
         labels = LABELS[cls.__name__]
         return ", ".join(f"{m.value} ({labels[m.value]})" for m in cls)

@@ -101,6 +101,13 @@ def _link_id(session: Session, runtime: Runtime, model: type, ref: int | str, ke
     return row.id  # type: ignore[no-any-return]
 
 
+def _may_not_log(actor: User) -> Forbidden:
+    return Forbidden(
+        f"角色 {actor.role} 不能登记诉求 (role {actor.role!r} may not log cases; "
+        "intake, dispatcher and supervisor may, and a liaison for their own enterprise)"
+    )
+
+
 def _validate_links(
     session: Session, runtime: Runtime, case_in: CaseCreate, actor: User, now: datetime
 ) -> dict[str, int | None]:
@@ -137,10 +144,7 @@ def _validate_links(
         enterprise = session.get(Enterprise, links["enterprise"]) if links["enterprise"] else None
         is_liaison = enterprise is not None and enterprise.liaison_user_id == actor.id
         if not (case_in.channel == Channel.enterprise and is_liaison):
-            raise Forbidden(
-                f"角色 {actor.role} 不能登记诉求 (role {actor.role!r} may not log cases; "
-                "intake, dispatcher and supervisor may, and a liaison for their own enterprise)"
-            )
+            raise _may_not_log(actor)
     return links
 
 
@@ -161,10 +165,7 @@ def intake_case(
             return IntakeResult(existing, created=False)
     now = now or runtime.now()
     if actor.role not in INTAKE_ROLES and case_in.channel != Channel.enterprise:
-        raise Forbidden(
-            f"角色 {actor.role} 不能登记诉求 (role {actor.role!r} may not log cases; "
-            "intake, dispatcher and supervisor may, and a liaison for their own enterprise)"
-        )
+        raise _may_not_log(actor)
     links = _validate_links(session, runtime, case_in, actor, now)
     for upload in uploads or []:
         check_upload(runtime, upload)
@@ -542,8 +543,8 @@ def store_attachment(
     event: CaseEvent | None,
     now: datetime | None = None,
 ) -> Attachment:
-    """Keep the file content-addressed on disk and record it; a failed transaction leaves no record."""
-    check_upload(runtime, upload)
+    """Keep the file content-addressed on disk and record it; a failed transaction leaves no record.
+    Callers check the upload (check_upload) before they write anything."""
     digest = hashlib.sha256(upload.data).hexdigest()
     path = runtime.settings.attachments_dir / digest[:2] / digest
     if not path.exists():
