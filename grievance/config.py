@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     duplicate_window_days: int = 30
     # Roles that see a petitioner's full phone and ID number; everyone else sees them masked.
     personal_data_roles: list[str] = Field(default_factory=lambda: ["intake", "dispatcher", "handler", "supervisor"])
+    # Reports: the day assessment months start on (Beijing: the 19th, so "March" is 19 Feb - 18 Mar) and the
+    # weight of 基本满意 in the satisfaction score (Beijing: 0.9).
+    report_period_start_day: int = Field(default=1, ge=1, le=28)
+    satisfaction_basic_weight: float = Field(default=0.9, ge=0, le=1)
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_types: list[str] = Field(
         default_factory=lambda: [

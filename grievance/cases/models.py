@@ -112,6 +112,8 @@ class CaseEvent(SQLModel, table=True):
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str = Field(max_length=32)
     actor_id: int | None = Field(default=None, foreign_key="users.id")
+    # The department holding the case after this action: reports group by it as of any moment.
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
     at: datetime = Field(sa_type=UTCDateTime)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -139,6 +141,22 @@ class CaseClock(SQLModel, table=True):
     remaining_seconds: float | None = None  # working (or wall) seconds left when paused
     stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     extended_days: int = 0
+
+
+class ClockChange(SQLModel, table=True):
+    """What a clock looked like from `at` on: written whenever one starts, moves, pauses or stops, so a report
+    as of any past moment knows the due times then (extensions approved later do not count)."""
+
+    __tablename__ = "case_clock_changes"
+    __table_args__ = (Index("ix_case_clock_changes_case", "case_id", "name", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    name: str = Field(max_length=32)
+    at: datetime = Field(sa_type=UTCDateTime)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Attachment(SQLModel, table=True):

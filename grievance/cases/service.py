@@ -584,6 +584,7 @@ def add_attachment(session: Session, runtime: Runtime, *, case: Case, actor: Use
         from_state=case.state,
         to_state=case.state,
         actor_id=actor.id,
+        department_id=case.department_id,
         at=runtime.now(),
         payload={"filename": upload.filename, "size": len(upload.data)},
     )

@@ -58,6 +58,8 @@ class Enterprise(SQLModel, table=True):
     credit_code: str = Field(max_length=18, unique=True)  # 统一社会信用代码
     is_large: bool = Field(default=False)
     liaison_user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    # Since when the zone serves it: liaison coverage as of a moment counts the large enterprises known then.
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class LiaisonAssignment(SQLModel, table=True):

@@ -12,7 +12,7 @@ from grievance.cases.models import CalendarOverride, Case, CaseClock
 from grievance.db import utcnow
 from grievance.errors import InvalidInput, NotFound
 from grievance.workflow.calendar import WorkCalendar
-from grievance.workflow.clocks import refresh_next_due
+from grievance.workflow.clocks import clock_change, refresh_next_due
 
 WORKDAY_WORDS = {"workday": True, "work": True, "班": True, "上班": True, "补班": True, "工作日": True}
 HOLIDAY_WORDS = {"holiday": False, "off": False, "休": False, "休息": False, "放假": False, "节假日": False}
@@ -103,6 +103,7 @@ def reschedule_running_clocks(
             clock.due_at = due
             clock.warn_at = warn if clock.warn_at > now else clock.warn_at
             session.add(clock)
+            session.add(clock_change(clock, now))
             moved.add(clock.case_id)
     if moved:
         running = session.exec(select(CaseClock).where(col(CaseClock.case_id).in_(moved))).all()

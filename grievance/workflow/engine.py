@@ -27,7 +27,7 @@ from grievance.glossary import DEPARTMENT_ROLES, LABELS
 from grievance.reference.models import Department
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
-from grievance.workflow.clocks import apply_clocks
+from grievance.workflow.clocks import apply_clocks, clock_change
 from grievance.workflow.context import ActionContext
 from grievance.workflow.definition import INTAKE, ActionDef, FieldDef, WorkflowDef
 from grievance.workflow.effects import EFFECTS
@@ -288,6 +288,7 @@ def fire(
         from_state=from_state,
         to_state=case.state,
         actor_id=actor.id,
+        department_id=case.department_id,
         at=now,
         payload=values,
     )
@@ -297,6 +298,7 @@ def fire(
     case_no = case.case_no  # a failed flush expires the object; keep what the message needs
     session.add(case)
     session.add(event)
+    session.add_all(ctx.clock_changes)
     try:
         session.flush()
     except StaleDataError:
@@ -330,12 +332,14 @@ def record_intake(
     for clock in clocks:
         clock.case_id = case.id  # type: ignore[assignment]
         session.add(clock)
+        session.add(clock_change(clock, case.received_at))
     event = CaseEvent(
         case_id=case.id,  # type: ignore[arg-type]
         action=INTAKE,
         from_state=None,
         to_state=case.state,
         actor_id=actor.id,
+        department_id=case.department_id,
         at=case.received_at,
         payload=payload,
     )

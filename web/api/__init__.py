@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from web.api import admin, cases, public, reference
+from web.api import admin, cases, public, reference, reports
 
 api_router = APIRouter()
 api_router.include_router(cases.router)
 api_router.include_router(reference.router)
 api_router.include_router(admin.router)
 api_router.include_router(public.router)
+api_router.include_router(reports.router)

@@ -1,0 +1,322 @@
+"""The facts of every case of a report's cohort, as of a moment, in one portable SQL query (SQLite and
+PostgreSQL), and the sums, groups and case lists built on it. Nothing here loads cases into Python.
+
+A case's facts come from its events and clock changes up to `as_of` only: the latest response, resolve,
+reopen and callback events, the department of its latest event, and the latest shape of each clock. So a
+past month's report regenerates identically, whatever happened to its cases since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.sql import Subquery
+from sqlmodel import Session
+
+from grievance.cases.models import Case, CaseEvent, ClockChange
+from grievance.reference.models import Category, Enterprise, LiaisonAssignment
+from grievance.reports.metrics import FACTS
+from grievance.reports.periods import Period, months_between
+
+# Actions that count, by the workflows' vocabulary (standard, enterprise and petition share these names).
+RESPOND_ACTIONS = ("respond", "answer_on_spot")
+RESOLVE_ACTIONS = ("resolve", "answer_on_spot")
+REOPEN_ACTIONS = ("reopen",)
+SATISFIED = ("satisfied", "basically_satisfied")
+
+cases = Case.__table__  # type: ignore[attr-defined]
+events = CaseEvent.__table__  # type: ignore[attr-defined]
+clock_changes = ClockChange.__table__  # type: ignore[attr-defined]
+categories = Category.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which cases of the period a report covers. Department is the one holding the case as of the moment."""
+
+    channel: str | None = None
+    case_type: str | None = None
+    petitioner_kind: str | None = None
+    department_id: int | None = None
+    station_id: int | None = None
+    meeting_id: int | None = None
+    enterprise_id: int | None = None
+    category_id: int | None = None  # any level: its subcategories are included
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    period: Period
+    filters: Filters = field(default_factory=Filters)
+    start_day: int = 1
+    basic_weight: float = 0.9
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def _cohort(q: ReportQuery) -> list[ColumnElement[bool]]:
+    """Conditions on the cases table: received in the period (and by the moment), and the case filters."""
+    f = q.filters
+    where: list[ColumnElement[bool]] = [
+        cases.c.received_at >= q.period.start_utc,
+        cases.c.received_at < q.period.end_utc,
+        cases.c.received_at <= q.period.as_of,
+    ]
+    for name in ("channel", "case_type", "petitioner_kind", "station_id", "meeting_id", "enterprise_id"):
+        value = getattr(f, name)
+        if value is not None:
+            where.append(cases.c[name] == value)
+    if f.category_id is not None:
+        parent = categories.alias("filter_parent")
+        where.append(
+            cases.c.category_id.in_(
+                select(categories.c.id)
+                .outerjoin(parent, parent.c.id == categories.c.parent_id)
+                .where(
+                    or_(
+                        categories.c.id == f.category_id,
+                        categories.c.parent_id == f.category_id,
+                        parent.c.parent_id == f.category_id,
+                    )
+                )
+            )
+        )
+    return where
+
+
+def _month(q: ReportQuery) -> ColumnElement[str]:
+    """The assessment month of received_at, as a CASE over the months' UTC bounds (portable, and exact for
+    a period start day of 19)."""
+    months = months_between(q.period.start, q.period.end, q.start_day)
+    if len(months) == 1:
+        return literal(months[0].key)
+    whens = [
+        (cases.c.received_at < Period(m.start, m.end, q.period.as_of, q.period.timezone).end_utc, m.key)
+        for m in months[:-1]
+    ]
+    return case(*whens, else_=months[-1].key)
+
+
+def facts(q: ReportQuery) -> Subquery:
+    """One row per case of the cohort: its group keys as of the moment and a 0/1 column per fact."""
+    as_of = q.period.as_of
+    cohort = _cohort(q)
+    e = events
+    per_case = (
+        select(
+            e.c.case_id,
+            func.max(_flag(e.c.action == "merge")).label("merged"),
+            func.min(case((e.c.action.in_(RESPOND_ACTIONS), e.c.at))).label("first_response_at"),
+            func.max(case((e.c.action.in_(RESOLVE_ACTIONS), e.c.id))).label("last_resolve_id"),
+            func.max(case((e.c.action.in_(REOPEN_ACTIONS), e.c.id))).label("last_reopen_id"),
+            func.max(case((e.c.action == "callback", e.c.id))).label("last_callback_id"),
+            func.max(e.c.id).label("last_event_id"),
+        )
+        .join(cases, cases.c.id == e.c.case_id)
+        .where(e.c.at <= as_of, *cohort)
+        .group_by(e.c.case_id)
+        .subquery("per_case")
+    )
+
+    h = clock_changes
+    latest = (
+        select(func.max(h.c.id).label("id"))
+        .join(cases, cases.c.id == h.c.case_id)
+        .where(h.c.at <= as_of, *cohort)
+        .group_by(h.c.case_id, h.c.name)
+        .subquery("latest_clock")
+    )
+    shape = h.alias("clock")
+    stopped_on_time = and_(shape.c.stopped_at.is_not(None), shape.c.stopped_at <= shape.c.due_at)
+    late = or_(
+        shape.c.stopped_at > shape.c.due_at,
+        and_(shape.c.stopped_at.is_(None), shape.c.paused_at.is_(None), shape.c.due_at < as_of),
+        and_(shape.c.stopped_at.is_(None), shape.c.paused_at > shape.c.due_at),
+    )
+    per_clock = (
+        select(
+            shape.c.case_id,
+            func.max(_flag(and_(shape.c.name == "respond", stopped_on_time))).label("respond_on_time"),
+            func.max(_flag(and_(shape.c.name == "resolve", stopped_on_time))).label("resolve_on_time"),
+            func.max(_flag(late)).label("late"),
+        )
+        .join(latest, latest.c.id == shape.c.id)
+        .group_by(shape.c.case_id)
+        .subquery("per_clock")
+    )
+
+    last_event = e.alias("last_event")
+    last_resolve = e.alias("last_resolve")
+    last_callback = e.alias("last_callback")
+    parent = categories.alias("parent_category")
+    grandparent = categories.alias("grandparent_category")
+
+    received = per_case.c.merged == 0
+    resolved = and_(
+        received,
+        per_case.c.last_resolve_id.is_not(None),
+        or_(per_case.c.last_reopen_id.is_(None), per_case.c.last_resolve_id > per_case.c.last_reopen_id),
+    )
+    reached = and_(received, last_callback.c.payload["reached"].as_boolean().is_(True))
+    satisfaction = last_callback.c.payload["satisfaction"].as_string()
+    dispute = and_(received, cases.c.case_type == "dispute")
+    columns: dict[str, ColumnElement[Any]] = {
+        "received": _flag(received),
+        "duplicate": _flag(per_case.c.merged == 1),
+        "responded": _flag(and_(received, per_case.c.first_response_at.is_not(None))),
+        "responded_on_time": _flag(
+            and_(received, per_case.c.first_response_at.is_not(None), per_clock.c.respond_on_time == 1)
+        ),
+        "resolved": _flag(resolved),
+        "resolved_on_time": _flag(and_(resolved, per_clock.c.resolve_on_time == 1)),
+        "overdue": _flag(and_(received, per_clock.c.late == 1)),
+        "callback_reached": _flag(and_(resolved, reached, per_case.c.last_callback_id > per_case.c.last_resolve_id)),
+        "reached": _flag(reached),
+        "solved": _flag(and_(reached, last_callback.c.payload["solved"].as_boolean().is_(True))),
+        "satisfied": _flag(and_(reached, satisfaction.in_(SATISFIED))),
+        "satisfaction_points": case(
+            (and_(reached, satisfaction == "satisfied"), cast(literal(1.0), Float)),
+            (and_(reached, satisfaction == "basically_satisfied"), cast(literal(q.basic_weight), Float)),
+            else_=cast(literal(0.0), Float),
+        ),
+        "dispute": _flag(dispute),
+        "mediated": _flag(and_(dispute, resolved, last_resolve.c.payload["outcome"].as_string() == "mediated")),
+        "reopened": _flag(and_(resolved, per_case.c.last_reopen_id.is_not(None))),
+        # Distinct enterprises are counted from this column, not summed.
+        "enterprise": case((received, cases.c.enterprise_id), else_=null()),
+    }
+    query = (
+        select(
+            cases.c.id.label("case_id"),
+            cases.c.case_no,
+            cases.c.title,
+            cases.c.received_at,
+            last_event.c.to_state.label("state"),
+            last_event.c.department_id.label("department"),
+            cases.c.channel.label("channel"),
+            cases.c.station_id.label("station"),
+            cases.c.meeting_id.label("meeting"),
+            func.coalesce(grandparent.c.id, parent.c.id, categories.c.id).label("category"),
+            cases.c.case_type.label("case_type"),
+            cases.c.petitioner_kind.label("petitioner_kind"),
+            _month(q).label("month"),
+            *(column.label(name) for name, column in columns.items()),
+        )
+        .select_from(cases)
+        .join(per_case, per_case.c.case_id == cases.c.id)
+        .outerjoin(per_clock, per_clock.c.case_id == cases.c.id)
+        .join(last_event, last_event.c.id == per_case.c.last_event_id)
+        .outerjoin(last_resolve, last_resolve.c.id == per_case.c.last_resolve_id)
+        .outerjoin(last_callback, last_callback.c.id == per_case.c.last_callback_id)
+        .outerjoin(categories, categories.c.id == cases.c.category_id)
+        .outerjoin(parent, parent.c.id == categories.c.parent_id)
+        .outerjoin(grandparent, grandparent.c.id == parent.c.parent_id)
+    )
+    if q.filters.department_id is not None:
+        query = query.where(last_event.c.department_id == q.filters.department_id)
+    return query.subquery("facts")
+
+
+CASE_FACTS = [key for key in FACTS if key not in ("enterprise", "large_enterprise", "liaison_covered")]
+
+
+def _sums(f: Subquery) -> list[ColumnElement[Any]]:
+    return [
+        *(func.coalesce(func.sum(f.c[key]), 0).label(key) for key in CASE_FACTS),
+        func.count(func.distinct(f.c.enterprise)).label("enterprise"),
+    ]
+
+
+def totals(session: Session, q: ReportQuery) -> dict[str, float]:
+    """The sums of every case fact over the cohort, and the zone's enterprise facts as of the moment."""
+    f = facts(q)
+    row = session.execute(select(*_sums(f))).one()
+    found = {key: float(value or 0) for key, value in row._mapping.items()}
+    found.update(liaison_facts(session, q.period.as_of))
+    return found
+
+
+DIMENSIONS = ("department", "channel", "station", "meeting", "category", "case_type", "petitioner_kind", "month")
+
+
+def grouped(session: Session, q: ReportQuery, dimension: str) -> list[tuple[Any, dict[str, float]]]:
+    """The sums per value of a dimension (a NULL key is "none": no station, no department yet...)."""
+    f = facts(q)
+    key = f.c[dimension]
+    rows = session.execute(select(key.label("key"), *_sums(f)).group_by(key).order_by(key)).all()
+    return [(row.key, {k: float(v or 0) for k, v in row._mapping.items() if k != "key"}) for row in rows]
+
+
+def case_list(
+    session: Session, q: ReportQuery, fact: str, *, limit: int | None = None, offset: int = 0
+) -> tuple[int, list[dict[str, Any]]]:
+    """The cases a fact counts (the numerator or denominator of a rate), oldest first, and how many."""
+    f = facts(q)
+    condition = f.c[fact].is_not(None) if fact == "enterprise" else f.c[fact] > 0
+    total = session.execute(select(func.count()).select_from(f).where(condition)).scalar_one()
+    query = (
+        select(f.c.case_id, f.c.case_no, f.c.title, f.c.received_at, f.c.state, f.c.department, f.c.channel)
+        .where(condition)
+        .order_by(f.c.received_at, f.c.case_id)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return int(total), [dict(row._mapping) for row in session.execute(query)]
+
+
+enterprises = Enterprise.__table__  # type: ignore[attr-defined]
+assignments = LiaisonAssignment.__table__  # type: ignore[attr-defined]
+
+
+def _active_liaison(as_of: datetime) -> ColumnElement[bool]:
+    return (
+        select(assignments.c.id)
+        .where(
+            assignments.c.enterprise_id == enterprises.c.id,
+            assignments.c.started_at <= as_of,
+            or_(assignments.c.ended_at.is_(None), assignments.c.ended_at > as_of),
+        )
+        .exists()
+    )
+
+
+def liaison_facts(session: Session, as_of: datetime) -> dict[str, float]:
+    large = and_(enterprises.c.is_large.is_(True), enterprises.c.created_at <= as_of)
+    row = session.execute(
+        select(
+            func.count().label("large_enterprise"),
+            func.coalesce(func.sum(cast(_flag(_active_liaison(as_of)), Integer)), 0).label("liaison_covered"),
+        ).where(large)
+    ).one()
+    return {"large_enterprise": float(row.large_enterprise), "liaison_covered": float(row.liaison_covered)}
+
+
+def enterprise_list(session: Session, as_of: datetime, fact: str) -> list[dict[str, Any]]:
+    """The large enterprises as of the moment (denominator of coverage), or those with an active liaison."""
+    query = select(enterprises.c.id, enterprises.c.name, enterprises.c.credit_code).where(
+        enterprises.c.is_large.is_(True), enterprises.c.created_at <= as_of
+    )
+    if fact == "liaison_covered":
+        query = query.where(_active_liaison(as_of))
+    return [dict(row._mapping) for row in session.execute(query.order_by(enterprises.c.id))]

@@ -1,0 +1,163 @@
+"""Report routes: the rates of a period (JSON, CSV, XLSX, HTML), the cases behind a figure, the monthly report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from grievance.reports import exports, service
+from grievance.reports.metrics import METRICS
+from web.deps import CurrentUser, DbSession, RuntimeDep
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+Format = Literal["json", "csv", "xlsx", "html"]
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "html": "text/html; charset=utf-8",
+}
+
+
+def _filters(session: Any, actor: Any, **refs: Any) -> service.Filters:
+    return service.scoped_filters(actor, service.make_filters(session, **refs))
+
+
+def _file(body: str | bytes, fmt: str, name: str) -> Response:
+    return Response(
+        body,
+        media_type=MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'} if fmt != "html" else None,
+    )
+
+
+@router.get("/metrics")
+def list_metrics(_: CurrentUser) -> list[dict[str, Any]]:
+    """The registry: every metric with its labels, what it counts and its formula."""
+    return [
+        {
+            "key": m.key,
+            "label": m.label,
+            "label_en": m.label_en,
+            "kind": m.kind,
+            "unit": m.unit,
+            "numerator": m.numerator,
+            "denominator": m.denominator,
+            "formula": m.formula,
+            "formula_en": m.formula_en,
+        }
+        for m in METRICS.values()
+    ]
+
+
+@router.get("/rates", response_model=None)
+def rates(
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: CurrentUser,
+    from_: Annotated[str | None, Query(alias="from", description="first day, YYYY-MM-DD (local time)")] = None,
+    to: Annotated[str | None, Query(description="day after the last, YYYY-MM-DD")] = None,
+    month: Annotated[str | None, Query(description="an assessment month YYYY-MM instead of from/to")] = None,
+    as_of: Annotated[str | None, Query(description="ISO 8601; events after it are ignored (default now)")] = None,
+    group_by: Annotated[list[str] | None, Query(description="dimension(s); repeat or comma-separate")] = None,
+    channel: str | None = None,
+    case_type: str | None = None,
+    petitioner_kind: str | None = None,
+    department: str | None = None,
+    station: str | None = None,
+    meeting: str | None = None,
+    enterprise: str | None = None,
+    category: str | None = None,
+    format: Format = "json",
+) -> Any:
+    settings = runtime.settings
+    period = service.make_period(settings, start=from_, end=to, as_of=as_of, month_key=month, now=runtime.now())
+    filters = _filters(
+        session,
+        actor,
+        channel=channel,
+        case_type=case_type,
+        petitioner_kind=petitioner_kind,
+        department=department,
+        station=station,
+        meeting=meeting,
+        enterprise=enterprise,
+        category=category,
+    )
+    dimensions = [d.strip() for item in group_by or [] for d in item.split(",") if d.strip()]
+    report = service.rates(session, settings, period=period, filters=filters, group_by=dimensions)
+    if format == "json":
+        return report
+    service.audit_export(session, actor, f"rates {format} {report['period']} {report['filters']}")
+    name = f"rates-{period.start}-{period.end}"
+    return _file(exports.render_rates(report, format), format, name)
+
+
+@router.get("/rates/{metric}/cases")
+def metric_cases(
+    metric: str,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: CurrentUser,
+    part: Literal["numerator", "denominator"] = "numerator",
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+    month: str | None = None,
+    as_of: str | None = None,
+    channel: str | None = None,
+    case_type: str | None = None,
+    petitioner_kind: str | None = None,
+    department: str | None = None,
+    station: str | None = None,
+    meeting: str | None = None,
+    enterprise: str | None = None,
+    category: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """The exact cases counted by a metric's numerator or denominator (enterprises for liaison coverage)."""
+    settings = runtime.settings
+    period = service.make_period(settings, start=from_, end=to, as_of=as_of, month_key=month, now=runtime.now())
+    filters = _filters(
+        session,
+        actor,
+        channel=channel,
+        case_type=case_type,
+        petitioner_kind=petitioner_kind,
+        department=department,
+        station=station,
+        meeting=meeting,
+        enterprise=enterprise,
+        category=category,
+    )
+    return service.explain(
+        session,
+        settings,
+        period=period,
+        metric_key=metric,
+        part=part,
+        filters=filters,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/monthly/{month}", response_model=None)
+def monthly(
+    month: str,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: CurrentUser,
+    as_of: str | None = None,
+    format: Literal["json", "html", "xlsx"] = "json",
+) -> Any:
+    """The monthly report (月报) of an assessment month: JSON, a printable A4 page, or a workbook."""
+    service.check_monthly_reader(actor)
+    settings = runtime.settings
+    period = service.make_period(settings, start=None, end=None, as_of=as_of, month_key=month, now=runtime.now())
+    doc = service.monthly_report(session, settings, month_key=month, as_of=period.as_of)
+    if format == "json":
+        return doc
+    service.audit_export(session, actor, f"monthly {month} {format} as of {period.as_of.isoformat()}")
+    return _file(exports.render_monthly(doc, format), format, f"monthly-{month}")
