@@ -1,4 +1,5 @@
-"""The `grievance` command: database, server, users and tokens, workflows, calendar, reference data."""
+"""The `grievance` command: database, server, users and tokens, workflows, calendar, reference data, reports,
+ledger import and export, demo."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from grievance.config import Settings, get_settings
 from grievance.db import make_engine, make_sessionmaker, transaction, utcnow
-from grievance.errors import DomainError, field_errors
+from grievance.errors import DomainError, InvalidInput, field_errors
 from grievance.workflow.loader import WorkflowErrors, load_file
 
 
@@ -227,6 +228,149 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    from grievance.workflow.engine import Runtime
+    from grievance.workflow.loader import load_workflows
+
+    return Runtime(settings=settings, workflows=load_workflows(settings.workflows_dir))
+
+
+def _write_output(body: str | bytes, output: str | None) -> None:
+    if output:
+        Path(output).write_bytes(body.encode("utf-8") if isinstance(body, str) else body)
+        print(f"已写入 (written) {output}", file=sys.stderr)
+    elif isinstance(body, bytes):
+        sys.stdout.buffer.write(body)
+    else:
+        sys.stdout.write(body if body.endswith("\n") else body + "\n")
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from grievance.reports import exports
+    from grievance.reports import service as reports
+
+    if args.format in ("xlsx",) and not args.output:
+        raise InvalidInput.field("output", "XLSX 须用 -o 指定输出文件", "give -o FILE for xlsx")
+    with transaction(_session_factory(settings)) as session:
+        period = reports.make_period(
+            settings, start=args.start, end=args.end, as_of=args.as_of, month_key=args.month, now=utcnow()
+        )
+        filters = reports.make_filters(
+            session,
+            channel=args.channel,
+            case_type=args.case_type,
+            petitioner_kind=args.petitioner_kind,
+            department=args.department,
+            station=args.station,
+            meeting=args.meeting,
+            enterprise=args.enterprise,
+            category=args.category,
+        )
+        if args.cases:
+            metric, _, part = args.cases.partition(":")
+            body = reports.explain(
+                session, settings, period=period, metric_key=metric, part=part or "numerator", filters=filters
+            )
+            _print_cases(body, args)
+            return 0
+        if args.monthly:
+            if not args.month:
+                raise InvalidInput.field(
+                    "month", "月报须用 --month YYYY-MM 指定月份", "--monthly needs --month YYYY-MM"
+                )
+            doc = reports.monthly_report(session, settings, month_key=args.month, as_of=period.as_of)
+            if args.format == "csv":
+                raise InvalidInput.field(
+                    "format", "月报可导出 html、xlsx 或 json", "the monthly report is html, xlsx or json"
+                )
+            if args.format == "json":
+                body = json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+            else:
+                body = exports.render_monthly(doc, args.format)
+        else:
+            dimensions = [d.strip() for item in args.group_by for d in item.split(",") if d.strip()]
+            report = reports.rates(session, settings, period=period, filters=filters, group_by=dimensions)
+            if args.format == "json":
+                body = json.dumps(report, ensure_ascii=False, indent=2, default=str)
+            else:
+                body = exports.render_rates(report, args.format)
+        if args.format != "json":
+            reports.audit_export(session, None, f"cli report {args.format} {period.start}..{period.end}")
+    _write_output(body, args.output)
+    return 0
+
+
+def _print_cases(body: dict[str, Any], args: argparse.Namespace) -> None:
+    import json
+
+    if args.format == "json":
+        _write_output(json.dumps(body, ensure_ascii=False, indent=2, default=str), args.output)
+        return
+    print(f"# {body['label']} {body['part']}: {body['fact_label']} — {body['count']}", file=sys.stderr)
+    print(f"# {body['formula']}", file=sys.stderr)
+    lines = []
+    for item in body["items"]:
+        if body["unit"] == "enterprise":
+            lines.append(f"{item['credit_code']}\t{item['name']}")
+        else:
+            lines.append(
+                f"{item['case_no']}\t{item['received_at']:%Y-%m-%d}\t{item['state']}\t"
+                f"{item.get('department_name', '')}\t{item['title']}"
+            )
+    _write_output("\n".join(lines), args.output)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from grievance.ledger.importer import read_rows, run_import
+
+    path = Path(args.file)
+    rows = read_rows(path.name, path.read_bytes())
+    runtime = _runtime(settings)
+
+    def progress(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total
+        print(f"\r导入中 (importing) [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end="", file=sys.stderr)
+        if done == total:
+            print(file=sys.stderr)
+
+    with transaction(_session_factory(settings)) as session:
+        summary = run_import(session, runtime, rows, dry_run=args.dry_run, progress=progress)
+    verb = "将导入 (would import)" if args.dry_run else "已导入 (imported)"
+    print(f"{verb} {summary['created']} 件；已存在未改动 (already there, unchanged) {summary['unchanged']} 件")
+    for key, label in (
+        ("new_departments", "新建承办单位 (new departments)"),
+        ("new_stations", "新建驿站 (new stations)"),
+        ("new_meetings", "新建恳谈会 (new meetings)"),
+        ("new_enterprises", "新建企业 (new enterprises)"),
+    ):
+        if summary[key]:
+            print(f"{label}: {'、'.join(summary[key])}")
+    if args.dry_run:
+        print("演练模式，未写入任何数据 (dry run: nothing was written)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from grievance.ledger import exporter
+    from grievance.reports.periods import local_midnight
+    from grievance.workflow.calendar_service import parse_day
+
+    start = local_midnight(parse_day(args.start, "from"), settings.timezone) if args.start else None
+    end = local_midnight(parse_day(args.end, "to"), settings.timezone) if args.end else None
+    with transaction(_session_factory(settings)) as session:
+        rows = exporter.export_rows(session, timezone=settings.timezone, start=start, end=end)
+        from grievance.reports.service import audit_export
+
+        audit_export(session, None, f"cli ledger export {len(rows)} rows to {args.file}")
+    body = exporter.to_xlsx(rows) if args.file.lower().endswith(".xlsx") else exporter.to_csv(rows)
+    Path(args.file).write_bytes(body)
+    print(f"已导出 (exported) {len(rows)} 件 -> {args.file}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grievance", description="诉求办理服务 (case management for appeals)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -320,6 +464,47 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--liaison", help="username of the liaison cadre")
         else:
             q.add_argument("file", nargs="?")
+
+    report = sub.add_parser("report", help="rates of a period (JSON, CSV, XLSX, HTML), their cases, the monthly report")
+    report.add_argument("--from", dest="start", help="first day YYYY-MM-DD (local time)")
+    report.add_argument("--to", dest="end", help="the day after the last, YYYY-MM-DD")
+    report.add_argument("--month", help="an assessment month YYYY-MM instead of --from/--to")
+    report.add_argument("--as-of", dest="as_of", help="ISO 8601; events after it are ignored (default now)")
+    report.add_argument(
+        "--group-by",
+        action="append",
+        default=[],
+        help="department, channel, station, meeting, category, case_type, petitioner_kind, month",
+    )
+    for name in (
+        "channel",
+        "case_type",
+        "petitioner_kind",
+        "department",
+        "station",
+        "meeting",
+        "enterprise",
+        "category",
+    ):
+        report.add_argument(f"--{name.replace('_', '-')}", dest=name)
+    report.add_argument("--format", choices=["json", "csv", "xlsx", "html"], default="json")
+    report.add_argument("--cases", metavar="METRIC[:numerator|denominator]", help="list the cases behind a figure")
+    report.add_argument(
+        "--monthly", action="store_true", help="the monthly report (月报) of --month (html, xlsx, json)"
+    )
+    report.add_argument("-o", "--output", help="write to this file instead of standard output")
+    report.set_defaults(handler=cmd_report)
+
+    imp = sub.add_parser("import", help="import a ledger (台账) .csv or .xlsx; all or nothing")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
+    imp.set_defaults(handler=cmd_import)
+
+    exp = sub.add_parser("export", help="export cases as a ledger (.csv or .xlsx), the import format")
+    exp.add_argument("file")
+    exp.add_argument("--from", dest="start", help="received from this day (YYYY-MM-DD)")
+    exp.add_argument("--to", dest="end", help="received before this day (YYYY-MM-DD)")
+    exp.set_defaults(handler=cmd_export)
 
     demo = sub.add_parser("demo", help="load demo data and demo accounts (demo only)")
     demo.add_argument("--if-empty", action="store_true", help="only when the database has no users yet")

@@ -5,17 +5,22 @@ Demo accounts have published passwords: they exist only when someone runs `griev
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, datetime
 from typing import TextIO
 
 from sqlmodel import Session, select
 
+from grievance import demo_year
 from grievance.config import Settings
 from grievance.glossary import Role
+from grievance.ledger.importer import run_import
 from grievance.reference import service
+from grievance.reference.models import Category
 from grievance.reference.schemas import DepartmentIn, EnterpriseIn, MeetingIn, StationIn
 from grievance.users.models import User
 from grievance.users.service import create_token, create_user, revoke_tokens
+from grievance.workflow.engine import Runtime
+from grievance.workflow.loader import load_workflows
 
 DEPARTMENTS = [
     ("ZX", "高新区诉求服务中心", None),
@@ -26,18 +31,6 @@ DEPARTMENTS = [
     ("ZQB", "征迁办", None),
     ("JD1", "青桐街道", None),
     ("JD2", "白沙街道", None),
-]
-
-STATIONS = [
-    ("ZS01", "青桐社区城市驿站", "青桐路18号", "青桐社区", "JD1"),
-    ("ZS02", "白沙湾城市驿站", "白沙大道200号", "白沙湾社区", "JD2"),
-    ("ZS03", "科创园城市驿站", "科创一路6号", "科创园社区", "JD1"),
-]
-
-ENTERPRISES = [
-    ("云帆光电科技有限公司", "91420100MA4K000011", True),
-    ("青桐精密制造有限公司", "91420100MA4K000022", True),
-    ("白沙生物医药有限公司", "91420100MA4K000033", False),
 ]
 
 # username, role, department code, display name
@@ -52,13 +45,14 @@ ACCOUNTS = [
     ("demo_liaison", Role.handler, "QFJ", "包保干部 孙丽"),
 ]
 DEMO_PASSWORD = "demo-{role}-2025"
+LIAISON_CADRES = 20
 
 
 def seed_demo(session: Session, settings: Settings, *, if_empty: bool, out: TextIO) -> None:
     seeded = session.exec(select(User).where(User.username == "demo_admin")).first() is not None
     has_users = session.exec(select(User)).first() is not None
     if not seeded and not (if_empty and has_users):
-        _seed(session, settings)
+        _seed(session, settings, out)
         out.write("已载入演示数据 (demo data loaded)\n")
     elif if_empty and has_users and not seeded:
         out.write("数据库已有用户，未载入演示数据 (the database has users; demo not loaded)\n")
@@ -72,13 +66,21 @@ def seed_demo(session: Session, settings: Settings, *, if_empty: bool, out: Text
     out.write('\n例 (example): curl -H "Authorization: Bearer <token>" http://127.0.0.1:8000/api/v1/me\n\n')
 
 
-def _seed(session: Session, settings: Settings) -> None:
+def _seed(session: Session, settings: Settings, out: TextIO) -> None:
     for code, name, parent in DEPARTMENTS:
         service.create_department(session, department_in=DepartmentIn(code=code, name=name, parent=parent))
-    for code, name, address, community, dept in STATIONS:
+    demo = demo_year.zone()
+    for code, name, address, community, dept in demo.stations:
         service.create_station(
             session,
             station_in=StationIn(code=code, name=name, address=address, community=community, department=dept),
+        )
+    for day, title, venue, attendees, station in demo.meetings:
+        service.create_meeting(
+            session,
+            meeting_in=MeetingIn(
+                title=title, held_on=day, venue=venue, hosts="高新区管委会", attendee_count=attendees, station=station
+            ),
         )
     service.load_categories(session, settings.categories_file)
     for username, role, dept, display in ACCOUNTS:
@@ -90,21 +92,36 @@ def _seed(session: Session, settings: Settings) -> None:
             display_name=display,
             department=dept,
         )
-    for name, code, large in ENTERPRISES:
+    # Liaison cadres (包保干部) of the large enterprises: the demo one and twenty colleagues (no password).
+    cadres = ["demo_liaison"]
+    for n in range(1, LIAISON_CADRES + 1):
+        cadres.append(f"liaison{n:02d}")
+        create_user(
+            session,
+            username=cadres[-1],
+            role="handler",
+            password=None,
+            display_name=f"包保干部{n:02d}",
+            department="QFJ",
+        )
+    since = datetime(demo_year.YEAR - 1, 12, 31, 16, tzinfo=UTC)  # 2025-01-01 00:00 in Beijing
+    for n, (name, code, large) in enumerate(demo.enterprises):
         service.create_enterprise(
             session,
             enterprise_in=EnterpriseIn(
-                name=name, credit_code=code, is_large=large, liaison="demo_liaison" if large else None
+                name=name, credit_code=code, is_large=large, liaison=cadres[n % len(cadres)] if large else None
             ),
+            now=since,
         )
-    service.create_meeting(
-        session,
-        meeting_in=MeetingIn(
-            title="2025年第一期阳光恳谈会",
-            held_on=date(2025, 3, 5),
-            venue="青桐社区城市驿站",
-            hosts="高新区管委会",
-            attendee_count=86,
-            station="ZS01",
-        ),
+    runtime = Runtime(settings=settings, workflows=load_workflows(settings.workflows_dir))
+    calendar = runtime.calendar(session)
+    leaves: dict[str, list[str]] = {}
+    for code in session.exec(select(Category.code).where(Category.level == 3)):
+        leaves.setdefault(code[:2], []).append(code)
+    rows = demo_year.year_ledger(runtime.workflows, calendar, leaves, demo)
+    for number, row in enumerate(rows, start=2):
+        row["_row"] = number
+    summary = run_import(session, runtime, rows)
+    out.write(
+        f"已载入 {demo_year.YEAR} 年演示数据：{summary['created']} 件诉求 (demo year loaded: {summary['created']} cases)\n"
     )

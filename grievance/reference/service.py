@@ -60,7 +60,7 @@ def create_meeting(session: Session, *, meeting_in: MeetingIn) -> Meeting:
 
 def create_enterprise(session: Session, *, enterprise_in: EnterpriseIn, now: datetime | None = None) -> Enterprise:
     _unique(session, Enterprise, "credit_code", enterprise_in.credit_code, "统一社会信用代码")
-    enterprise = Enterprise(**enterprise_in.model_dump(exclude={"liaison"}))
+    enterprise = Enterprise(**enterprise_in.model_dump(exclude={"liaison"}), created_at=now or utcnow())
     session.add(enterprise)
     session.flush()
     if enterprise_in.liaison is not None:

@@ -148,10 +148,12 @@ def facts(q: ReportQuery) -> Subquery:
     )
     shape = h.alias("clock")
     stopped_on_time = and_(shape.c.stopped_at.is_not(None), shape.c.stopped_at <= shape.c.due_at)
+    # Overdue from the due moment on, as the case page (clock_status) and the extension guard say; met late
+    # only when stopped after it.
     late = or_(
         shape.c.stopped_at > shape.c.due_at,
-        and_(shape.c.stopped_at.is_(None), shape.c.paused_at.is_(None), shape.c.due_at < as_of),
-        and_(shape.c.stopped_at.is_(None), shape.c.paused_at > shape.c.due_at),
+        and_(shape.c.stopped_at.is_(None), shape.c.paused_at.is_(None), shape.c.due_at <= as_of),
+        and_(shape.c.stopped_at.is_(None), shape.c.paused_at >= shape.c.due_at),
     )
     per_clock = (
         select(

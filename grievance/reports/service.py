@@ -100,7 +100,7 @@ def rates(
         "period": {
             "from": period.start.isoformat(),
             "to": period.end.isoformat(),
-            "as_of": period.as_of.isoformat(),
+            "as_of": _local(period),
             "timezone": period.timezone,
         },
         "filters": q.filters.as_dict(),
@@ -110,6 +110,10 @@ def rates(
 
 
 PARTS = ("numerator", "denominator")
+
+
+def _local(period: Period) -> str:
+    return period.as_of.astimezone(ZoneInfo(period.timezone)).isoformat()
 
 
 def explain(
@@ -141,7 +145,7 @@ def explain(
         "fact": fact,
         "fact_label": FACTS[fact].label,
         "formula": m.formula,
-        "period": {"from": period.start.isoformat(), "to": period.end.isoformat(), "as_of": period.as_of.isoformat()},
+        "period": {"from": period.start.isoformat(), "to": period.end.isoformat(), "as_of": _local(period)},
     }
     if metric_key in ZONE_METRICS:
         rows = queries.enterprise_list(session, period.as_of, fact)
@@ -247,7 +251,7 @@ def monthly_report(session: Session, settings: Settings, *, month_key: str, as_o
         "period": {
             "from": period.start.isoformat(),
             "to": period.end.isoformat(),
-            "as_of": as_of.isoformat(),
+            "as_of": _local(period),
             "timezone": period.timezone,
             "start_day": settings.report_period_start_day,
         },
