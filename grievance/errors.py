@@ -33,6 +33,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class TooManyAttempts(DomainError):
+    """Sign-in refused for a while after repeated failures."""
+
+    status_code = 429
+    code = "too_many_attempts"
+
+
 class Conflict(DomainError):
     """A disallowed transition, a stale version, a duplicate key."""
 

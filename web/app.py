@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from grievance.config import Settings, get_settings
 from grievance.db import make_engine, make_sessionmaker
@@ -13,6 +15,9 @@ from grievance.workflow.engine import Runtime
 from grievance.workflow.loader import load_workflows
 from web.api import api_router
 from web.errors import install_error_handlers
+from web.pages import pages_router
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,6 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = Runtime(settings=settings, workflows=load_workflows(settings.workflows_dir))
     install_error_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(pages_router)
+    # Every asset is served by the app itself: government intranets have no CDN.
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grievance.errors import DomainError, NotAuthenticated, field_errors
+from web.pages.common import LoginRequired, optional_viewer, render
 
 log = logging.getLogger("grievance.web")
 
@@ -23,9 +26,46 @@ def invalid_response(errors: list[dict[str, Any]]) -> JSONResponse:
     )
 
 
+def _is_page(request: Request) -> bool:
+    """HTML pages get error pages; the JSON API (and the static files) get JSON."""
+    return not request.url.path.startswith(("/api/", "/static/", "/healthz"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_page(request):
+            return render(
+                request,
+                "error.html",
+                optional_viewer(request),
+                status_code=exc.status_code,
+                status=exc.status_code,
+                message=exc.detail,
+                allowed=[],
+            )
+        return JSONResponse(
+            status_code=exc.status_code, content={"error": "http", "message": exc.detail}, headers=exc.headers
+        )
+
     @app.exception_handler(DomainError)
-    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if _is_page(request):
+            log.info("%s %s -> %s: %s", request.method, request.url.path, exc.status_code, exc.message)
+            return render(
+                request,
+                "error.html",
+                optional_viewer(request),
+                status_code=exc.status_code,
+                status=exc.status_code,
+                message=exc.message,
+                allowed=exc.detail.get("allowed", []),
+            )
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
         if exc.status_code >= 500:
             log.error("%s %s: %s", request.method, request.url.path, exc.message)
@@ -34,8 +74,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=exc.status_code, content=exc.to_dict(), headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = field_errors(list(exc.errors()))
+        if _is_page(request):
+            message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+            return render(
+                request,
+                "error.html",
+                optional_viewer(request),
+                status_code=422,
+                status=422,
+                message=message,
+                allowed=[],
+            )
         log.info("%s %s -> 422: %s", request.method, request.url.path, errors)
         return invalid_response(errors)
 

@@ -194,7 +194,11 @@ def plan_import(session: Session, runtime: Runtime, rows: list[dict[str, Any]]) 
         chunk = [n for n in numbers[start : start + CHUNK] if n]
         existing.update(session.execute(select(Case.case_no).where(Case.case_no.in_(chunk))).scalars())
     seen: dict[str, int] = {}
+    stopped = False
     for raw in rows:
+        if len(errors.items) >= MAX_ERRORS:  # enough to fix first: stop reading
+            stopped = True
+            break
         number = raw["_row"]
         case_no = text_of(raw.get("case_no"))
         if not case_no:
@@ -221,8 +225,6 @@ def plan_import(session: Session, runtime: Runtime, rows: list[dict[str, Any]]) 
                     f"the {workflow.name} workflow has no step {step[1]!r}",
                 )
         plan.cases.append(item)
-        if len(errors.items) >= MAX_ERRORS:
-            break
     known = set(seen) | existing
     for item in plan.cases:
         target = item.values.get("duplicate_of")
@@ -234,9 +236,9 @@ def plan_import(session: Session, runtime: Runtime, rows: list[dict[str, Any]]) 
             errors.add(item.row, "duplicate_of", "不能合并到自身", "a case cannot be merged into itself")
     if errors.items:
         shown = errors.items[:MAX_ERRORS]
+        more = "+" if stopped or len(errors.items) > MAX_ERRORS else ""
         raise InvalidInput(
-            f"台账有 {len(errors.items)}{'+' if len(errors.items) >= MAX_ERRORS else ''} 处错误，未导入任何数据 "
-            f"(the ledger has errors; nothing was imported)",
+            f"台账有 {len(shown)}{more} 处错误，未导入任何数据 (the ledger has errors; nothing was imported)",
             shown,
         )
     return plan
@@ -411,9 +413,13 @@ STEP_EFFECTS = {
 }
 
 
-def _action_for(workflow: WorkflowDef, step: str) -> str | None:
+def _action_for(workflow: WorkflowDef, step: str, state: str | None = None) -> str | None:
     effect = STEP_EFFECTS[step]
     names = [name for name, action in workflow.actions.items() if effect in action.effects]
+    if state is not None:
+        # The one the workflow allows from the case's state: a petition's first routing from `received` is
+        # accept_petition (its `dispatch` is the re-routing after a return, which starts no clock).
+        names = [name for name in names if state in workflow.actions[name].from_] or names
     if step in names:
         return step
     return names[0] if names else None
@@ -508,7 +514,7 @@ def _replay(item: LedgerCase, runtime: Runtime, calendar: Any, refs: dict[str, A
     changes = list(ctx.clock_changes)
     department_id = refs["department"].get(item.department) if item.department else None
     for at, step, payload, _column in _with_extension(item, _steps(item), ctx, calendar):
-        name = _action_for(workflow, step)
+        name = _action_for(workflow, step, case.state)
         assert name is not None  # checked by plan_import
         definition = workflow.actions[name]
         if step == "dispatch":

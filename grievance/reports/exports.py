@@ -108,23 +108,25 @@ def ratio(metric: dict[str, Any]) -> str:
     return f"{number(metric['numerator'])}/{number(metric['denominator'])}"
 
 
-def local_day(value: str, timezone: str = "Asia/Shanghai") -> date:
-    """The local day of a date or of a moment (stored in UTC: a case received at 01:00 belongs to that day)."""
-    if len(value) == 10:
-        return date.fromisoformat(value)
-    moment = datetime.fromisoformat(value)
-    return moment.astimezone(ZoneInfo(timezone)).date() if moment.tzinfo else moment.date()
+def local_day(value: str | date, timezone: str = "Asia/Shanghai") -> date:
+    """The local day of a date or of a moment, given as ISO text or as an object (the service hands datetimes,
+    the JSON strings): a case received at 00:30 in Shanghai is 16:30 UTC the day before, yet belongs to its day."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.astimezone(ZoneInfo(timezone)).date() if value.tzinfo else value.date()
+    return value
 
 
 def day_cn(value: str | date, timezone: str = "Asia/Shanghai") -> str:
     """2025年3月5日"""
-    day = value if isinstance(value, date) else local_day(value, timezone)
+    day = local_day(value, timezone)
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def moment_cn(value: str, timezone: str = "Asia/Shanghai") -> str:
+def moment_cn(value: str | datetime, timezone: str = "Asia/Shanghai") -> str:
     """2025年3月5日 09:30, in local time."""
-    moment = datetime.fromisoformat(value)
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo:
         moment = moment.astimezone(ZoneInfo(timezone))
     return f"{day_cn(moment.date())} {moment:%H:%M}"
@@ -301,7 +303,7 @@ def monthly_charts(doc: dict[str, Any]) -> dict[str, Markup]:
     labels = [f"{int(row['key'][5:])}月" for row in months]
     span = f"{months[0]['label']}至{months[-1]['label']}"
     return {
-        "intake": bar_chart(f"受理量（{span}）", labels, [_value(row, "intake_count") or 0 for row in months]),
+        "intake": bar_chart(f"受理量（{span}）", labels, [_value(row, "intake_count") for row in months]),
         "rates": line_chart(
             f"办结率与满意率（{span}）",
             labels,

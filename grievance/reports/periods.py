@@ -8,6 +8,11 @@ from zoneinfo import ZoneInfo
 
 from grievance.errors import InvalidInput
 
+# The days a report may cover: far beyond any real case, yet bounded, so a typo such as 9999-12-31 is a 422
+# rather than a date overflow (500) or a CASE of a hundred thousand months.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2200, 1, 1)
+
 
 def local_midnight(day: date, timezone: str) -> datetime:
     """The UTC moment a local day starts."""
@@ -38,6 +43,8 @@ def month(key: str, start_day: int) -> Month:
     try:
         year, number = (int(part) for part in key.split("-"))
         first = date(year, number, 1)
+        if not EARLIEST.year <= year <= LATEST.year:  # the period's own bounds are checked by Period
+            raise ValueError(key)
     except ValueError:
         raise InvalidInput.field(
             "month",
@@ -76,6 +83,13 @@ class Period:
     timezone: str = "Asia/Shanghai"
 
     def __post_init__(self) -> None:
+        for name, day in (("from", self.start), ("to", self.end)):
+            if not EARLIEST <= day <= LATEST:
+                raise InvalidInput.field(
+                    name,
+                    f"日期 {day} 超出范围（{EARLIEST} 至 {LATEST}）",
+                    f"{name} ({day}) is out of range; accepted: {EARLIEST} to {LATEST}",
+                )
         if self.end <= self.start:
             raise InvalidInput.field(
                 "to",

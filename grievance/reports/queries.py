@@ -31,7 +31,7 @@ from sqlmodel import Session
 from grievance.cases.models import Case, CaseEvent, ClockChange
 from grievance.reference.models import Category, Enterprise, LiaisonAssignment
 from grievance.reports.metrics import FACTS
-from grievance.reports.periods import Period, months_between
+from grievance.reports.periods import Period, local_midnight, months_between
 
 # Actions that count, by the workflows' vocabulary (standard, enterprise and petition share these names).
 RESPOND_ACTIONS = ("respond", "answer_on_spot")
@@ -110,10 +110,7 @@ def _month(q: ReportQuery) -> ColumnElement[str]:
     months = months_between(q.period.start, q.period.end, q.start_day)
     if len(months) == 1:
         return literal(months[0].key)
-    whens = [
-        (cases.c.received_at < Period(m.start, m.end, q.period.as_of, q.period.timezone).end_utc, m.key)
-        for m in months[:-1]
-    ]
+    whens = [(cases.c.received_at < local_midnight(m.end, q.period.timezone), m.key) for m in months[:-1]]
     return case(*whens, else_=months[-1].key)
 
 
@@ -139,14 +136,21 @@ def facts(q: ReportQuery) -> Subquery:
     )
 
     h = clock_changes
-    latest = (
-        select(func.max(h.c.id).label("id"))
+    # Each clock's latest shape as of the moment: the first row per (case, clock) by id descending, which
+    # ix_case_clock_changes_case yields in order (no join back, no sort).
+    shape = (
+        select(
+            h.c.case_id,
+            h.c.name,
+            h.c.due_at,
+            h.c.paused_at,
+            h.c.stopped_at,
+            func.row_number().over(partition_by=(h.c.case_id, h.c.name), order_by=h.c.id.desc()).label("rank"),
+        )
         .join(cases, cases.c.id == h.c.case_id)
         .where(h.c.at <= as_of, *cohort)
-        .group_by(h.c.case_id, h.c.name)
-        .subquery("latest_clock")
+        .subquery("clock")
     )
-    shape = h.alias("clock")
     stopped_on_time = and_(shape.c.stopped_at.is_not(None), shape.c.stopped_at <= shape.c.due_at)
     # Overdue from the due moment on, as the case page (clock_status) and the extension guard say; met late
     # only when stopped after it.
@@ -162,7 +166,7 @@ def facts(q: ReportQuery) -> Subquery:
             func.max(_flag(and_(shape.c.name == "resolve", stopped_on_time))).label("resolve_on_time"),
             func.max(_flag(late)).label("late"),
         )
-        .join(latest, latest.c.id == shape.c.id)
+        .where(shape.c.rank == 1)
         .group_by(shape.c.case_id)
         .subquery("per_clock")
     )
@@ -265,7 +269,8 @@ def grouped(session: Session, q: ReportQuery, dimension: str) -> list[tuple[Any,
     """The sums per value of a dimension (a NULL key is "none": no station, no department yet...)."""
     f = facts(q)
     key = f.c[dimension]
-    rows = session.execute(select(key.label("key"), *_sums(f)).group_by(key).order_by(key)).all()
+    # The "none" group last on every database (SQLite sorts NULL first, PostgreSQL last).
+    rows = session.execute(select(key.label("key"), *_sums(f)).group_by(key).order_by(key.is_(None), key)).all()
     return [(row.key, {k: float(v or 0) for k, v in row._mapping.items() if k != "key"}) for row in rows]
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from grievance.db import find_by_ref, utcnow
-from grievance.errors import Conflict, InvalidInput, NotFound
+from grievance.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from grievance.glossary import DEPARTMENT_ROLES, Role
 from grievance.reference.models import Department
-from grievance.users.models import ApiToken, User
+from grievance.users.models import ApiToken, LoginAttempt, User, WebSession
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
@@ -135,3 +136,79 @@ def revoke_tokens(session: Session, user: User, name: str | None = None, now: da
         session.add(token)
     session.flush()
     return len(tokens)
+
+
+# --- browser sign-in -----------------------------------------------------------------------------------------
+
+SESSION_HOURS = 12  # a working day; then sign in again
+MAX_FAILURES = 5  # failed sign-ins per account or per address within the window
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+def _throttled(session: Session, username: str, ip: str, now: datetime) -> bool:
+    since = now - FAILURE_WINDOW
+    for column, value in ((LoginAttempt.username, username), (LoginAttempt.ip, ip)):
+        count = session.exec(
+            select(func.count()).select_from(LoginAttempt).where(column == value, LoginAttempt.at >= since)
+        ).one()
+        if count >= MAX_FAILURES:
+            return True
+    return False
+
+
+def sign_in(
+    session: Session, *, username: str, password: str, ip: str, now: datetime | None = None
+) -> tuple[User, str]:
+    """Check a password and open a browser session: returns the user and the cookie token. After
+    MAX_FAILURES failures for the account or the address within FAILURE_WINDOW, refuse for a while, even a
+    right password, so guessing is slow. The failure message does not say which part was wrong."""
+    now = now or utcnow()
+    username = username.strip()
+    if _throttled(session, username, ip, now):
+        minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+        raise TooManyAttempts(
+            f"登录失败次数过多，请{minutes}分钟后再试 (too many failed sign-ins; try again in {minutes} minutes)"
+        )
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or not user.active or not verify_password(user, password):
+        session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=now))
+        raise NotAuthenticated("用户名或密码错误 (wrong user name or password)")
+    token = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            token_hash=_digest(token),
+            user_id=user.id,  # type: ignore[arg-type]
+            csrf_token=secrets.token_urlsafe(24),
+            created_at=now,
+            expires_at=now + timedelta(hours=SESSION_HOURS),
+        )
+    )
+    return user, token
+
+
+def web_session(session: Session, token: str, now: datetime | None = None) -> tuple[User, WebSession] | None:
+    """The user and session behind a cookie, if it is valid and the account active."""
+    row = session.exec(select(WebSession).where(WebSession.token_hash == _digest(token))).first()
+    if row is None or row.expires_at <= (now or utcnow()):
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user, row
+
+
+def sign_out(session: Session, token: str) -> None:
+    session.exec(delete(WebSession).where(WebSession.token_hash == _digest(token)))  # type: ignore[call-overload]
+
+
+def change_password(session: Session, user: User, *, current: str, new: str, keep_token: str | None = None) -> None:
+    """Change one's own password; every other browser session of the account is signed out."""
+    if not verify_password(user, current):
+        raise InvalidInput.field("current", "当前密码不正确", "the current password is wrong")
+    check_password_strength(new)
+    if new == current:
+        raise InvalidInput.field("new", "新密码不能与当前密码相同", "the new password must differ from the current one")
+    user.password_hash = hash_password(new)
+    session.add(user)
+    keep = _digest(keep_token) if keep_token else ""
+    session.exec(delete(WebSession).where(WebSession.user_id == user.id, WebSession.token_hash != keep))  # type: ignore[call-overload]

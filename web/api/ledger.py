@@ -1,0 +1,104 @@
+"""Ledger (台账) routes: import an office's .csv/.xlsx ledger (all or nothing), export cases in the same format."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.datastructures import UploadFile
+
+from grievance.errors import Forbidden, InvalidInput
+from grievance.ledger import exporter
+from grievance.ledger.importer import read_rows, run_import
+from grievance.reports.periods import local_midnight
+from grievance.reports.service import audit_export
+from grievance.users.models import User
+from grievance.workflow.calendar_service import parse_day
+from web.deps import DbSession, RuntimeDep, UserBeforeBody, require_roles
+
+router = APIRouter(prefix="/ledger", tags=["ledger"])
+
+IMPORT_ROLES = ("admin", "supervisor", "dispatcher")
+EXPORT_ROLES = ("admin", "supervisor", "dispatcher", "leader")
+MAX_BYTES = 64 * 1024 * 1024
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary", "description": ".csv or .xlsx"}},
+                    "required": ["file"],
+                }
+            }
+        },
+        "required": True,
+    }
+}
+
+
+def _importer(user: UserBeforeBody) -> User:
+    """The import roles, checked before the upload is read (same 403 as require_roles)."""
+    if user.role not in IMPORT_ROLES:
+        raise Forbidden(
+            f"角色 {user.role} 无权进行此操作 (role {user.role!r} may not do this; allowed: {', '.join(IMPORT_ROLES)})"
+        )
+    return user
+
+
+async def _read_ledger(request: Request) -> tuple[str, bytes]:
+    """The uploaded file (multipart field `file`), read before the transaction starts."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput.field(
+            "file", "请以 multipart/form-data 上传 file（.csv 或 .xlsx）", "upload the ledger as multipart 'file'"
+        )
+    form = await request.form()
+    item = form.get("file")
+    if not isinstance(item, UploadFile):
+        raise InvalidInput.field("file", "没有收到文件（字段 file）", "no file in the 'file' part")
+    if item.size is not None and item.size > MAX_BYTES:
+        raise InvalidInput.field(
+            "file", f"文件超过 {MAX_BYTES // 1048576} MB", f"the file is larger than {MAX_BYTES} bytes"
+        )
+    return item.filename or "", await item.read()
+
+
+@router.post("/import", openapi_extra=UPLOAD_BODY, summary="导入台账 (import a ledger; all or nothing)")
+def import_ledger(
+    # In this order: authenticate and check the role, read the upload, then open the transaction.
+    user: Annotated[User, Depends(_importer)],
+    upload: Annotated[tuple[str, bytes], Depends(_read_ledger)],
+    session: DbSession,
+    runtime: RuntimeDep,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Validates the whole file; any error is a 422 listing every problem (row, column, what is accepted)
+    and nothing is written. A case number already in the database is left unchanged."""
+    filename, data = upload
+    rows = read_rows(filename, data)
+    return run_import(session, runtime, rows, actor=user, dry_run=dry_run)
+
+
+@router.get("/export", summary="导出台账 (export cases as a ledger)")
+def export_ledger(
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: Annotated[User, require_roles(*EXPORT_ROLES)],
+    format: Literal["csv", "xlsx"] = "csv",
+    from_: Annotated[str | None, Query(alias="from", description="received from this day, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, Query(description="received before this day, YYYY-MM-DD")] = None,
+) -> Response:
+    tz = runtime.settings.timezone
+    start = local_midnight(parse_day(from_, "from"), tz) if from_ else None
+    end = local_midnight(parse_day(to, "to"), tz) if to else None
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput.field("to", "to 应晚于 from", "to must be after from")
+    rows = exporter.export_rows(session, timezone=tz, start=start, end=end)
+    audit_export(session, actor, f"ledger export {format} {from_ or '-'}..{to or '-'} {len(rows)} rows")
+    body = exporter.to_xlsx(rows) if format == "xlsx" else exporter.to_csv(rows)
+    name = f"ledger-{from_ or 'all'}-{to or 'all'}.{format}"
+    return Response(body, media_type=MEDIA[format], headers={"Content-Disposition": f'attachment; filename="{name}"'})

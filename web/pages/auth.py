@@ -1,0 +1,154 @@
+"""Sign in and out, change one's password, switch the language, and the home page that sends each role to
+its daily work."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from grievance.errors import DomainError, Forbidden
+from grievance.glossary import Role
+from grievance.users.service import SESSION_HOURS, change_password, sign_in, sign_out
+from web.deps import DbSession
+from web.i18n import LOCALE_COOKIE, LOCALES
+from web.pages.common import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    CurrentViewer,
+    check_csrf,
+    form_errors,
+    gettext_for,
+    redirect,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+
+# Where each role starts its day.
+HOME = {
+    Role.intake: "/intake",
+    Role.dispatcher: "/pool",
+    Role.handler: "/queue",
+    Role.dept_head: "/queue",
+    Role.supervisor: "/board",
+    Role.leader: "/dashboard",
+    Role.admin: "/admin",
+}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an absolute URL an attacker could slip into ?next=."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return "/"
+    return target
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+@router.get("/")
+def home(viewer: CurrentViewer) -> RedirectResponse:
+    return RedirectResponse(HOME.get(viewer.user.role, "/cases"), status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", next=_safe_next(next), login_csrf=token, errors={}, username="")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/login"
+    )
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: DbSession,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, csrf_token):
+        raise Forbidden("登录表单已过期，请刷新页面后重试 (the sign-in form expired; reload and retry)")
+    ip = request.client.host if request.client else "-"
+    try:
+        _user, token = sign_in(
+            session, username=username, password=password, ip=ip, now=request.app.state.runtime.now()
+        )
+    except DomainError as exc:
+        # The failed attempt must be kept even though this request fails: commit it, then show the form.
+        session.commit()
+        return render(
+            request,
+            "login.html",
+            status_code=exc.status_code,
+            next=_safe_next(next),
+            login_csrf=csrf_token,
+            errors={"_": exc.message},
+            username=username,
+        )
+    response = redirect(_safe_next(next))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, viewer: CurrentViewer, session: DbSession) -> Response:
+    check_csrf(viewer, await request.form())
+    sign_out(session, viewer.token)
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_form(request: Request, viewer: CurrentViewer) -> Response:
+    return render(request, "password.html", viewer, errors={})
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+async def password_change(request: Request, viewer: CurrentViewer, session: DbSession) -> Response:
+    form = await request.form()
+    check_csrf(viewer, form)
+    errors: dict[str, str] = {}
+    if form.get("new") != form.get("confirm"):
+        errors["confirm"] = gettext_for(viewer)("The two new passwords differ")
+    else:
+        try:
+            change_password(
+                session,
+                viewer.user,
+                current=str(form.get("current", "")),
+                new=str(form.get("new", "")),
+                keep_token=viewer.token,
+            )
+        except DomainError as exc:
+            errors = form_errors(exc, viewer.locale)
+    if errors:
+        return render(request, "password.html", viewer, status_code=422, errors=errors)
+    return redirect("/", flash=gettext_for(viewer)("Password changed; your other sessions were signed out"))
+
+
+@router.get("/lang/{locale}")
+def switch_language(request: Request, locale: str, next: str = "/") -> Response:
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if locale in LOCALES:
+        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, samesite="lax", path="/")
+    return response
