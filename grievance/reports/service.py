@@ -19,7 +19,7 @@ from grievance.glossary import LABELS, CaseType, Channel, LabelledEnum, Petition
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.reports import queries
 from grievance.reports.metrics import FACTS, METRICS, ZONE_METRICS, metric
-from grievance.reports.periods import Period, month, month_of
+from grievance.reports.periods import Period, month, month_of, months_between
 from grievance.reports.queries import DIMENSIONS, Filters, ReportQuery
 from grievance.users.models import User
 from grievance.workflow.calendar_service import parse_day, parse_moment
@@ -204,6 +204,15 @@ def _rows(session: Session, q: ReportQuery, dimension: str) -> list[dict[str, An
     ]
 
 
+def _trend(session: Session, q: ReportQuery, start_day: int) -> list[dict[str, Any]]:
+    """One row per month of the trend, months without cases included (their rates have no value)."""
+    found = {row["key"]: row for row in _rows(session, q, "month")}
+    return [
+        found.get(m.key) or {"key": m.key, "label": m.label, "metrics": metric_values({}, zone=False)}
+        for m in months_between(q.period.start, q.period.end, start_day)
+    ]
+
+
 def monthly_report(session: Session, settings: Settings, *, month_key: str, as_of: datetime) -> dict[str, Any]:
     """The monthly report (月报) of an assessment month as of a moment: headline rates against the month
     before, a 12-month trend, department ranking, overdue cases, top categories, meetings, stations and
@@ -257,7 +266,7 @@ def monthly_report(session: Session, settings: Settings, *, month_key: str, as_o
         },
         "previous_period": {"from": before_period.start.isoformat(), "to": before_period.end.isoformat()},
         "headline": headline,
-        "trend": _rows(session, trend_query, "month"),
+        "trend": _trend(session, trend_query, settings.report_period_start_day),
         "departments": departments,
         "overdue": {"count": overdue_count, "items": overdue},
         "categories": categories[:10],
