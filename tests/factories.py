@@ -52,6 +52,7 @@ class World:
                 enterprise_in=EnterpriseIn(
                     name="云帆光电科技有限公司", credit_code="91420100MA4K000011", is_large=True, liaison="liaison"
                 ),
+                now=app.state.runtime.now(),  # known to the zone from the test's (frozen) now on
             ).id
 
     def headers(self, username: str) -> dict[str, str]:

@@ -189,8 +189,20 @@ def _text(x: float, y: float, text: str, *, anchor: str = "middle", css: str = "
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{cls}>{escape(text)}</text>'
 
 
-def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None]) -> Markup:
-    """Vertical bars with their values, e.g. cases received per month."""
+def _linked(href: str | None, parts: Sequence[str]) -> list[str]:
+    """Chart marks wrapped in a link (the web pages point each bar or dot to the cases behind it). Out of the
+    tab order: the page's table of the same figures carries the same links for the keyboard."""
+    return [f'<a href="{escape(href)}" tabindex="-1">', *parts, "</a>"] if href else list(parts)
+
+
+def bar_chart(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    links: Sequence[str | None] | None = None,
+) -> Markup:
+    """Vertical bars with their values, e.g. cases received per month; `links`, one per bar, make each bar
+    and its value a link."""
     width, height, left, top, bottom = 640, 220, 40, 20, 30
     plot_w, plot_h = width - left - 10, height - top - bottom
     ceiling = _axis_top(max((v or 0 for v in values), default=0))
@@ -199,17 +211,24 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None])
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         x = left + i * slot
         h = plot_h * (value or 0) / ceiling
-        parts.append(
+        bar = [
             f'<rect class="bar" x="{x + slot * 0.2:.1f}" y="{top + plot_h - h:.1f}" '
-            f'width="{slot * 0.6:.1f}" height="{h:.1f}"/>'
-        )
-        parts.append(_text(x + slot / 2, top + plot_h - h - 4, number(value) if value is not None else DASH))
+            f'width="{slot * 0.6:.1f}" height="{h:.1f}"/>',
+            _text(x + slot / 2, top + plot_h - h - 4, number(value) if value is not None else DASH),
+        ]
+        parts.extend(_linked(links[i] if links else None, bar))
         parts.append(_text(x + slot / 2, height - bottom + 16, label))
     return _svg(width, height, title, parts)
 
 
-def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]]) -> Markup:
-    """Rates per month on a 0–100 % axis; a month without a value breaks the line instead of dropping to 0."""
+def line_chart(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    links: Sequence[Sequence[str | None]] | None = None,
+) -> Markup:
+    """Rates per month on a 0–100 % axis; a month without a value breaks the line instead of dropping to 0.
+    `links`, one list per series with one link per month, make each dot a link."""
     width, height, left, top, bottom = 640, 240, 44, 30, 30
     plot_w, plot_h = width - left - 10, height - top - bottom
     parts = _grid(left, top, plot_w, plot_h, 1.0, lambda v: f"{v * 100:.0f}%")
@@ -230,8 +249,10 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Se
             if len(run) > 1:
                 path = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
                 parts.append(f'<polyline class="line s{n}" points="{path}"/>')
-        for x, y in (p for p in points if p is not None):
-            parts.append(f'<circle class="dot s{n}" cx="{x:.1f}" cy="{y:.1f}" r="3"/>')
+        for i, point in enumerate(points):
+            if point is not None:
+                dot = f'<circle class="dot s{n}" cx="{point[0]:.1f}" cy="{point[1]:.1f}" r="3"/>'
+                parts.extend(_linked(links[n][i] if links else None, [dot]))
         legend_x = left + 10 + n * 160
         parts.append(f'<line class="line s{n}" x1="{legend_x}" y1="12" x2="{legend_x + 24}" y2="12"/>')
         parts.append(_text(legend_x + 30, 16, name, anchor="start"))

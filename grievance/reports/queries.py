@@ -217,6 +217,8 @@ def facts(q: ReportQuery) -> Subquery:
             cases.c.case_no,
             cases.c.title,
             cases.c.received_at,
+            cases.c.confidential,
+            cases.c.accused_department_id,
             last_event.c.to_state.label("state"),
             last_event.c.department_id.label("department"),
             cases.c.channel.label("channel"),
@@ -275,14 +277,35 @@ def grouped(session: Session, q: ReportQuery, dimension: str) -> list[tuple[Any,
 
 
 def case_list(
-    session: Session, q: ReportQuery, fact: str, *, limit: int | None = None, offset: int = 0
+    session: Session,
+    q: ReportQuery,
+    fact: str,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    hidden_from_department: int | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """The cases a fact counts (the numerator or denominator of a rate), oldest first, and how many."""
+    """The cases a fact counts (the numerator or denominator of a rate), oldest first, and how many. Reports
+    (举报) accusing `hidden_from_department` are left out: its people never see them, not even in a list."""
     f = facts(q)
     condition = f.c[fact].is_not(None) if fact == "enterprise" else f.c[fact] > 0
+    if hidden_from_department is not None:
+        condition = and_(
+            condition,
+            or_(f.c.accused_department_id.is_(None), f.c.accused_department_id != hidden_from_department),
+        )
     total = session.execute(select(func.count()).select_from(f).where(condition)).scalar_one()
     query = (
-        select(f.c.case_id, f.c.case_no, f.c.title, f.c.received_at, f.c.state, f.c.department, f.c.channel)
+        select(
+            f.c.case_id,
+            f.c.case_no,
+            f.c.title,
+            f.c.received_at,
+            f.c.state,
+            f.c.department,
+            f.c.channel,
+            f.c.confidential,
+        )
         .where(condition)
         .order_by(f.c.received_at, f.c.case_id)
         .offset(offset)
@@ -327,3 +350,15 @@ def enterprise_list(session: Session, as_of: datetime, fact: str) -> list[dict[s
     if fact == "liaison_covered":
         query = query.where(_active_liaison(as_of))
     return [dict(row._mapping) for row in session.execute(query.order_by(enterprises.c.id))]
+
+
+def served_enterprises(session: Session, q: ReportQuery) -> list[dict[str, Any]]:
+    """The enterprises of the cohort's cases (the figure of enterprises_served), each once, with their cases."""
+    f = facts(q)
+    rows = session.execute(
+        select(enterprises.c.id, enterprises.c.name, enterprises.c.credit_code, func.count().label("cases"))
+        .join(f, f.c.enterprise == enterprises.c.id)
+        .group_by(enterprises.c.id, enterprises.c.name, enterprises.c.credit_code)
+        .order_by(enterprises.c.id)
+    )
+    return [dict(row._mapping) for row in rows]

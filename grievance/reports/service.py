@@ -126,8 +126,10 @@ def explain(
     filters: Filters | None = None,
     limit: int | None = None,
     offset: int = 0,
+    actor: User | None = None,
 ) -> dict[str, Any]:
-    """The exact cases (or enterprises) behind one figure, so a leader can check it."""
+    """The exact cases (or enterprises) behind one figure, so a leader can check it. Listed confidential
+    cases are audited; reports (举报) are never listed to the department they accuse."""
     m = metric(metric_key)
     if part not in PARTS or (part == "denominator" and m.denominator is None):
         accepted = PARTS if m.denominator else PARTS[:1]
@@ -152,7 +154,17 @@ def explain(
         body.update(unit="enterprise", count=len(rows), items=rows)
         return body
     q = report_query(settings, period, filters)
-    count, rows = queries.case_list(session, q, fact, limit=limit, offset=offset)
+    if fact == "enterprise":  # enterprises served: the enterprises, each once
+        rows = queries.served_enterprises(session, q)
+        body.update(unit="enterprise", count=len(rows), items=rows)
+        return body
+    hidden = actor.department_id if actor is not None else None
+    count, rows = queries.case_list(session, q, fact, limit=limit, offset=offset, hidden_from_department=hidden)
+    session.add_all(
+        AuditEntry(user_id=actor.id if actor else None, action="list_confidential", case_id=row["case_id"])
+        for row in rows
+        if row["confidential"]
+    )
     labels = group_labels(session, "department", list({r["department"] for r in rows}))
     for row in rows:
         row["department_name"] = labels.get(row["department"], "")
@@ -347,6 +359,13 @@ def make_period(
     """[from, to) local days, or an assessment month; as of a moment (default now, never in the future)."""
     tz = ZoneInfo(settings.timezone)
     moment = parse_moment(as_of, tz, "as_of").astimezone(UTC) if as_of else now
+    if moment > now:
+        # A report as of the future would count running clocks as overdue and change when regenerated.
+        raise InvalidInput.field(
+            "as_of",
+            f"统计时点不能晚于现在（{now.astimezone(tz):%Y-%m-%d %H:%M}）",
+            f"as_of cannot be in the future (now is {now.astimezone(tz):%Y-%m-%d %H:%M})",
+        )
     if month_key:
         m = month(month_key, settings.report_period_start_day)
         return Period(m.start, m.end, moment, settings.timezone)

@@ -33,3 +33,22 @@ def test_every_message_of_the_pages_has_a_chinese_translation() -> None:
 
 def test_the_extraction_finds_the_templates_messages() -> None:
     assert {"Sign in", "Change password", "You may not open this page"} <= msgids()
+
+
+def test_no_two_catalog_files_translate_a_message_differently() -> None:
+    """The zh_CN files are merged: a msgid translated two ways would show the first file's wording everywhere."""
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for path in sorted((WEB / "translations" / "zh_CN").glob("*.po")):
+        with path.open("rb") as handle:
+            for message in read_po(handle):
+                if not message.id or not message.string:
+                    continue
+                if message.id in seen and seen[message.id][1] != message.string:
+                    clashes.append(
+                        f"{message.id!r}: {seen[message.id][0]} {seen[message.id][1]!r} vs {path.name} {message.string!r}"
+                    )
+                seen.setdefault(message.id, (path.name, message.string))
+    assert clashes == [], "use one wording, or a more specific English msgid:\n" + "\n".join(clashes)

@@ -63,14 +63,14 @@ def list_enterprises(session: DbSession, _: CurrentUser) -> list[Enterprise]:
 
 
 @router.post("/enterprises", response_model=EnterpriseOut, status_code=201, dependencies=[ADMIN])
-def create_enterprise(enterprise_in: EnterpriseIn, session: DbSession) -> Enterprise:
-    return service.create_enterprise(session, enterprise_in=enterprise_in)
+def create_enterprise(enterprise_in: EnterpriseIn, session: DbSession, runtime: RuntimeDep) -> Enterprise:
+    return service.create_enterprise(session, enterprise_in=enterprise_in, now=runtime.now())
 
 
 @router.put("/enterprises/{ref}/liaison", response_model=EnterpriseOut, dependencies=[ADMIN])
-def set_liaison(ref: str, liaison_in: LiaisonIn, session: DbSession) -> Enterprise:
+def set_liaison(ref: str, liaison_in: LiaisonIn, session: DbSession, runtime: RuntimeDep) -> Enterprise:
     enterprise = service.get_or_404(session, Enterprise, ref, "企业")
-    return service.set_liaison(session, enterprise=enterprise, liaison=liaison_in.liaison)
+    return service.set_liaison(session, enterprise=enterprise, liaison=liaison_in.liaison, now=runtime.now())
 
 
 @router.get("/categories", response_model=list[CategoryOut])

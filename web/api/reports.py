@@ -140,6 +140,7 @@ def metric_cases(
         filters=filters,
         limit=limit,
         offset=offset,
+        actor=actor,
     )
 
 

@@ -66,6 +66,15 @@ env.globals["nav_for"] = lambda role: NAV.get(role, [])
 env.globals["role_label"] = lambda role: ROLE_NAMES.get(role, role)
 
 
+def nav_current(role: str, path: str) -> str | None:
+    """The navigation entry a page belongs to: the longest one its path starts with (月报 under 报表)."""
+    matches = [href for href, _label in NAV.get(role, []) if path == href or path.startswith(href.rstrip("/") + "/")]
+    return max(matches, key=len, default=None)
+
+
+env.globals["nav_current"] = nav_current
+
+
 class LoginRequired(Exception):
     """Raised by page dependencies when there is no valid session: answered with a redirect to /login."""
 

@@ -1,0 +1,100 @@
+"""The leader's journey in a real browser: the dashboard, then the monthly report of the month with the cases,
+a click on a rate, the cases it counted, and one of them opened. Screenshots of the dashboard, the reports page
+and the monthly report go to screenshots/."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from tests.api._support import sh
+
+
+def september(live: Any) -> dict[str, str]:
+    """Three cases received in September 2025 (one resolved and called back, one being handled, one still
+    waiting for dispatch), one in August; then the clock stands on 10 October."""
+    world = live.world
+
+    def at(year: int, month: int, day: int) -> None:
+        live.now = sh(year, month, day).astimezone(UTC)
+
+    at(2025, 8, 20)
+    august = world.intake(title="八月：路灯不亮")["case_no"]
+    world.act(august, "dispatch", "dispatcher", department_id="CGJ")
+    at(2025, 9, 1)
+    done = world.intake(title="井盖松动")["case_no"]
+    world.act(done, "dispatch", "dispatcher", department_id="CGJ")
+    world.act(done, "accept", "handler")
+    world.act(done, "respond", "handler", note="已电话联系诉求人")
+    world.act(done, "resolve", "handler", outcome="solved", reply="井盖已更换")
+    world.act(done, "callback", "dispatcher", reached=True, solved=True, satisfaction="satisfied")
+    at(2025, 9, 2)
+    handling = world.intake(title="楼道堆放杂物")["case_no"]
+    world.act(handling, "dispatch", "dispatcher", department_id="JD1")
+    world.act(handling, "accept", "other_handler")
+    at(2025, 9, 3)
+    waiting = world.intake(title="夜间施工噪声", channel="hotline", meeting=None)["case_no"]
+    at(2025, 10, 10)
+    return {"august": august, "done": done, "handling": handling, "waiting": waiting}
+
+
+def test_the_leader_opens_the_monthly_report_and_drills_into_a_rate(person, live) -> None:  # type: ignore[no-untyped-def]
+    cases = september(live)
+    leader = person("leader")
+    page = leader.page
+    assert page.url.endswith("/dashboard")  # a leader's day starts on the dashboard
+    assert "2025年10月" in page.inner_text("h1")
+    assert page.locator("figure.chart svg").count() == 2
+    leader.screenshot("leader-dashboard")
+
+    # The dashboard offers last month's report; the month picker offers the same month by default.
+    page.click("nav >> text=月报")
+    page.wait_for_selector("h1:has-text('月报')")
+    assert page.input_value("#f-month") == "2025-09"
+    page.click("button:has-text('打开月报')")
+    page.wait_for_url(f"{live.base}/reports/monthly/2025-09")
+    assert page.inner_text("h1") == "2025年9月诉求办理月报"
+    assert "数据截至 2025年10月10日 10:00:00" in page.inner_text("#as-of")
+    resolution = page.locator('#headline tr[data-metric="resolution_rate"]')
+    assert resolution.locator(".fig").inner_text() == "33.3%"
+    assert "".join(resolution.locator(".ratio").inner_text().split()) == "1/3"
+    leader.screenshot("leader-monthly-report")
+
+    # The rate's denominator: the three cases received in September, as of the report's moment.
+    resolution.locator('a[data-part="denominator"]').click()
+    page.wait_for_url("**/reports/cases?**")
+    assert "办结率 · 分母" in page.inner_text("h1")
+    assert "共 3 件" in page.inner_text("#count")
+    listed = page.locator("#items tbody td:first-child a").all_inner_texts()
+    assert listed == [cases["done"], cases["handling"], cases["waiting"]]
+    # ...and its numerator: the one resolved.
+    page.click("text=查看分子")
+    page.wait_for_selector("h1:has-text('分子')")
+    assert page.locator("#items tbody td:first-child a").all_inner_texts() == [cases["done"]]
+    leader.screenshot("leader-rate-cases")
+
+    page.click(f"#items >> text={cases['done']}")
+    page.wait_for_url(f"{live.base}/cases/{cases['done']}")
+    assert cases["done"] in page.inner_text("h1")
+
+
+def test_the_reports_page_keeps_a_wrong_period_and_shows_the_figures_once_fixed(person, live) -> None:  # type: ignore[no-untyped-def]
+    september(live)
+    leader = person("leader")
+    page = leader.go("/reports")
+    page.select_option("#f-period", "range")
+    assert page.is_visible("#f-from") and not page.is_visible("#f-month")
+    page.fill("#f-from", "2025-09-30")
+    page.fill("#f-to", "2025-09-01")
+    page.check("input[name=group_by][value=channel]")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#e-to")
+    assert "须晚于开始日期" in page.inner_text("#e-to")
+    assert page.input_value("#f-from") == "2025-09-30"
+    page.fill("#f-from", "2025-09-01")
+    page.fill("#f-to", "2025-10-01")
+    page.click("button:has-text('生成报表')")
+    page.wait_for_selector("#rates")
+    assert page.locator('#rates tr[data-metric="intake_count"] .fig').inner_text() == "3"
+    assert page.locator('table[data-dimension="channel"] tbody tr').count() == 2
+    leader.screenshot("leader-reports")
