@@ -1,7 +1,7 @@
 """Reports at a million cases: the year's rates, grouped by department, one drill-down list and the monthly
 report, through the same service functions the API calls, against the same figures computed by raw SQL.
 
-The database is the demo year (about 4,500 cases with their events and clock changes, imported through the
+The database is the demo year (about 4,500 cases with their events and case states, imported through the
 ledger importer) copied with SQL until it holds --cases cases, so every case has a real history.
 
 Usage: .venv/bin/python bench/reports.py [--cases 1000000] [--backend sqlite|postgresql|both] [--keep]
@@ -51,8 +51,8 @@ def grow(url: str, cases: int) -> int:
     with engine.begin() as conn:
         base = conn.execute(text("SELECT max(id) FROM cases")).scalar_one()
         base_events = conn.execute(text("SELECT max(id) FROM case_events")).scalar_one()
-        base_changes = conn.execute(text("SELECT max(id) FROM case_clock_changes")).scalar_one()
-        tables = {t: _columns(conn, t) for t in ("cases", "case_events", "case_clock_changes")}
+        base_states = conn.execute(text("SELECT max(id) FROM case_states")).scalar_one()
+        tables = {t: _columns(conn, t) for t in ("cases", "case_events", "case_states")}
     rounds = max(0, cases // base - 1)
     for k in range(1, rounds + 1):
         with engine.begin() as conn:
@@ -65,18 +65,18 @@ def grow(url: str, cases: int) -> int:
                     "idempotency_key": "NULL",
                 },
                 "case_events": {"id": f"id + {k * base_events}", "case_id": f"case_id + {k * base}"},
-                "case_clock_changes": {"id": f"id + {k * base_changes}", "case_id": f"case_id + {k * base}"},
+                "case_states": {"id": f"id + {k * base_states}", "case_id": f"case_id + {k * base}"},
             }
-            for table in ("cases", "case_events", "case_clock_changes"):
+            for table in ("cases", "case_events", "case_states"):
                 columns = tables[table]
                 select = ", ".join(shift[table].get(c, c) for c in columns)
-                limit = f"WHERE id <= {base if table == 'cases' else (base_events if table == 'case_events' else base_changes)}"
+                limit = f"WHERE id <= {base if table == 'cases' else (base_events if table == 'case_events' else base_states)}"
                 conn.execute(text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {table} {limit}"))
         if k % 20 == 0:
             print(f"  {(k + 1) * base} cases", file=sys.stderr)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            for table in ("cases", "case_events", "case_clock_changes"):
+            for table in ("cases", "case_events", "case_states"):
                 conn.execute(
                     text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
                 )

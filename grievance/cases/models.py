@@ -143,20 +143,36 @@ class CaseClock(SQLModel, table=True):
     extended_days: int = 0
 
 
-class ClockChange(SQLModel, table=True):
-    """What a clock looked like from `at` on: written whenever one starts, moves, pauses or stops, so a report
-    as of any past moment knows the due times then (extensions approved later do not count)."""
+class CaseState(SQLModel, table=True):
+    """What a case looked like from `valid_from` until `valid_to` (the next action; NULL while current): the
+    facts every rate counts, written with each action. A report as of any moment reads, for each case, the one
+    row valid then, so it needs no replay of events and regenerates identically later."""
 
-    __tablename__ = "case_clock_changes"
-    __table_args__ = (Index("ix_case_clock_changes_case", "case_id", "name", "id"),)
+    __tablename__ = "case_states"
+    __table_args__ = (
+        Index("ix_case_states_case", "case_id", "valid_from"),
+        Index("ix_case_states_current", "case_id", "valid_to"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="cases.id")
-    name: str = Field(max_length=32)
-    at: datetime = Field(sa_type=UTCDateTime)
-    due_at: datetime = Field(sa_type=UTCDateTime)
-    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    valid_from: datetime = Field(sa_type=UTCDateTime)
+    valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    state: str = Field(max_length=32)
+    department_id: int | None = Field(default=None, foreign_key="departments.id")
+    merged: bool = False
+    responded: bool = False
+    responded_on_time: bool = False  # the respond clock stopped by its due time
+    resolved: bool = False  # resolved (or answered on the spot) and not reopened since
+    resolved_on_time: bool = False  # the resolve clock's last round stopped by its due time (extensions included)
+    reopened: bool = False  # ever reopened
+    outcome: str | None = Field(default=None, max_length=32)  # of the last resolution
+    callback_reached: bool = False  # a callback after the last resolution reached the petitioner
+    reached: bool = False  # the latest callback reached the petitioner
+    solved: bool | None = None  # ... and said solved
+    satisfaction: str | None = Field(default=None, max_length=32)  # ... and how satisfied
+    late: bool = False  # a clock stopped after its due time, or was paused past it
+    next_due_at: datetime = Field(default=NO_DUE, sa_type=UTCDateTime)  # earliest due of the running clocks
 
 
 class Attachment(SQLModel, table=True):

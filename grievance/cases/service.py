@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, true, tuple_
+from sqlalchemy import and_, func, or_, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -398,6 +398,8 @@ class CaseFilter:
     q: str | None = None
     phone: str | None = None
     mine: bool = False  # only the cases this user logged
+    pending_extension: bool | None = None  # an extension request awaits the supervisor
+    supervised: bool | None = None  # key cases: supervised (督办), inspection referrals included
     sort: str = "received"  # "received" (newest first) or "due" (earliest due first, for queues)
     cursor: str | None = None
     limit: int = 50
@@ -457,6 +459,11 @@ def list_cases(
     if filters.due_soon is not None:
         due_soon = and_(Case.next_warn_at <= now, Case.next_due_at > now)
         stmt = stmt.where(due_soon if filters.due_soon else ~due_soon)
+    if filters.pending_extension is not None:
+        pending = col(Case.pending_extension_days).is_not(None)
+        stmt = stmt.where(pending if filters.pending_extension else ~pending)
+    if filters.supervised is not None:
+        stmt = stmt.where(Case.supervised == filters.supervised)
     if filters.received_from:
         stmt = stmt.where(Case.received_at >= filters.received_from)
     if filters.received_to:
@@ -631,3 +638,15 @@ def public_status(session: Session, runtime: Runtime, query_code: str) -> dict[s
         "resolved_at": case.resolved_at,
         "replies": [{"at": e.at, "reply": e.payload.get("reply") or e.payload.get("notice", "")} for e in replies],
     }
+
+
+def count_cases_by(session: Session, actor: User, link: str) -> dict[int, tuple[int, int]]:
+    """For each meeting (link="meeting") or station (link="station"): how many cases it raised and how
+    many of them are resolved now, counting only the cases this actor may see."""
+    column = {"meeting": Case.meeting_id, "station": Case.station_id}[link]
+    stmt = (
+        select(column, func.count(), func.count(Case.resolved_at))  # count(column) skips NULLs: unresolved
+        .where(col(column).is_not(None), visibility_filter(actor))
+        .group_by(column)
+    )
+    return {int(ref): (int(total), int(resolved)) for ref, total, resolved in session.exec(stmt).all()}

@@ -6,8 +6,9 @@ importer, the exporter and the README's table.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -101,9 +102,8 @@ def read_time(value: Any, timezone: str) -> datetime | None:
     if isinstance(value, datetime):
         moment = value
     else:
-        text = str(value).strip().replace("/", "-")
         try:
-            moment = datetime.fromisoformat(text)
+            moment = _local_moment(str(value))
         except ValueError:
             raise CellError(
                 f"时间「{value}」无效，应为 ISO 8601，如 2025-03-05 14:30 或 2025-03-05T14:30:00+08:00",
@@ -112,6 +112,31 @@ def read_time(value: Any, timezone: str) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment.astimezone(UTC)
+
+
+# What Excel writes in a CSV for a date cell (Chinese locale): 2025/3/5 9:05, without zero padding.
+EXCEL_MOMENT = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
+
+
+def _local_moment(text: str) -> datetime:
+    """ISO 8601, or Excel's 2025/3/5 9:05; raises ValueError."""
+    text = text.strip().replace("/", "-")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        match = EXCEL_MOMENT.fullmatch(text)
+        if match is None:
+            raise
+        return datetime(*(int(part) for part in match.groups() if part is not None))
+
+
+def read_day(value: Any) -> date:
+    """A day: a date cell, 2025-03-05, 2025/3/5 (a time of day, if any, is ignored); raises ValueError."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return _local_moment(text_of(value)).date()
 
 
 def read_choice(value: Any, enum: type[LabelledEnum]) -> str | None:

@@ -89,7 +89,9 @@ def export_rows(
                 "meeting_title": row.meeting_title or "",
                 "category": row.category or "",
                 "department": row.department or "",
-                "dispatched_at": moment(case.dispatched_at),
+                # A returned case (退单) is back at the centre with no department: not dispatched, as far as
+                # the ledger can say (its columns have no return), so that it imports.
+                "dispatched_at": moment(case.dispatched_at) if row.department else "",
                 "accepted_at": moment(case.accepted_at),
                 "responded_at": moment(case.responded_at),
                 "respond_due_at": moment(row.respond_due_at),

@@ -1,5 +1,5 @@
 """Bring an office's Excel/CSV ledger (台账) in: validate the whole file, then write each case with the same
-events, clocks and clock changes the live API would have written, at the historical times.
+events, clocks and case states the live API would have written, at the historical times.
 
 Each case is replayed through the workflow's own effects and clocks in memory (no guards: the ledger
 records what happened), the file's due times replace computed ones, and everything is inserted in bulk in
@@ -23,7 +23,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from grievance.cases import search
-from grievance.cases.models import Case, CaseClock, CaseEvent, CaseNumberCounter, ClockChange
+from grievance.cases.models import Case, CaseClock, CaseEvent, CaseNumberCounter, CaseState
+from grievance.cases.states import state_after
 from grievance.db import utcnow
 from grievance.errors import InvalidInput
 from grievance.glossary import CONFIDENTIAL_TYPES, CaseType, Channel, Outcome, Satisfaction, Urgency
@@ -34,6 +35,7 @@ from grievance.ledger.columns import (
     header_names,
     read_bool,
     read_choice,
+    read_day,
     read_time,
     text_of,
 )
@@ -301,6 +303,7 @@ def _check_order(number: int, t: dict[str, datetime | None], v: dict[str, Any], 
             errors.add(number, later, f"早于 {earlier}", f"is before {earlier}")
     needs = {
         "callback_at": "resolved_at",
+        "reopened_at": "resolved_at",  # only a resolved case is reopened
         "outcome": "resolved_at",
         "accepted_at": "dispatched_at",
         "extended_due_at": "resolve_due_at",
@@ -353,10 +356,11 @@ def _link(
             plan.new_stations.append(station)
     elif channel == "station":
         errors.add(number, "station", "城市驿站渠道须填写驿站", "required for the station channel")
-    meeting_day, meeting_title = text_of(raw.get("meeting_date"))[:10], text_of(raw.get("meeting_title"))
+    meeting_day, meeting_title = text_of(raw.get("meeting_date")), text_of(raw.get("meeting_title"))
     if meeting_day or meeting_title:
         try:
-            datetime.strptime(meeting_day, "%Y-%m-%d")
+            # As the database writes it (2025-09-28), so that 2025/9/28 finds the meeting held that day.
+            meeting_day = read_day(raw.get("meeting_date")).isoformat()
         except ValueError:
             errors.add(number, "meeting_date", f"日期「{meeting_day}」无效，格式为 YYYY-MM-DD", "accepted: YYYY-MM-DD")
             return
@@ -463,7 +467,7 @@ class _Replayed:
     case: dict[str, Any]
     events: list[dict[str, Any]]
     clocks: list[CaseClock]
-    changes: list[ClockChange]
+    states: list[CaseState]
     duplicate_of: str | None
 
 
@@ -511,7 +515,7 @@ def _replay(item: LedgerCase, runtime: Runtime, calendar: Any, refs: dict[str, A
     due_times = _DueTimes(item)
     due_times.keep(ctx)
     events = [_event(INTAKE, None, case, actor, received, {"channel": case.channel, "case_type": case.case_type})]
-    changes = list(ctx.clock_changes)
+    states = [state_after(case, ctx.clocks.values(), received)]
     department_id = refs["department"].get(item.department) if item.department else None
     for at, step, payload, _column in _with_extension(item, _steps(item), ctx, calendar):
         name = _action_for(workflow, step, case.state)
@@ -520,7 +524,7 @@ def _replay(item: LedgerCase, runtime: Runtime, calendar: Any, refs: dict[str, A
         if step == "dispatch":
             # 信访: the first routing is 受理并告知, which carries the notice.
             payload = {"department_id": department_id, **({"note": NOTE} if name == "dispatch" else {"notice": NOTE})}
-        ctx.action, ctx.now, ctx.payload, ctx.clock_changes, ctx.extension_days = name, at, payload, [], 0
+        ctx.action, ctx.now, ctx.payload, ctx.extension_days = name, at, payload, 0
         from_state = case.state
         for effect in definition.effects:
             if effect != "merge_into":  # its target may be in this same file: linked after the insert
@@ -531,10 +535,12 @@ def _replay(item: LedgerCase, runtime: Runtime, calendar: Any, refs: dict[str, A
         apply_clocks(ctx, final=workflow.is_final(case.state))
         due_times.keep(ctx, extension=step == "approve_extension")
         events.append(_event(name, from_state, case, actor, at, payload))
-        changes.extend(ctx.clock_changes)
+        previous = states[-1]
+        previous.valid_to = at
+        states.append(state_after(case, ctx.clocks.values(), at, previous=previous, action=name, payload=payload))
     row = {c.name: getattr(case, c.name) for c in Case.__table__.columns if c.name != "id"}  # type: ignore[attr-defined]
     row["version"] = len(events)  # every action bumps the version, as live
-    return _Replayed(row, events, list(ctx.clocks.values()), changes, v["duplicate_of"] or None)
+    return _Replayed(row, events, list(ctx.clocks.values()), states, v["duplicate_of"] or None)
 
 
 def _with_extension(
@@ -598,9 +604,6 @@ class _DueTimes:
                 clock.base_due_at = due
             clock.due_at = due
             clock.warn_at = min(clock.warn_at, due)
-            for change in ctx.clock_changes:
-                if change.name == name:
-                    change.due_at = due
         refresh_next_due(ctx.case, ctx.clocks.values())
 
 
@@ -704,29 +707,19 @@ def _insert(session: Session, replayed: list[_Replayed]) -> None:
         .scalars()
         .all()
     )
-    events, clocks, changes = [], [], []
+    events, clocks, states = [], [], []
     for case_id, r in zip(ids, replayed, strict=True):
         events.extend({**e, "case_id": case_id, "recorded_at": now} for e in r.events)
         for clock in r.clocks:
             clock.case_id = case_id
             clocks.append({c.name: getattr(clock, c.name) for c in CaseClock.__table__.columns if c.name != "id"})  # type: ignore[attr-defined]
-        for change in r.changes:
-            changes.append({**_change_row(change), "case_id": case_id})
+        for state in r.states:
+            state.case_id = case_id
+            states.append({c.name: getattr(state, c.name) for c in CaseState.__table__.columns if c.name != "id"})  # type: ignore[attr-defined]
     session.execute(insert(CaseEvent.__table__), events)  # type: ignore[attr-defined]
     if clocks:
         session.execute(insert(CaseClock.__table__), clocks)  # type: ignore[attr-defined]
-    if changes:
-        session.execute(insert(ClockChange.__table__), changes)  # type: ignore[attr-defined]
-
-
-def _change_row(change: ClockChange) -> dict[str, Any]:
-    return {
-        "name": change.name,
-        "at": change.at,
-        "due_at": change.due_at,
-        "paused_at": change.paused_at,
-        "stopped_at": change.stopped_at,
-    }
+    session.execute(insert(CaseState.__table__), states)  # type: ignore[attr-defined]
 
 
 def _link_duplicates(session: Session, items: Iterable[LedgerCase]) -> None:

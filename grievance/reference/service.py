@@ -91,6 +91,17 @@ def set_liaison(
     return enterprise
 
 
+def liaison_history(session: Session, enterprise: Enterprise) -> list[LiaisonAssignment]:
+    """The enterprise's liaison assignments in the order they were made, the latest first."""
+    return list(
+        session.exec(
+            select(LiaisonAssignment)
+            .where(LiaisonAssignment.enterprise_id == enterprise.id)
+            .order_by(col(LiaisonAssignment.id).desc())
+        ).all()
+    )
+
+
 def list_all(session: Session, model: type[T], order: Any) -> list[T]:
     return list(session.exec(select(model).order_by(order)).all())
 

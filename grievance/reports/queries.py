@@ -1,9 +1,9 @@
 """The facts of every case of a report's cohort, as of a moment, in one portable SQL query (SQLite and
 PostgreSQL), and the sums, groups and case lists built on it. Nothing here loads cases into Python.
 
-A case's facts come from its events and clock changes up to `as_of` only: the latest response, resolve,
-reopen and callback events, the department of its latest event, and the latest shape of each clock. So a
-past month's report regenerates identically, whatever happened to its cases since.
+A case's facts come from the CaseState row valid at `as_of` (written with every action: department, state,
+responded, resolved, callbacks, clocks met or late, the earliest running due time). So a past month's report
+regenerates identically, whatever happened to its cases since.
 """
 
 from __future__ import annotations
@@ -28,20 +28,15 @@ from sqlalchemy import (
 from sqlalchemy.sql import Subquery
 from sqlmodel import Session
 
-from grievance.cases.models import Case, CaseEvent, ClockChange
+from grievance.cases.models import Case, CaseState
 from grievance.reference.models import Category, Enterprise, LiaisonAssignment
 from grievance.reports.metrics import FACTS
 from grievance.reports.periods import Period, local_midnight, months_between
 
-# Actions that count, by the workflows' vocabulary (standard, enterprise and petition share these names).
-RESPOND_ACTIONS = ("respond", "answer_on_spot")
-RESOLVE_ACTIONS = ("resolve", "answer_on_spot")
-REOPEN_ACTIONS = ("reopen",)
 SATISFIED = ("satisfied", "basically_satisfied")
 
 cases = Case.__table__  # type: ignore[attr-defined]
-events = CaseEvent.__table__  # type: ignore[attr-defined]
-clock_changes = ClockChange.__table__  # type: ignore[attr-defined]
+case_states = CaseState.__table__  # type: ignore[attr-defined]
 categories = Category.__table__  # type: ignore[attr-defined]
 
 
@@ -115,99 +110,38 @@ def _month(q: ReportQuery) -> ColumnElement[str]:
 
 
 def facts(q: ReportQuery) -> Subquery:
-    """One row per case of the cohort: its group keys as of the moment and a 0/1 column per fact."""
+    """One row per case of the cohort: its group keys as of the moment and a 0/1 column per fact, from the one
+    CaseState row valid at that moment (ix_case_states_case: one index probe per case)."""
     as_of = q.period.as_of
-    cohort = _cohort(q)
-    e = events
-    per_case = (
-        select(
-            e.c.case_id,
-            func.max(_flag(e.c.action == "merge")).label("merged"),
-            func.min(case((e.c.action.in_(RESPOND_ACTIONS), e.c.at))).label("first_response_at"),
-            func.max(case((e.c.action.in_(RESOLVE_ACTIONS), e.c.id))).label("last_resolve_id"),
-            func.max(case((e.c.action.in_(REOPEN_ACTIONS), e.c.id))).label("last_reopen_id"),
-            func.max(case((e.c.action == "callback", e.c.id))).label("last_callback_id"),
-            func.max(e.c.id).label("last_event_id"),
-        )
-        .join(cases, cases.c.id == e.c.case_id)
-        .where(e.c.at <= as_of, *cohort)
-        .group_by(e.c.case_id)
-        .subquery("per_case")
-    )
-
-    h = clock_changes
-    # Each clock's latest shape as of the moment: the first row per (case, clock) by id descending, which
-    # ix_case_clock_changes_case yields in order (no join back, no sort).
-    shape = (
-        select(
-            h.c.case_id,
-            h.c.name,
-            h.c.due_at,
-            h.c.paused_at,
-            h.c.stopped_at,
-            func.row_number().over(partition_by=(h.c.case_id, h.c.name), order_by=h.c.id.desc()).label("rank"),
-        )
-        .join(cases, cases.c.id == h.c.case_id)
-        .where(h.c.at <= as_of, *cohort)
-        .subquery("clock")
-    )
-    stopped_on_time = and_(shape.c.stopped_at.is_not(None), shape.c.stopped_at <= shape.c.due_at)
-    # Overdue from the due moment on, as the case page (clock_status) and the extension guard say; met late
-    # only when stopped after it.
-    late = or_(
-        shape.c.stopped_at > shape.c.due_at,
-        and_(shape.c.stopped_at.is_(None), shape.c.paused_at.is_(None), shape.c.due_at <= as_of),
-        and_(shape.c.stopped_at.is_(None), shape.c.paused_at >= shape.c.due_at),
-    )
-    per_clock = (
-        select(
-            shape.c.case_id,
-            func.max(_flag(and_(shape.c.name == "respond", stopped_on_time))).label("respond_on_time"),
-            func.max(_flag(and_(shape.c.name == "resolve", stopped_on_time))).label("resolve_on_time"),
-            func.max(_flag(late)).label("late"),
-        )
-        .where(shape.c.rank == 1)
-        .group_by(shape.c.case_id)
-        .subquery("per_clock")
-    )
-
-    last_event = e.alias("last_event")
-    last_resolve = e.alias("last_resolve")
-    last_callback = e.alias("last_callback")
+    st = case_states
     parent = categories.alias("parent_category")
     grandparent = categories.alias("grandparent_category")
 
-    received = per_case.c.merged == 0
-    resolved = and_(
-        received,
-        per_case.c.last_resolve_id.is_not(None),
-        or_(per_case.c.last_reopen_id.is_(None), per_case.c.last_resolve_id > per_case.c.last_reopen_id),
-    )
-    reached = and_(received, last_callback.c.payload["reached"].as_boolean().is_(True))
-    satisfaction = last_callback.c.payload["satisfaction"].as_string()
+    received = st.c.merged.is_(False)
+    resolved = and_(received, st.c.resolved.is_(True))
+    reached = and_(received, st.c.reached.is_(True))
     dispute = and_(received, cases.c.case_type == "dispute")
     columns: dict[str, ColumnElement[Any]] = {
         "received": _flag(received),
-        "duplicate": _flag(per_case.c.merged == 1),
-        "responded": _flag(and_(received, per_case.c.first_response_at.is_not(None))),
-        "responded_on_time": _flag(
-            and_(received, per_case.c.first_response_at.is_not(None), per_clock.c.respond_on_time == 1)
-        ),
+        "duplicate": _flag(st.c.merged.is_(True)),
+        "responded": _flag(and_(received, st.c.responded.is_(True))),
+        "responded_on_time": _flag(and_(received, st.c.responded_on_time.is_(True))),
         "resolved": _flag(resolved),
-        "resolved_on_time": _flag(and_(resolved, per_clock.c.resolve_on_time == 1)),
-        "overdue": _flag(and_(received, per_clock.c.late == 1)),
-        "callback_reached": _flag(and_(resolved, reached, per_case.c.last_callback_id > per_case.c.last_resolve_id)),
+        "resolved_on_time": _flag(and_(resolved, st.c.resolved_on_time.is_(True))),
+        # Overdue from the due moment on, as the case page (clock_status) and the extension guard say.
+        "overdue": _flag(and_(received, or_(st.c.late.is_(True), st.c.next_due_at <= as_of))),
+        "callback_reached": _flag(and_(resolved, st.c.callback_reached.is_(True))),
         "reached": _flag(reached),
-        "solved": _flag(and_(reached, last_callback.c.payload["solved"].as_boolean().is_(True))),
-        "satisfied": _flag(and_(reached, satisfaction.in_(SATISFIED))),
+        "solved": _flag(and_(reached, st.c.solved.is_(True))),
+        "satisfied": _flag(and_(reached, st.c.satisfaction.in_(SATISFIED))),
         "satisfaction_points": case(
-            (and_(reached, satisfaction == "satisfied"), cast(literal(1.0), Float)),
-            (and_(reached, satisfaction == "basically_satisfied"), cast(literal(q.basic_weight), Float)),
+            (and_(reached, st.c.satisfaction == "satisfied"), cast(literal(1.0), Float)),
+            (and_(reached, st.c.satisfaction == "basically_satisfied"), cast(literal(q.basic_weight), Float)),
             else_=cast(literal(0.0), Float),
         ),
         "dispute": _flag(dispute),
-        "mediated": _flag(and_(dispute, resolved, last_resolve.c.payload["outcome"].as_string() == "mediated")),
-        "reopened": _flag(and_(resolved, per_case.c.last_reopen_id.is_not(None))),
+        "mediated": _flag(and_(dispute, resolved, st.c.outcome == "mediated")),
+        "reopened": _flag(and_(resolved, st.c.reopened.is_(True))),
         # Distinct enterprises are counted from this column, not summed.
         "enterprise": case((received, cases.c.enterprise_id), else_=null()),
     }
@@ -219,8 +153,8 @@ def facts(q: ReportQuery) -> Subquery:
             cases.c.received_at,
             cases.c.confidential,
             cases.c.accused_department_id,
-            last_event.c.to_state.label("state"),
-            last_event.c.department_id.label("department"),
+            st.c.state.label("state"),
+            st.c.department_id.label("department"),
             cases.c.channel.label("channel"),
             cases.c.station_id.label("station"),
             cases.c.meeting_id.label("meeting"),
@@ -231,17 +165,21 @@ def facts(q: ReportQuery) -> Subquery:
             *(column.label(name) for name, column in columns.items()),
         )
         .select_from(cases)
-        .join(per_case, per_case.c.case_id == cases.c.id)
-        .outerjoin(per_clock, per_clock.c.case_id == cases.c.id)
-        .join(last_event, last_event.c.id == per_case.c.last_event_id)
-        .outerjoin(last_resolve, last_resolve.c.id == per_case.c.last_resolve_id)
-        .outerjoin(last_callback, last_callback.c.id == per_case.c.last_callback_id)
+        .join(
+            st,
+            and_(
+                st.c.case_id == cases.c.id,
+                st.c.valid_from <= as_of,
+                or_(st.c.valid_to.is_(None), st.c.valid_to > as_of),
+            ),
+        )
         .outerjoin(categories, categories.c.id == cases.c.category_id)
         .outerjoin(parent, parent.c.id == categories.c.parent_id)
         .outerjoin(grandparent, grandparent.c.id == parent.c.parent_id)
+        .where(*_cohort(q))
     )
     if q.filters.department_id is not None:
-        query = query.where(last_event.c.department_id == q.filters.department_id)
+        query = query.where(st.c.department_id == q.filters.department_id)
     return query.subquery("facts")
 
 

@@ -212,3 +212,57 @@ def change_password(session: Session, user: User, *, current: str, new: str, kee
     session.add(user)
     keep = _digest(keep_token) if keep_token else ""
     session.exec(delete(WebSession).where(WebSession.user_id == user.id, WebSession.token_hash != keep))  # type: ignore[call-overload]
+
+
+# --- administration ------------------------------------------------------------------------------------------
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.username))).all())
+
+
+def end_web_sessions(session: Session, user: User) -> int:
+    """Sign the account out of every browser; returns how many sessions ended."""
+    result = session.exec(delete(WebSession).where(WebSession.user_id == user.id))  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+def reset_password(session: Session, user: User, new: str) -> int:
+    """An administrator sets a new password for someone who forgot theirs: the strength rule applies and
+    every browser session of the account ends. Returns how many sessions ended."""
+    check_password_strength(new)
+    user.password_hash = hash_password(new)
+    session.add(user)
+    session.flush()
+    return end_web_sessions(session, user)
+
+
+def deactivate_user(
+    session: Session, user: User, *, by: User | None = None, now: datetime | None = None
+) -> dict[str, int]:
+    """Lock an account out (someone left): it can no longer sign in, its browser sessions end at once and its
+    API tokens are revoked. Its cases, events and liaison history stay. An administrator cannot lock
+    themselves out."""
+    if by is not None and by.id == user.id:
+        raise Conflict("不能停用自己的账号 (you cannot deactivate your own account)")
+    user.active = False
+    session.add(user)
+    session.flush()
+    return {"sessions": end_web_sessions(session, user), "tokens": revoke_tokens(session, user, now=now)}
+
+
+def reactivate_user(session: Session, user: User) -> None:
+    """Let the account sign in again with its password; revoked tokens stay revoked."""
+    user.active = True
+    session.add(user)
+    session.flush()
+
+
+def active_token_count(session: Session, user: User) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(ApiToken)
+            .where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))
+        ).one()
+    )

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
+import chinese_calendar
+from chinese_calendar.constants import Holiday
 from sqlmodel import Session, col, select
 
 from grievance.cases.models import CalendarOverride, Case, CaseClock
+from grievance.cases.states import current_state, record_state, state_after
 from grievance.db import utcnow
 from grievance.errors import InvalidInput, NotFound
 from grievance.workflow.calendar import WorkCalendar
-from grievance.workflow.clocks import clock_change, refresh_next_due
+from grievance.workflow.clocks import refresh_next_due
 
 WORKDAY_WORDS = {"workday": True, "work": True, "班": True, "上班": True, "补班": True, "工作日": True}
 HOLIDAY_WORDS = {"holiday": False, "off": False, "休": False, "休息": False, "放假": False, "节假日": False}
@@ -103,13 +107,16 @@ def reschedule_running_clocks(
             clock.due_at = due
             clock.warn_at = warn if clock.warn_at > now else clock.warn_at
             session.add(clock)
-            session.add(clock_change(clock, now))
             moved.add(clock.case_id)
     if moved:
         running = session.exec(select(CaseClock).where(col(CaseClock.case_id).in_(moved))).all()
         for case in session.exec(select(Case).where(col(Case.id).in_(moved))).all():
-            refresh_next_due(case, [c for c in running if c.case_id == case.id])
+            own = [c for c in running if c.case_id == case.id]
+            refresh_next_due(case, own)
             session.add(case)
+            # Reports as of later moments see the moved due times.
+            previous = current_state(session, case.id)  # type: ignore[arg-type]
+            record_state(session, state_after(case, own, now, previous=previous), previous)
     session.flush()
     return len(moved)
 
@@ -175,3 +182,32 @@ def import_overrides(
         raise InvalidInput("日历文件有误，未导入任何一天 (the calendar file has errors; nothing was imported)", errors)
     change_overrides(session, rows, timezone=timezone, now=now)
     return len(rows)
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    """Why a day is or is not a working day, for the administrator's calendar page."""
+
+    day: date
+    is_workday: bool
+    source: str  # "override" (a local adjustment), "statutory" (节假日 and 调休), "weekdays" (year not known)
+    holiday: str | None = None  # the statutory holiday in Chinese (国庆节), also for its make-up workdays
+    holiday_en: str | None = None
+    note: str = ""  # the override's note
+
+
+def describe_day(calendar: WorkCalendar, day: date, note: str = "") -> DayInfo:
+    """Whether `day` is a working day on this calendar, and which rule says so."""
+    is_workday = calendar.is_workday(day)
+    if day in calendar.overrides:
+        return DayInfo(day, is_workday, "override", note=note)
+    if not calendar.knows_year(day.year):
+        return DayInfo(day, is_workday, "weekdays")
+    try:
+        _on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        name = None
+    chinese = {h.value: h.chinese for h in Holiday}
+    # A weekday that is not a holiday carries no name; a weekend carries none either.
+    named = name if name and (not is_workday or day.weekday() >= 5) else None
+    return DayInfo(day, is_workday, "statutory", chinese.get(named or ""), named)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from grievance.cases.models import NO_DUE, Case, CaseClock, ClockChange
+from grievance.cases.models import NO_DUE, Case, CaseClock
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.context import ActionContext
 from grievance.workflow.definition import ClockDef
@@ -58,9 +58,7 @@ def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
 
 
 def apply_clocks(ctx: ActionContext, final: bool) -> None:
-    """Move every clock of the workflow as the action requires; a final state stops them all. Each clock that
-    changed is written down in `ctx.clock_changes`."""
-    before = {name: _shape(clock) for name, clock in ctx.clocks.items()}
+    """Move every clock of the workflow as the action requires; a final state stops them all."""
     for name, definition in ctx.workflow.clocks.items():
         clock = ctx.clocks.get(name)
         running = clock is not None and clock.stopped_at is None
@@ -93,24 +91,6 @@ def apply_clocks(ctx: ActionContext, final: bool) -> None:
                 _resume_if_paused(ctx.calendar, clock, ctx.now)
                 clock.stopped_at = ctx.now
     refresh_next_due(ctx.case, ctx.clocks.values())
-    for name, clock in ctx.clocks.items():
-        if before.get(name) != _shape(clock):
-            ctx.clock_changes.append(clock_change(clock, ctx.now))
-
-
-def _shape(clock: CaseClock) -> tuple[object, ...]:
-    return (clock.started_at, clock.due_at, clock.paused_at, clock.stopped_at)
-
-
-def clock_change(clock: CaseClock, at: datetime) -> ClockChange:
-    return ClockChange(
-        case_id=clock.case_id,
-        name=clock.name,
-        at=at,
-        due_at=clock.due_at,
-        paused_at=clock.paused_at,
-        stopped_at=clock.stopped_at,
-    )
 
 
 def _resume_if_paused(calendar: WorkCalendar, clock: CaseClock, now: datetime) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from grievance.cases.models import Case, CaseClock, ClockChange
+from grievance.cases.models import Case, CaseClock
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.definition import WorkflowDef
@@ -30,5 +30,3 @@ class ActionContext:
     refs: dict[str, Any] = field(default_factory=dict)
     # Working days an approved extension adds; read by the clocks listed to extend on this action.
     extension_days: int = 0
-    # What the clocks looked like after this action, for those it changed (reports as of a past moment).
-    clock_changes: list[ClockChange] = field(default_factory=list)

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from grievance.cases.access import is_hidden_from
 from grievance.cases.models import CalendarOverride, Case, CaseClock, CaseEvent
+from grievance.cases.states import current_state, record_state, state_after
 from grievance.config import Settings
 from grievance.db import find_by_ref, utcnow
 from grievance.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -27,7 +28,7 @@ from grievance.glossary import DEPARTMENT_ROLES, LABELS
 from grievance.reference.models import Department
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
-from grievance.workflow.clocks import apply_clocks, clock_change
+from grievance.workflow.clocks import apply_clocks
 from grievance.workflow.context import ActionContext
 from grievance.workflow.definition import INTAKE, ActionDef, FieldDef, WorkflowDef
 from grievance.workflow.effects import EFFECTS
@@ -298,7 +299,12 @@ def fire(
     case_no = case.case_no  # a failed flush expires the object; keep what the message needs
     session.add(case)
     session.add(event)
-    session.add_all(ctx.clock_changes)
+    previous = current_state(session, case.id)  # type: ignore[arg-type]
+    record_state(
+        session,
+        state_after(case, ctx.clocks.values(), now, previous=previous, action=action, payload=values),
+        previous,
+    )
     try:
         session.flush()
     except StaleDataError:
@@ -332,7 +338,7 @@ def record_intake(
     for clock in clocks:
         clock.case_id = case.id  # type: ignore[assignment]
         session.add(clock)
-        session.add(clock_change(clock, case.received_at))
+    session.add(state_after(case, clocks, case.received_at))
     event = CaseEvent(
         case_id=case.id,  # type: ignore[arg-type]
         action=INTAKE,

@@ -369,6 +369,9 @@ def test_rates_of_an_empty_period_have_no_value(world, clock):
     world.intake()  # in November, not in October
 
     figures = metrics(world, **{"from": "2025-10-01", "to": "2025-11-01"})
+    # Liaison coverage is the zone's as of the moment, not the period's cases: the World's one large
+    # enterprise has its liaison.
+    assert figures.pop("liaison_coverage") == {"numerator": 1, "denominator": 1, "value": 1.0}
     for key, figure in figures.items():
         if "denominator" in figure:
             assert figure == {"numerator": 0, "denominator": 0, "value": None}, key

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.datastructures import UploadFile
 
+from grievance.cases.access import mask_phone
 from grievance.errors import Forbidden, InvalidInput
 from grievance.ledger import exporter
 from grievance.ledger.importer import read_rows, run_import
@@ -98,6 +99,10 @@ def export_ledger(
     if start is not None and end is not None and end <= start:
         raise InvalidInput.field("to", "to 应晚于 from", "to must be after from")
     rows = exporter.export_rows(session, timezone=tz, start=start, end=end)
+    if actor.role not in runtime.settings.personal_data_roles:
+        # As on the case pages: a role that does not need the petitioner's phone gets it masked.
+        for row in rows:
+            row["petitioner_phone"] = mask_phone(row["petitioner_phone"])
     audit_export(session, actor, f"ledger export {format} {from_ or '-'}..{to or '-'} {len(rows)} rows")
     body = exporter.to_xlsx(rows) if format == "xlsx" else exporter.to_csv(rows)
     name = f"ledger-{from_ or 'all'}-{to or 'all'}.{format}"

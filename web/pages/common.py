@@ -41,10 +41,21 @@ env = Environment(
 # The navigation of each role: (path, English msgid; the zh_CN catalog has the Chinese).
 NAV: dict[str, list[tuple[str, str]]] = {
     "intake": [("/intake", "New case"), ("/meetings", "Meetings"), ("/stations", "Stations"), ("/cases", "Cases")],
-    "dispatcher": [("/pool", "To dispatch"), ("/cases", "Cases"), ("/meetings", "Meetings"), ("/reports", "Reports")],
+    "dispatcher": [
+        ("/pool", "To dispatch"),
+        ("/cases", "Cases"),
+        ("/meetings", "Meetings"),
+        ("/reports", "Reports"),
+        ("/admin/import", "Ledger import"),
+    ],
     "handler": [("/queue", "My queue"), ("/cases", "Cases")],
     "dept_head": [("/queue", "My queue"), ("/cases", "Cases"), ("/reports", "Reports")],
-    "supervisor": [("/board", "Supervision"), ("/cases", "Cases"), ("/reports", "Reports")],
+    "supervisor": [
+        ("/board", "Supervision"),
+        ("/cases", "Cases"),
+        ("/reports", "Reports"),
+        ("/admin/import", "Ledger import"),
+    ],
     "leader": [
         ("/dashboard", "Dashboard"),
         ("/reports/monthly", "Monthly report"),
