@@ -3,8 +3,10 @@ the Alembic migrations. When CI=true a missing PostgreSQL fails the run instead 
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
+from grievance.cli import main
 from grievance.config import Settings
 from grievance.db import make_engine
 from grievance.migrations import upgrade
@@ -129,3 +132,29 @@ def clock(app) -> FrozenClock:  # type: ignore[no-untyped-def]
     frozen = FrozenClock(datetime(2025, 9, 29, 2, 0, tzinfo=UTC))  # Monday 10:00 in Shanghai
     app.state.runtime.now = frozen
     return frozen
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(settings, tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    """Run `grievance ARGS...` against the test's database; returns exit code, stdout and stderr."""
+    monkeypatch.setenv("GRIEVANCE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("GRIEVANCE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("GRIEVANCE_WORKFLOWS_DIR", raising=False)
+    monkeypatch.delenv("GRIEVANCE_TIMEZONE", raising=False)
+
+    def run(*argv: str, stdin: str | None = None) -> Result:
+        capsys.readouterr()
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
-import sys
-from dataclasses import dataclass
 
 import pytest
 from sqlmodel import select
 
-from grievance.cli import main
 from grievance.config import PROJECT_ROOT
 from grievance.db import transaction
 from grievance.demo import LIAISON_CADRES
@@ -22,32 +18,6 @@ from grievance.users.service import verify_password
 
 SHIPPED = PROJECT_ROOT / "workflows"
 PASSWORD = "correct horse battery"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def cli(settings, tmp_path, monkeypatch, capsys):
-    """Run `grievance ARGS...` against the test's database; returns exit code, stdout and stderr."""
-    monkeypatch.setenv("GRIEVANCE_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("GRIEVANCE_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("GRIEVANCE_WORKFLOWS_DIR", raising=False)
-    monkeypatch.delenv("GRIEVANCE_TIMEZONE", raising=False)
-
-    def run(*argv: str, stdin: str | None = None) -> Result:
-        capsys.readouterr()
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return run
 
 
 def test_db_upgrade_on_a_migrated_database_is_a_no_op(cli):
