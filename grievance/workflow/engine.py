@@ -299,18 +299,19 @@ def fire(
     case_no = case.case_no  # a failed flush expires the object; keep what the message needs
     session.add(case)
     session.add(event)
-    previous = current_state(session, case.id)  # type: ignore[arg-type]
-    record_state(
-        session,
-        state_after(case, ctx.clocks.values(), now, previous=previous, action=action, payload=values),
-        previous,
-    )
     try:
         session.flush()
     except StaleDataError:
         raise Conflict(
             f"诉求 {case_no} 同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)"
         ) from None
+    # Only the writer that won the version check records the case's new facts for reports.
+    previous = current_state(session, case.id)  # type: ignore[arg-type]
+    record_state(
+        session,
+        state_after(case, ctx.clocks.values(), now, previous=previous, action=action, payload=values),
+        previous,
+    )
     return event
 
 
