@@ -150,3 +150,8 @@ def load_categories(session: Session, path: Path) -> dict[str, int]:
 
     visit(tree, None, 1, "categories")
     return counts
+
+
+def is_liaison(session: Session, user: Any) -> bool:
+    """Whether the user is the liaison cadre (包保干部) of some enterprise now."""
+    return session.exec(select(Enterprise.id).where(Enterprise.liaison_user_id == user.id).limit(1)).first() is not None

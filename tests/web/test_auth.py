@@ -156,3 +156,12 @@ def test_static_assets_are_served_by_the_app(app, world) -> None:  # type: ignor
     for tag in html.find_all(["script", "link", "img"]):
         source = tag.get("src") or tag.get("href") or ""
         assert not source.startswith(("http://", "https://", "//")), source
+
+
+def test_a_liaison_cadre_finds_the_intake_form_in_the_navigation_and_a_plain_handler_does_not(app, world) -> None:  # type: ignore[no-untyped-def]
+    def links(username: str) -> list[str]:
+        nav = Browser(app, username).page("/account/password").find("nav")
+        return [a["href"] for a in nav.find_all("a")]
+
+    assert links("liaison")[0] == "/intake"
+    assert "/intake" not in links("handler")

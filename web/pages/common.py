@@ -20,6 +20,7 @@ from sqlmodel import Session
 from grievance.db import transaction
 from grievance.errors import DomainError, Forbidden
 from grievance.glossary import LABELS
+from grievance.reference.service import is_liaison
 from grievance.users.models import User, WebSession
 from grievance.users.service import web_session
 from web.deps import DbSession
@@ -73,13 +74,12 @@ ROLE_NAMES = {
     "leader": "Leader",
     "admin": "Administrator",
 }
-env.globals["nav_for"] = lambda role: NAV.get(role, [])
 env.globals["role_label"] = lambda role: ROLE_NAMES.get(role, role)
 
 
-def nav_current(role: str, path: str) -> str | None:
+def nav_current(items: list[tuple[str, str]], path: str) -> str | None:
     """The navigation entry a page belongs to: the longest one its path starts with (月报 under 报表)."""
-    matches = [href for href, _label in NAV.get(role, []) if path == href or path.startswith(href.rstrip("/") + "/")]
+    matches = [href for href, _label in items if path == href or path.startswith(href.rstrip("/") + "/")]
     return max(matches, key=len, default=None)
 
 
@@ -98,6 +98,12 @@ class Viewer:
     web: WebSession
     token: str
     locale: str
+    is_liaison: bool = False  # a handler who is some enterprise's liaison cadre also logs its cases
+
+    @property
+    def nav(self) -> list[tuple[str, str]]:
+        items = NAV.get(self.user.role, [])
+        return [("/intake", "New case"), *items] if self.is_liaison else items
 
 
 def locale_of(request: Request) -> str:
@@ -110,7 +116,8 @@ def _viewer(request: Request, session: Session) -> Viewer:
     if found is None:
         raise LoginRequired()
     user, row = found
-    return Viewer(user=user, web=row, token=token or "", locale=locale_of(request))
+    liaison = user.role == "handler" and is_liaison(session, user)
+    return Viewer(user=user, web=row, token=token or "", locale=locale_of(request), is_liaison=liaison)
 
 
 def optional_viewer(request: Request) -> Viewer | None:
