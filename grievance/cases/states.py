@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from grievance.cases.models import NO_DUE, Case, CaseClock, CaseState
+from grievance.errors import Conflict
 
 
 def state_after(
@@ -31,7 +32,8 @@ def state_after(
         return clock is not None and clock.stopped_at is not None and clock.stopped_at <= clock.due_at
 
     running = [c for c in by_name.values() if c.stopped_at is None and c.paused_at is None]
-    late = any(
+    # Once a due time was missed the case stays "met late", even when the clock restarts (re-dispatch, reopen).
+    late = (previous is not None and previous.late) or any(
         (c.stopped_at is not None and c.stopped_at > c.due_at)
         or (c.stopped_at is None and c.paused_at is not None and c.paused_at >= c.due_at)
         for c in by_name.values()
@@ -72,7 +74,16 @@ def current_state(session: Session, case_id: int) -> CaseState | None:
 
 
 def record_state(session: Session, new: CaseState, previous: CaseState | None) -> None:
-    """Close the previous row at the new one's start and add the new one (the caller's transaction)."""
+    """Close the previous row at the new one's start and add the new one (the caller's transaction). Exactly
+    one row per case is current: if another writer closed the previous row first, this one is refused."""
     if previous is not None:
-        session.execute(update(CaseState).where(col(CaseState.id) == previous.id).values(valid_to=new.valid_from))
+        # Never before the previous row (clock skew between hosts would leave a row ending before it starts).
+        new.valid_from = max(new.valid_from, previous.valid_from)
+        closed = session.execute(
+            update(CaseState)
+            .where(col(CaseState.id) == previous.id, col(CaseState.valid_to).is_(None))
+            .values(valid_to=new.valid_from)
+        )
+        if closed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("诉求同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)")
     session.add(new)

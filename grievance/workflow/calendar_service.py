@@ -9,6 +9,7 @@ from datetime import date, datetime, tzinfo
 
 import chinese_calendar
 from chinese_calendar.constants import Holiday
+from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from grievance.cases.models import CalendarOverride, Case, CaseClock
@@ -113,6 +114,8 @@ def reschedule_running_clocks(
         for case in session.exec(select(Case).where(col(Case.id).in_(moved))).all():
             own = [c for c in running if c.case_id == case.id]
             refresh_next_due(case, own)
+            # Bump the version even if no column changed, so a concurrent action on the case conflicts.
+            flag_modified(case, "state")
             session.add(case)
             # Reports as of later moments see the moved due times.
             previous = current_state(session, case.id)  # type: ignore[arg-type]

@@ -254,3 +254,24 @@ def test_a_report_regenerated_later_with_the_same_as_of_is_identical(world, cloc
         assert explain(world, key, part, **NOVEMBER, as_of=as_of) == body, (key, part)
     assert then["metrics"]["intake_count"] == {"value": 4}
     assert rate(then["metrics"], "resolution_rate") == (1, 4, 0.25)
+
+
+def test_a_case_resolved_late_stays_counted_overdue_after_a_reopen_and_an_on_time_second_round(world, clock):
+    """Resolved late (29 October), called back unsatisfied, reopened and resolved again within the new round's
+    15 working days: the first due time was missed, so the case is still "met late" for overdue_count, while
+    its last resolution is on time."""
+    clock.set(EVE)
+    no = handling(world)
+    clock.set(sh(2025, 10, 29, 9))
+    resolve(world, no)
+    clock.set(sh(2025, 10, 29, 14))
+    world.act(no, "callback", "intake", reached=True, solved=False, satisfaction="unsatisfied")
+    world.act(no, "reopen", "dispatcher", reason="路灯仍不亮")
+    clock.set(sh(2025, 10, 31, 10))
+    resolve(world, no)
+    clock.set(sh(2025, 11, 3))
+
+    figures = metrics(world, **SEPTEMBER)
+    assert rate(figures, "on_time_resolution_rate") == (1, 1, 1.0)
+    assert rate(figures, "reopen_rate") == (1, 1, 1.0)
+    assert counted(world, "overdue_count", **SEPTEMBER) == [no]
