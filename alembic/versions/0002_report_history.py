@@ -1,10 +1,8 @@
-"""report history: each case's facts between two actions, the department after each event, when an
-enterprise was recorded
+"""report history: each case's facts between two actions, and when an enterprise was recorded
 
 Reports are computed as of any moment, so they need what was true then: the facts every rate counts
-(case_states, one row per action with its validity), which department held a case after each event
-(case_events.department_id) and which large enterprises the zone knew (enterprises.created_at). Existing rows
-are filled from the current values.
+(case_states, one row per action with its validity, department included) and which large enterprises the zone
+knew (enterprises.created_at). Existing rows are filled from the current values.
 
 Revision ID: 0002
 Revises: 0001
@@ -71,14 +69,6 @@ def upgrade() -> None:
         "FROM cases c ORDER BY c.id"
     )
 
-    with op.batch_alter_table("case_events", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("department_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key("fk_case_events_department_id", "departments", ["department_id"], ["id"])
-    op.execute(
-        "UPDATE case_events SET department_id = (SELECT cases.department_id FROM cases "
-        "WHERE cases.id = case_events.case_id)"
-    )
-
     with op.batch_alter_table("enterprises", schema=None) as batch_op:
         batch_op.add_column(sa.Column("created_at", grievance.db.UTCDateTime(), nullable=True))
     utc_now = "CURRENT_TIMESTAMP" if op.get_bind().dialect.name == "sqlite" else "(now() AT TIME ZONE 'UTC')"
@@ -90,9 +80,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("enterprises", schema=None) as batch_op:
         batch_op.drop_column("created_at")
-    with op.batch_alter_table("case_events", schema=None) as batch_op:
-        batch_op.drop_constraint("fk_case_events_department_id", type_="foreignkey")
-        batch_op.drop_column("department_id")
     op.drop_index("ix_case_states_current", table_name="case_states")
     op.drop_index("ix_case_states_case", table_name="case_states")
     op.drop_table("case_states")

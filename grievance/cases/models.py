@@ -112,8 +112,6 @@ class CaseEvent(SQLModel, table=True):
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str = Field(max_length=32)
     actor_id: int | None = Field(default=None, foreign_key="users.id")
-    # The department holding the case after this action: reports group by it as of any moment.
-    department_id: int | None = Field(default=None, foreign_key="departments.id")
     at: datetime = Field(sa_type=UTCDateTime)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -591,7 +591,6 @@ def add_attachment(session: Session, runtime: Runtime, *, case: Case, actor: Use
         from_state=case.state,
         to_state=case.state,
         actor_id=actor.id,
-        department_id=case.department_id,
         at=runtime.now(),
         payload={"filename": upload.filename, "size": len(upload.data)},
     )
@@ -640,13 +639,13 @@ def public_status(session: Session, runtime: Runtime, query_code: str) -> dict[s
     }
 
 
-def count_cases_by(session: Session, actor: User, link: str) -> dict[int, tuple[int, int]]:
-    """For each meeting (link="meeting") or station (link="station"): how many cases it raised and how
-    many of them are resolved now, counting only the cases this actor may see."""
+def count_cases_by(session: Session, actor: User, link: str, only: int | None = None) -> dict[int, tuple[int, int]]:
+    """For each meeting (link="meeting") or station (link="station"), or only the one given: how many cases it
+    raised and how many of them are resolved now, counting only the cases this actor may see."""
     column = {"meeting": Case.meeting_id, "station": Case.station_id}[link]
     stmt = (
         select(column, func.count(), func.count(Case.resolved_at))  # count(column) skips NULLs: unresolved
-        .where(col(column).is_not(None), visibility_filter(actor))
+        .where(col(column).is_not(None) if only is None else column == only, visibility_filter(actor))
         .group_by(column)
     )
     return {int(ref): (int(total), int(resolved)) for ref, total, resolved in session.exec(stmt).all()}

@@ -615,7 +615,6 @@ def _event(
         "from_state": from_state,
         "to_state": case.state,
         "actor_id": actor.id,
-        "department_id": case.department_id,
         "at": at,
         "payload": payload,
     }

@@ -155,3 +155,10 @@ def load_categories(session: Session, path: Path) -> dict[str, int]:
 def is_liaison(session: Session, user: Any) -> bool:
     """Whether the user is the liaison cadre (包保干部) of some enterprise now."""
     return session.exec(select(Enterprise.id).where(Enterprise.liaison_user_id == user.id).limit(1)).first() is not None
+
+
+def meetings_at(session: Session, station_id: int) -> list[Meeting]:
+    """The meetings held at a station, newest first."""
+    return list(
+        session.exec(select(Meeting).where(Meeting.station_id == station_id).order_by(col(Meeting.held_on).desc()))
+    )

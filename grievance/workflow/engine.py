@@ -289,7 +289,6 @@ def fire(
         from_state=from_state,
         to_state=case.state,
         actor_id=actor.id,
-        department_id=case.department_id,
         at=now,
         payload=values,
     )
@@ -346,7 +345,6 @@ def record_intake(
         from_state=None,
         to_state=case.state,
         actor_id=actor.id,
-        department_id=case.department_id,
         at=case.received_at,
         payload=payload,
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from grievance.reports import exports, service
 from grievance.reports.metrics import METRICS
@@ -20,8 +21,46 @@ MEDIA = {
 }
 
 
-def _filters(session: Any, actor: Any, **refs: Any) -> service.Filters:
-    return service.scoped_filters(actor, service.make_filters(session, **refs))
+@dataclass
+class Scope:
+    period: service.Period
+    filters: service.Filters
+
+
+def report_scope(
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: CurrentUser,
+    from_: Annotated[str | None, Query(alias="from", description="first day, YYYY-MM-DD (local time)")] = None,
+    to: Annotated[str | None, Query(description="day after the last, YYYY-MM-DD")] = None,
+    month: Annotated[str | None, Query(description="an assessment month YYYY-MM instead of from/to")] = None,
+    as_of: Annotated[str | None, Query(description="ISO 8601; events after it are ignored (default now)")] = None,
+    channel: str | None = None,
+    case_type: str | None = None,
+    petitioner_kind: str | None = None,
+    department: str | None = None,
+    station: str | None = None,
+    meeting: str | None = None,
+    enterprise: str | None = None,
+    category: str | None = None,
+) -> Scope:
+    """The period and filters every rates route takes, checked the same way (and scoped for a dept_head)."""
+    period = service.make_period(runtime.settings, start=from_, end=to, as_of=as_of, month_key=month, now=runtime.now())
+    filters = service.make_filters(
+        session,
+        channel=channel,
+        case_type=case_type,
+        petitioner_kind=petitioner_kind,
+        department=department,
+        station=station,
+        meeting=meeting,
+        enterprise=enterprise,
+        category=category,
+    )
+    return Scope(period, service.scoped_filters(actor, filters))
+
+
+ReportScope = Annotated[Scope, Depends(report_scope)]
 
 
 def _file(body: str | bytes, fmt: str, name: str) -> Response:
@@ -56,37 +95,13 @@ def rates(
     session: DbSession,
     runtime: RuntimeDep,
     actor: CurrentUser,
-    from_: Annotated[str | None, Query(alias="from", description="first day, YYYY-MM-DD (local time)")] = None,
-    to: Annotated[str | None, Query(description="day after the last, YYYY-MM-DD")] = None,
-    month: Annotated[str | None, Query(description="an assessment month YYYY-MM instead of from/to")] = None,
-    as_of: Annotated[str | None, Query(description="ISO 8601; events after it are ignored (default now)")] = None,
+    scope: ReportScope,
     group_by: Annotated[list[str] | None, Query(description="dimension(s); repeat or comma-separate")] = None,
-    channel: str | None = None,
-    case_type: str | None = None,
-    petitioner_kind: str | None = None,
-    department: str | None = None,
-    station: str | None = None,
-    meeting: str | None = None,
-    enterprise: str | None = None,
-    category: str | None = None,
     format: Format = "json",
 ) -> Any:
-    settings = runtime.settings
-    period = service.make_period(settings, start=from_, end=to, as_of=as_of, month_key=month, now=runtime.now())
-    filters = _filters(
-        session,
-        actor,
-        channel=channel,
-        case_type=case_type,
-        petitioner_kind=petitioner_kind,
-        department=department,
-        station=station,
-        meeting=meeting,
-        enterprise=enterprise,
-        category=category,
-    )
+    period = scope.period
     dimensions = [d.strip() for item in group_by or [] for d in item.split(",") if d.strip()]
-    report = service.rates(session, settings, period=period, filters=filters, group_by=dimensions)
+    report = service.rates(session, runtime.settings, period=period, filters=scope.filters, group_by=dimensions)
     if format == "json":
         return report
     service.audit_export(session, actor, f"rates {format} {report['period']} {report['filters']}")
@@ -100,44 +115,19 @@ def metric_cases(
     session: DbSession,
     runtime: RuntimeDep,
     actor: CurrentUser,
+    scope: ReportScope,
     part: Literal["numerator", "denominator"] = "numerator",
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: str | None = None,
-    month: str | None = None,
-    as_of: str | None = None,
-    channel: str | None = None,
-    case_type: str | None = None,
-    petitioner_kind: str | None = None,
-    department: str | None = None,
-    station: str | None = None,
-    meeting: str | None = None,
-    enterprise: str | None = None,
-    category: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """The exact cases counted by a metric's numerator or denominator (enterprises for liaison coverage)."""
-    settings = runtime.settings
-    period = service.make_period(settings, start=from_, end=to, as_of=as_of, month_key=month, now=runtime.now())
-    filters = _filters(
-        session,
-        actor,
-        channel=channel,
-        case_type=case_type,
-        petitioner_kind=petitioner_kind,
-        department=department,
-        station=station,
-        meeting=meeting,
-        enterprise=enterprise,
-        category=category,
-    )
     return service.explain(
         session,
-        settings,
-        period=period,
+        runtime.settings,
+        period=scope.period,
         metric_key=metric,
         part=part,
-        filters=filters,
+        filters=scope.filters,
         limit=limit,
         offset=offset,
         actor=actor,

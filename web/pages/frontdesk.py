@@ -34,7 +34,7 @@ from grievance.errors import DomainError, Forbidden, NotFound, field_errors
 from grievance.glossary import CaseType, Channel, PetitionerKind, Role, Urgency
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.reference.schemas import MeetingIn
-from grievance.reference.service import create_meeting, get_or_404, list_all
+from grievance.reference.service import create_meeting, get_or_404, list_all, meetings_at
 from grievance.workflow.engine import Runtime
 from web.deps import DbSession
 from web.i18n import Formatter
@@ -637,7 +637,7 @@ def _render_meeting(
         meeting=meeting,
         station=station,
         rows=rows,
-        progress=_progress(count_cases_by(session, viewer.user, "meeting").get(meeting.id, (0, 0))),  # type: ignore[arg-type]
+        progress=_progress(count_cases_by(session, viewer.user, "meeting", meeting.id).get(meeting.id, (0, 0))),  # type: ignore[arg-type]
         values=values,
         errors=errors,
         may_log=viewer.user.role in INTAKE_ROLES,
@@ -725,7 +725,7 @@ def _render_station(
     runtime = request.app.state.runtime
     rows = _register(session, runtime, viewer, CaseFilter(station_id=station.id))
     department = get_or_404(session, Department, station.department_id, "单位") if station.department_id else None
-    meetings = [m for m in list_all(session, Meeting, col(Meeting.held_on).desc()) if m.station_id == station.id]
+    meetings = meetings_at(session, station.id)  # type: ignore[arg-type]
     return render(
         request,
         "frontdesk/station.html",
@@ -735,7 +735,7 @@ def _render_station(
         department=department,
         meetings=meetings,
         rows=rows,
-        progress=_progress(count_cases_by(session, viewer.user, "station").get(station.id, (0, 0))),  # type: ignore[arg-type]
+        progress=_progress(count_cases_by(session, viewer.user, "station", station.id).get(station.id, (0, 0))),  # type: ignore[arg-type]
         values=values,
         errors=errors,
         may_log=viewer.user.role in INTAKE_ROLES,
