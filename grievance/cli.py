@@ -8,27 +8,38 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
+from grievance import cli_errors
+from grievance.cli_errors import write_file
 from grievance.config import Settings, get_settings
 from grievance.db import make_engine, make_sessionmaker, transaction, utcnow
-from grievance.errors import DomainError, InvalidInput, field_errors
+from grievance.errors import DomainError, InvalidInput
+from grievance.textfiles import read_file
 from grievance.workflow.loader import WorkflowErrors, load_file
 
 
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    return make_engine(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds)
+
+
 def _session_factory(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_sessionmaker(make_engine(settings.database_url))
+    return make_sessionmaker(_engine(settings))
+
+
+def _pending_migration(settings: Settings) -> str | None:
+    from grievance.migrations import pending_migration
+
+    return pending_migration(_engine(settings))
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from grievance.migrations import upgrade
 
-    engine = make_engine(settings.database_url)
+    engine = _engine(settings)
     upgrade(engine)
     print(f"数据库已是最新 (database is up to date): {engine.url.render_as_string(hide_password=True)}")
     return 0
@@ -39,6 +50,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from web.app import create_app
 
+    # Checked here, so that each is one clear message rather than the server's traceback.
+    problem = _pending_migration(settings)
+    if problem:
+        raise DomainError(problem)
+    cli_errors.check_can_listen(args.host, args.port)
     print(f"grievance 服务地址 (serving at): http://{args.host}:{args.port}/  API 文档 (docs): /docs")
     if args.workers > 1:
         # Each worker process builds its own app from the same GRIEVANCE_* environment.
@@ -112,11 +128,19 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_workflows_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when every file is valid, 1 when a file has errors (each printed as file:line), 2 when there is
+    nothing to check (no such folder, no *.yaml in it)."""
     directory = Path(args.directory or settings.workflows_dir)
-    files = sorted(directory.glob("*.yaml"))
+    if directory.is_file():
+        files = [directory]
+    elif not directory.is_dir():
+        raise InvalidInput.field("directory", f"文件夹不存在：{directory}", f"no such folder: {directory}")
+    else:
+        files = sorted(directory.glob("*.yaml"))
     if not files:
-        print(f"{directory}: 没有流程文件 (no *.yaml files)", file=sys.stderr)
-        return 1
+        raise InvalidInput.field(
+            "directory", f"{directory} 中没有流程文件（*.yaml）", f"no workflow files (*.yaml) in {directory}"
+        )
     failed = False
     for path in files:
         try:
@@ -125,6 +149,11 @@ def cmd_workflows_check(args: argparse.Namespace, settings: Settings) -> int:
             failed = True
             for problem in exc.problems:
                 print(f"ERROR {problem}", file=sys.stderr)
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            failed = True
+            problem = cli_errors.user_error(exc, lock_timeout=settings.db_lock_timeout_seconds)
+            print(f"ERROR {path}: {cli_errors.one_line(problem) if problem else exc}", file=sys.stderr)
             continue
         finals = [s for s, d in wf.states.items() if d.final]
         print(
@@ -149,17 +178,21 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
             moved = calendar_service.change_overrides(
                 session, [(day, is_workday, args.note or "")], timezone=settings.timezone, now=utcnow()
             )
-            print(f"{day} -> {'workday 上班' if is_workday else 'holiday 休息'}; due times moved on {moved} case(s)")
+            kind = "上班 (workday)" if is_workday else "休息 (holiday)"
+            print(f"{day} -> {kind}；{moved} 件诉求的期限随之调整 (due times moved on {moved} case(s))")
         elif args.calendar_command == "remove":
             day = calendar_service.parse_day(args.day)
             moved = calendar_service.change_overrides(
                 session, [(day, None, "")], timezone=settings.timezone, now=utcnow()
             )
-            print(f"removed {args.day}; due times moved on {moved} case(s)")
+            print(
+                f"已删除 {day} 的本地调整；{moved} 件诉求的期限随之调整 "
+                f"(removed the override of {day}; due times moved on {moved} case(s))"
+            )
         elif args.calendar_command == "import":
-            text = Path(args.file).read_text(encoding="utf-8")
-            count = calendar_service.import_overrides(session, text, timezone=settings.timezone, now=utcnow())
-            print(f"imported {count} days from {args.file}")
+            data = read_file(Path(args.file))
+            count = calendar_service.import_overrides(session, data, timezone=settings.timezone, now=utcnow())
+            print(f"已从 {args.file} 导入 {count} 天 (imported {count} day(s) from {args.file})")
         elif args.calendar_command == "due":
             calendar: WorkCalendar = load_calendar(session, settings)
             start = calendar_service.parse_moment(args.start, calendar.tz, "start")
@@ -168,7 +201,12 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
         elif args.calendar_command == "show":
             calendar = load_calendar(session, settings)
             day = calendar_service.parse_day(args.day)
-            known = "" if calendar.knows_year(day.year) else " (no statutory data for this year: weekends + overrides)"
+            known = (
+                ""
+                if calendar.knows_year(day.year)
+                else f"（{day.year} 年尚无法定节假日数据：按周末和本地调整计算）"
+                "(no statutory data for this year: weekends + overrides)"
+            )
             print(f"{day} {'workday 工作日' if calendar.is_workday(day) else 'day off 休息日'}{known}")
     return 0
 
@@ -179,42 +217,43 @@ def _reference(args: argparse.Namespace, settings: Settings) -> int:
     with transaction(_session_factory(settings)) as session:
         kind = args.reference_kind
         if kind == "department":
-            row: Any = service.create_department(
-                session, department_in=schemas.DepartmentIn(code=args.code, name=args.name, parent=args.parent)
+            department_in = cli_errors.checked_model(
+                schemas.DepartmentIn, code=args.code, name=args.name, parent=args.parent
             )
+            row: Any = service.create_department(session, department_in=department_in)
         elif kind == "station":
-            row = service.create_station(
-                session,
-                station_in=schemas.StationIn(
-                    code=args.code,
-                    name=args.name,
-                    address=args.address,
-                    community=args.community,
-                    department=args.department,
-                ),
+            station_in = cli_errors.checked_model(
+                schemas.StationIn,
+                code=args.code,
+                name=args.name,
+                address=args.address,
+                community=args.community,
+                department=args.department,
             )
+            row = service.create_station(session, station_in=station_in)
         elif kind == "meeting":
-            row = service.create_meeting(
-                session,
-                meeting_in=schemas.MeetingIn(
-                    title=args.title,
-                    held_on=date.fromisoformat(args.date),
-                    venue=args.venue,
-                    hosts=args.hosts,
-                    attendee_count=args.attendees,
-                    station=args.station,
-                ),
+            meeting_in = cli_errors.checked_model(
+                schemas.MeetingIn,
+                title=args.title,
+                held_on=args.date,
+                venue=args.venue,
+                hosts=args.hosts,
+                attendee_count=args.attendees,
+                station=args.station,
             )
+            row = service.create_meeting(session, meeting_in=meeting_in)
         elif kind == "enterprise":
-            row = service.create_enterprise(
-                session,
-                enterprise_in=schemas.EnterpriseIn(
-                    name=args.name, credit_code=args.credit_code, is_large=args.large, liaison=args.liaison
-                ),
+            enterprise_in = cli_errors.checked_model(
+                schemas.EnterpriseIn,
+                name=args.name,
+                credit_code=args.credit_code,
+                is_large=args.large,
+                liaison=args.liaison,
             )
+            row = service.create_enterprise(session, enterprise_in=enterprise_in)
         else:
-            counts = service.load_categories(session, Path(args.file or settings.categories_file))
-            print(f"categories: {counts['created']} created, {counts['updated']} updated")
+            loaded = service.load_categories(session, Path(args.file or settings.categories_file))
+            print("\n".join(service.describe_categories_load(loaded)))
             return 0
         print(f"已创建 (created) {kind} id={row.id}")
     return 0
@@ -237,7 +276,7 @@ def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
 
 def _write_output(body: str | bytes, output: str | None) -> None:
     if output:
-        Path(output).write_bytes(body.encode("utf-8") if isinstance(body, str) else body)
+        write_file(Path(output), body.encode("utf-8") if isinstance(body, str) else body)
         print(f"已写入 (written) {output}", file=sys.stderr)
     elif isinstance(body, bytes):
         sys.stdout.buffer.write(body)
@@ -251,6 +290,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from grievance.reports import exports
     from grievance.reports import service as reports
 
+    args.format = cli_errors.report_format(args.format, args.output)
     if args.format in ("xlsx",) and not args.output:
         raise InvalidInput.field("output", "XLSX 须用 -o 指定输出文件", "give -o FILE for xlsx")
     with transaction(_session_factory(settings)) as session:
@@ -323,10 +363,10 @@ def _print_cases(body: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from grievance.ledger.importer import read_rows, run_import
+    from grievance.ledger.importer import describe, import_ledger, read_ledger
 
     path = Path(args.file)
-    rows = read_rows(path.name, path.read_bytes())
+    ledger = read_ledger(path.name, path.read_bytes())
     runtime = _runtime(settings)
 
     def progress(done: int, total: int) -> None:
@@ -336,20 +376,15 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         if done == total:
             print(file=sys.stderr)
 
-    with transaction(_session_factory(settings)) as session:
-        summary = run_import(session, runtime, rows, dry_run=args.dry_run, progress=progress)
-    verb = "将导入 (would import)" if args.dry_run else "已导入 (imported)"
-    print(f"{verb} {summary['created']} 件；已存在未改动 (already there, unchanged) {summary['unchanged']} 件")
-    for key, label in (
-        ("new_departments", "新建承办单位 (new departments)"),
-        ("new_stations", "新建驿站 (new stations)"),
-        ("new_meetings", "新建恳谈会 (new meetings)"),
-        ("new_enterprises", "新建企业 (new enterprises)"),
-    ):
-        if summary[key]:
-            print(f"{label}: {'、'.join(summary[key])}")
-    if args.dry_run:
-        print("演练模式，未写入任何数据 (dry run: nothing was written)")
+    summary = import_ledger(
+        _session_factory(settings),
+        runtime,
+        ledger,
+        dry_run=args.dry_run,
+        create_categories=args.create_categories,
+        progress=progress,
+    )
+    print("\n".join(describe(summary)))
     return 0
 
 
@@ -358,21 +393,35 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from grievance.reports.periods import local_midnight
     from grievance.workflow.calendar_service import parse_day
 
+    suffix = Path(args.file).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InvalidInput.field(
+            "file",
+            f"台账文件须以 .csv 或 .xlsx 结尾，收到 {args.file}",
+            f"the ledger file must end in .csv or .xlsx, got {args.file}",
+        )
     start = local_midnight(parse_day(args.start, "from"), settings.timezone) if args.start else None
     end = local_midnight(parse_day(args.end, "to"), settings.timezone) if args.end else None
     with transaction(_session_factory(settings)) as session:
-        rows = exporter.export_rows(session, timezone=settings.timezone, start=start, end=end)
+        rows = exporter.export_rows(
+            session, workflows=_runtime(settings).workflows, timezone=settings.timezone, start=start, end=end
+        )
         from grievance.reports.service import audit_export
 
         audit_export(session, None, f"cli ledger export {len(rows)} rows to {args.file}")
-    body = exporter.to_xlsx(rows) if args.file.lower().endswith(".xlsx") else exporter.to_csv(rows)
-    Path(args.file).write_bytes(body)
+    body = exporter.to_xlsx(rows) if suffix == ".xlsx" else exporter.to_csv(rows)
+    write_file(Path(args.file), body, field="file")
     print(f"已导出 (exported) {len(rows)} 件 -> {args.file}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grievance", description="诉求办理服务 (case management for appeals)")
+    parser = cli_errors.BilingualArgumentParser(
+        prog="grievance", description="诉求办理服务 (case management for appeals)"
+    )
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the Python traceback of an unexpected error (for a bug report)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
@@ -380,8 +429,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the web service")
     serve.add_argument("--host", default=os.environ.get("GRIEVANCE_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("GRIEVANCE_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (PostgreSQL; SQLite wants 1)")
+    # A string default goes through the type too, so a bad GRIEVANCE_PORT is reported like a bad --port.
+    serve.add_argument("--port", type=cli_errors.port, default=os.environ.get("GRIEVANCE_PORT", "8000"))
+    serve.add_argument(
+        "--workers", type=cli_errors.workers, default=1, help="worker processes (PostgreSQL; SQLite wants 1)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
@@ -413,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calendar", help="working-day calendar and local overrides")
     cal_sub = cal.add_subparsers(dest="calendar_command", required=True)
     cal_list = cal_sub.add_parser("list", help="list local overrides")
-    cal_list.add_argument("--year", type=int)
+    cal_list.add_argument("--year", type=cli_errors.year)
     cal_add = cal_sub.add_parser("add", help="add or change an override")
     cal_add.add_argument("day", help="YYYY-MM-DD")
     cal_add.add_argument("kind", help="workday (上班/补班) or holiday (休息/放假)")
@@ -424,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal_imp.add_argument("file")
     cal_due = cal_sub.add_parser("due", help="the due time of a limit from a start")
     cal_due.add_argument("start", help="ISO time; without a zone it is Asia/Shanghai")
-    cal_due.add_argument("amount", type=float)
+    cal_due.add_argument("amount", type=cli_errors.number)
     cal_due.add_argument("--unit", default="working_days", choices=["working_days", "days", "hours"])
     cal_show = cal_sub.add_parser("show", help="is a day a working day?")
     cal_show.add_argument("day")
@@ -455,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--date", required=True, help="YYYY-MM-DD")
             q.add_argument("--venue", default="")
             q.add_argument("--hosts", default="")
-            q.add_argument("--attendees", type=int, default=0)
+            q.add_argument("--attendees", default=0, help="a whole number (checked like the API's attendee_count)")
             q.add_argument("--station")
         elif kind == "enterprise":
             q.add_argument("name")
@@ -487,7 +539,11 @@ def build_parser() -> argparse.ArgumentParser:
         "category",
     ):
         report.add_argument(f"--{name.replace('_', '-')}", dest=name)
-    report.add_argument("--format", choices=["json", "csv", "xlsx", "html"], default="json")
+    report.add_argument(
+        "--format",
+        choices=["json", "csv", "xlsx", "html"],
+        help="default: the -o file's extension, else json",
+    )
     report.add_argument("--cases", metavar="METRIC[:numerator|denominator]", help="list the cases behind a figure")
     report.add_argument(
         "--monthly", action="store_true", help="the monthly report (月报) of --month (html, xlsx, json)"
@@ -496,6 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=cmd_report)
 
     imp = sub.add_parser("import", help="import a ledger (台账) .csv or .xlsx; all or nothing")
+    imp.add_argument(
+        "--create-categories",
+        action="store_true",
+        help="create the categories the ledger names that the tree lacks, under their path",
+    )
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     imp.set_defaults(handler=cmd_import)
@@ -512,43 +573,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _report(exc: DomainError) -> None:
-    print(f"错误 (error): {exc.message}", file=sys.stderr)
-    for err in exc.detail.get("errors", []):
-        print(f"  - {err['field']}: {err['message']} | {err['message_en']}", file=sys.stderr)
-    for key, value in exc.detail.items():
-        if key != "errors":
-            print(f"  {key}: {value}", file=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every error is one bilingual message on stderr and exit code 2 (cli_errors)."""
     args = build_parser().parse_args(argv)
-    settings = get_settings()
     try:
-        return int(args.handler(args, settings))
-    except DomainError as exc:
-        _report(exc)
-        return 2
-    except WorkflowErrors as exc:
-        for problem in exc.problems:
-            print(f"ERROR {problem}", file=sys.stderr)
-        return 2
+        settings = get_settings()
     except ValidationError as exc:
-        for err in field_errors(list(exc.errors()), skip_body=False):
-            print(f"错误 (error): {err['message']} | {err['message_en']}", file=sys.stderr)
-        return 2
-    except (OSError, ValueError) as exc:
-        print(f"错误 (error): {exc}", file=sys.stderr)
-        return 2
-    except SQLAlchemyError as exc:
-        from grievance.migrations import pending_migration
-
-        try:
-            hint = pending_migration(make_engine(settings.database_url))
-        except SQLAlchemyError:
-            hint = None
-        print(f"错误 (error): {hint or exc.__class__.__name__ + ': ' + str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
+        return cli_errors.print_problem(cli_errors.settings_problem(exc))
+    with cli_errors.reported(
+        lock_timeout=settings.db_lock_timeout_seconds,
+        pending_migration=lambda: _pending_migration(settings),
+        traceback=args.traceback,
+    ) as code:
+        code[0] = int(args.handler(args, settings))
+    return code[0]
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# How long a request waits for a busy database (SQLite's write lock, a PostgreSQL row or table lock, a free
+# connection) before it is answered 503 with Retry-After: well under a browser's or a proxy's patience.
+DEFAULT_DB_LOCK_TIMEOUT_SECONDS = 5.0
 
 
 class Settings(BaseSettings):
@@ -15,6 +18,7 @@ class Settings(BaseSettings):
 
     # sqlite:///path by default; postgresql+psycopg://user@host/db in production.
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'grievance.db'}"
+    db_lock_timeout_seconds: float = Field(default=DEFAULT_DB_LOCK_TIMEOUT_SECONDS, gt=0, le=300)
     data_dir: Path = PROJECT_ROOT / "var"
     workflows_dir: Path = PROJECT_ROOT / "workflows"
     categories_file: Path = PROJECT_ROOT / "config" / "categories.yaml"

@@ -1,17 +1,27 @@
-"""The database engine and sessions: one transaction per action, committed by whoever opened it."""
+"""The database engine and sessions: one transaction per action, committed by whoever opened it; a bounded
+wait for a busy database, which then answers "busy, retry" instead of failing."""
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
+
+from grievance.config import DEFAULT_DB_LOCK_TIMEOUT_SECONDS
+from grievance.errors import DomainError
+
+# The execution option that makes a SQLite transaction begin DEFERRED (see read_only()).
+_READ_ONLY = "grievance_read_only"
 
 
 def utcnow() -> datetime:
@@ -37,14 +47,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, lock_timeout: float = DEFAULT_DB_LOCK_TIMEOUT_SECONDS) -> Engine:
+    """The engine for a database URL. `lock_timeout` (seconds, Settings.db_lock_timeout_seconds) bounds every
+    wait for the database: SQLite's busy timeout on its write lock; on PostgreSQL `lock_timeout`, the connect
+    timeout and the wait for a pooled connection. Past it the statement fails with an error that
+    `is_busy()` recognises."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -58,10 +72,21 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read-only session reads a snapshot (WAL) without the write lock, beside a running writer.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    milliseconds = max(1, round(lock_timeout * 1000))
+    options = " ".join(filter(None, [str(parsed.query.get("options") or ""), f"-c lock_timeout={milliseconds}"]))
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=lock_timeout,
+        # libpq counts whole seconds and treats less than 2 as 2.
+        connect_args={"connect_timeout": max(2, math.ceil(lock_timeout)), "options": options},
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -80,6 +105,104 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reading only, rolled back at the end (nothing it does is ever committed).
+
+    On SQLite its transaction begins DEFERRED and `PRAGMA query_only` is on, so it never takes the write lock
+    and reads a consistent snapshot while another connection writes; on PostgreSQL it is a READ ONLY
+    transaction. A write in it fails on both (sqlalchemy OperationalError on SQLite, InternalError on
+    PostgreSQL). Meant for long validation before a short write transaction (the ledger import)."""
+    session = factory()
+    conn = session.connection(execution_options={_READ_ONLY: True})
+    sqlite = conn.dialect.name == "sqlite"
+    try:
+        conn.exec_driver_sql("PRAGMA query_only = ON" if sqlite else "SET TRANSACTION READ ONLY")
+        yield session
+    finally:
+        try:
+            if sqlite:
+                # The pragma belongs to the pooled connection, not to the transaction: switch it off again.
+                conn.connection.dbapi_connection.execute("PRAGMA query_only = OFF")  # type: ignore[union-attr]
+        except Exception:
+            conn.invalidate()  # never hand a read-only connection to the next writer
+            raise
+        finally:
+            session.rollback()
+            session.close()
+
+
+class DatabaseBusy(DomainError):
+    """The database stayed busy (locked by another writer, no free connection) or unreachable for longer than
+    Settings.db_lock_timeout_seconds: answered 503 with Retry-After (`retry_after`, seconds)."""
+
+    status_code = 503
+    code = "database_busy"
+
+    def __init__(self, retry_after: int, *, unreachable: bool = False) -> None:
+        if unreachable:
+            self.code = "database_unavailable"
+            zh, en = "暂时无法连接数据库", "cannot reach the database"
+        else:
+            zh, en = "数据库正忙", "the database is busy"
+        super().__init__(
+            f"{zh}，请约 {retry_after} 秒后重试，本次未保存任何内容 "
+            f"({en}; nothing was saved; retry in about {retry_after} seconds)",
+            retry_after=retry_after,
+        )
+
+
+# PostgreSQL SQLSTATEs that mean "busy, try again": lock_timeout, deadlock and serialization failure (a retry
+# succeeds), a cancelled statement; and "unreachable": too many connections, a server starting or stopping.
+_PG_BUSY = {"55P03", "40P01", "40001", "57014"}
+_PG_UNREACHABLE = {"53300", "57P01", "57P02", "57P03"}
+
+
+def busy_kind(exc: BaseException) -> str | None:
+    """ "busy" or "unreachable" when a database error means "retry later" rather than a fault, else None.
+
+    busy: SQLite SQLITE_BUSY/SQLITE_LOCKED ("database is locked"), a PostgreSQL lock timeout, deadlock or
+    serialization failure, no free pooled connection. unreachable: PostgreSQL connection failure (SQLSTATE
+    class 08, a client-side connect error, a dropped connection), too many connections, server shutting down."""
+    if isinstance(exc, sa_exc.TimeoutError):  # the pool had no connection to give within pool_timeout
+        return "busy"
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return "unreachable"
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None:
+            return "busy" if code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) else None
+        return "busy" if "locked" in str(orig) or "busy" in str(orig) else None
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate:
+        if sqlstate in _PG_BUSY:
+            return "busy"
+        return "unreachable" if sqlstate in _PG_UNREACHABLE or sqlstate.startswith("08") else None
+    # psycopg raises OperationalError without a SQLSTATE when it cannot reach the server at all.
+    return "unreachable" if isinstance(exc, sa_exc.OperationalError) else None
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error means "retry later" (busy_kind) rather than a fault of the program."""
+    return busy_kind(exc) is not None
+
+
+def busy_error(exc: BaseException, lock_timeout: float) -> DatabaseBusy | None:
+    """The 503 error a "retry later" database failure stands for (None for a fault)."""
+    kind = busy_kind(exc)
+    if kind is None:
+        return None
+    return DatabaseBusy(retry_after_seconds(lock_timeout), unreachable=kind == "unreachable")
+
+
+def retry_after_seconds(lock_timeout: float) -> int:
+    """What a busy answer's Retry-After says: the configured wait, in whole seconds (at least 1)."""
+    return max(1, math.ceil(lock_timeout))
 
 
 def find_by_ref(session: Session, model: type[Any], ref: int | str | None, key: str) -> Any:

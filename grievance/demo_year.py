@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from grievance.workflow.calendar import WorkCalendar
+from grievance.workflow.definition import RESOLVE_CLOCK
 from grievance.workflow.loader import Workflows
 
 YEAR = 2025
@@ -201,7 +202,7 @@ class _Year:
         if not resolve:
             return row
         workflow = self.workflows.select(channel=channel, case_type=case_type)
-        rule = workflow.clocks["resolve"].limit_for(urgency=urgency, case_type=case_type, channel=channel)
+        rule = workflow.clocks[RESOLVE_CLOCK].limit_for(urgency=urgency, case_type=case_type, channel=channel)
         due = self.calendar.add(received, rule.amount, rule.unit)
         draw = rng.random()
         if rule.unit == "hours":

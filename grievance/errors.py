@@ -64,6 +64,16 @@ class InvalidInput(DomainError):
         )
 
 
+class BilingualValueError(ValueError):
+    """Raised by an input model's validator so the field error carries its rule in both languages
+    (field_errors reads them) instead of one string glued "中文 (English)"."""
+
+    def __init__(self, message: str, message_en: str) -> None:
+        super().__init__(f"{message} ({message_en})")
+        self.message = message
+        self.message_en = message_en
+
+
 # Chinese wording for pydantic's error types; the English message is pydantic's own.
 ZH = {
     "missing": "为必填项",
@@ -103,6 +113,10 @@ def field_errors(errors: list[Any], skip_body: bool = True) -> list[dict[str, An
             english += f" (accepted: {err.get('ctx', {}).get('expected', '')})"
         zh = ZH.get(err.get("type", ""), "取值无效")
         if err.get("type") == "value_error":
-            zh = english.removeprefix("Value error, ")
+            cause = err.get("ctx", {}).get("error")
+            if isinstance(cause, BilingualValueError):
+                zh, english = cause.message, cause.message_en
+            else:
+                zh = english.removeprefix("Value error, ")
         out.append({"field": field, "message": f"{field} {zh}", "message_en": f"{field}: {english}"})
     return out

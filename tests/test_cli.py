@@ -103,8 +103,8 @@ def test_workflows_check_an_empty_folder_fails(cli, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = cli("workflows", "check", str(empty))
-    assert result.code == 1
-    assert "no *.yaml files" in result.err
+    assert result.code == 2  # nothing to check; 1 means "checked, and a file has errors"
+    assert result.err == f"错误 (error): {empty} 中没有流程文件（*.yaml） | no workflow files (*.yaml) in {empty}\n"
 
 
 def test_workflows_check_a_name_that_does_not_match_the_file(cli, tmp_path):
@@ -123,9 +123,13 @@ def test_workflows_check_a_name_that_does_not_match_the_file(cli, tmp_path):
 
 def test_calendar_add_list_show_remove(cli):
     added = cli("calendar", "add", "2027-10-01", "holiday", "--note", "国庆节")
-    assert (added.code, added.out) == (0, "2027-10-01 -> holiday 休息; due times moved on 0 case(s)\n")
+    assert (added.code, added.out) == (
+        0,
+        "2027-10-01 -> 休息 (holiday)；0 件诉求的期限随之调整 (due times moved on 0 case(s))\n",
+    )
     assert (
-        cli("calendar", "add", "2027-10-09", "补班").out == "2027-10-09 -> workday 上班; due times moved on 0 case(s)\n"
+        cli("calendar", "add", "2027-10-09", "补班").out
+        == "2027-10-09 -> 上班 (workday)；0 件诉求的期限随之调整 (due times moved on 0 case(s))\n"
     )
 
     listed = cli("calendar", "list")
@@ -136,13 +140,17 @@ def test_calendar_add_list_show_remove(cli):
     shown = cli("calendar", "show", "2027-10-01")
     assert shown.code == 0
     assert shown.out.startswith("2027-10-01 day off 休息日")
-    assert "no statutory data for this year" in shown.out
+    assert "2027 年尚无法定节假日数据" in shown.out and "no statutory data for this year" in shown.out
     assert cli("calendar", "show", "2027-10-09").out.startswith("2027-10-09 workday 工作日")  # a Saturday
     assert cli("calendar", "show", "2025-10-11").out == "2025-10-11 workday 工作日\n"  # make-up Saturday
     assert cli("calendar", "show", "2025-10-03").out == "2025-10-03 day off 休息日\n"
 
     removed = cli("calendar", "remove", "2027-10-01")
-    assert (removed.code, removed.out) == (0, "removed 2027-10-01; due times moved on 0 case(s)\n")
+    assert (removed.code, removed.out) == (
+        0,
+        "已删除 2027-10-01 的本地调整；0 件诉求的期限随之调整 "
+        "(removed the override of 2027-10-01; due times moved on 0 case(s))\n",
+    )
     assert cli("calendar", "show", "2027-10-01").out.startswith("2027-10-01 workday")  # a Friday again
     assert cli("calendar", "list").out.splitlines() == ["2027-10-09\tworkday\t"]
 
@@ -225,7 +233,7 @@ def test_calendar_import(cli, tmp_path):
     good.write_text("day,kind,note\n2027-10-01,holiday,国庆节\n2027-10-09,workday,调休\n", encoding="utf-8")
     result = cli("calendar", "import", str(good))
     assert result.code == 0, result.err
-    assert result.out == f"imported 2 days from {good}\n"
+    assert result.out == f"已从 {good} 导入 2 天 (imported 2 day(s) from {good})\n"
     assert cli("calendar", "list", "--year", "2027").out.splitlines() == [
         "2027-10-01\tholiday\t国庆节",
         "2027-10-09\tworkday\t调休",

@@ -57,8 +57,10 @@ def handles(case: Case, user: User) -> bool:
 
 
 def mask_phone(phone: str) -> str:
-    if len(phone) >= 7:
-        return f"{phone[:3]}****{phone[-4:]}"
+    """138****5678, 071****4567; an extension (0710-1234567转123, see cases/phones.py) is hidden too."""
+    number, mark, extension = phone.partition("转")
+    if len(number) >= 7:
+        return f"{number[:3]}****{number[-4:]}{mark}{'*' * len(extension)}"
     return "*" * len(phone)
 
 

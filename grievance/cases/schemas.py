@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from grievance.cases.phones import INVALID_EN, INVALID_ZH, normalize_phone
+from grievance.errors import BilingualValueError
 from grievance.glossary import CaseType, Channel, PetitionerKind, Urgency
 from grievance.schemas import In
-
-PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,18}[0-9]$")
 
 
 class PetitionerIn(In):
     name: str = Field(default="", max_length=100)
-    phone: str = Field(default="", max_length=32)
+    phone: str = Field(
+        default="",
+        max_length=32,
+        description="as typed (138-1234-5678, +86 138 1234 5678, 0710-1234567...); stored in the one form of "
+        "grievance/cases/phones.py: 13812345678, 0710-1234567, 0710-1234567转123",
+    )
     id_no: str = Field(default="", max_length=32)
     kind: PetitionerKind | None = None  # defaults to enterprise when an enterprise is given
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str) -> str:
-        if value and not PHONE.match(value):
-            raise ValueError(
-                "电话号码应为5至20位数字，可含 - 和空格 (a phone number: 5-20 digits, '-' and spaces allowed)"
-            )
-        return value.replace(" ", "")
+        """The canonical form, so the same phone matches itself in hints, lookups and filters."""
+        phone = normalize_phone(value)
+        if phone is None:
+            raise BilingualValueError(INVALID_ZH, INVALID_EN)
+        return phone
 
 
 class CaseCreate(In):

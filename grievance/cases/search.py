@@ -5,14 +5,19 @@ text is cut into overlapping character pairs (小区门口路灯 -> 小区 区�
 letters or digits into words; each token is written as plain ASCII (the code points in hex), so the
 database's own tokenizer and locale cannot split or drop it. The tokens live in cases.search_terms,
 indexed by an FTS5 table on SQLite and by a stored tsvector column with a GIN index on PostgreSQL.
+
+Text and query are folded with NFKC first, so full-width and half-width forms are one: ３号楼 and 3号楼, ＡＢ栋 and
+ab栋 find each other (letters are also lower-cased). A change to the tokens needs a migration that rebuilds the
+stored search_terms (as alembic/versions/0004_normalise_phones_and_search.py does).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, column, false, func, literal_column, or_, text
+from sqlalchemy import ColumnElement, Integer, and_, column, false, func, literal, literal_column, or_, text
 from sqlmodel import Session, col
 
 from grievance.cases.models import Case
@@ -27,10 +32,16 @@ def _cjk_token(chars: str) -> str:
     return "c" + "".join(f"{ord(ch):05x}" for ch in chars)
 
 
+def fold(text_: str) -> str:
+    """The text as the index sees it: NFKC (full-width digits and letters, compatibility ideographs and
+    Kangxi radicals become their ordinary forms)."""
+    return unicodedata.normalize("NFKC", text_)
+
+
 def tokens(text_: str) -> list[str]:
-    """Distinct index tokens of a text, in order of first appearance."""
+    """Distinct index tokens of a text, in order of first appearance (see the module's docstring)."""
     seen: dict[str, None] = {}
-    for run in _RUNS.findall(text_):
+    for run in _RUNS.findall(fold(text_)):
         if run[0].isascii():
             seen["w" + run.lower()] = None
         elif len(run) == 1:
@@ -42,26 +53,35 @@ def tokens(text_: str) -> list[str]:
 
 
 def search_terms(*texts: str) -> str:
+    """The value of cases.search_terms for these texts (a case's title, description and location): its
+    tokens joined by spaces."""
     return " ".join(tokens(" ".join(texts)))
 
 
 def _single_chars(query: str) -> list[str]:
-    """Lone Chinese characters in a query: not in the bigram index, so matched with LIKE."""
+    """Lone Chinese characters in a (folded) query: not in the bigram index, so matched with LIKE."""
     return [run for run in _RUNS.findall(query) if len(run) == 1 and not run.isascii()]
 
 
+def _contains_char(ch: str) -> ColumnElement[bool]:
+    """Cases whose folded text holds this Chinese character anywhere: a token that starts with it (a lone
+    character or the first of a pair) or a pair that ends with it. A scan of search_terms, not the index;
+    the leading space anchors each pattern at a token's start, so hex digits never match across tokens."""
+    code = f"{ord(ch):05x}"
+    terms = literal(" ") + col(Case.search_terms)
+    return or_(terms.like(f"% c{code}%"), terms.like(f"% c_____{code}%"))
+
+
 def matches(session: Session, query: str) -> ColumnElement[bool]:
-    """The condition for cases whose title, description or location contain every word of the query."""
+    """The condition for cases whose title, description or location contain every word of the query, both
+    folded (NFKC, letters in either case). Shape: a SQL condition on cases, `false()` for a query with no word."""
+    query = fold(query)
     single = _single_chars(query)
     query_tokens = [t for t in tokens(" ".join(r for r in _RUNS.findall(query) if r not in single))][:MAX_QUERY_TOKENS]
     conditions: list[ColumnElement[bool]] = []
     if query_tokens:
         conditions.append(contains_all(session, query_tokens))
-    for ch in single:
-        pattern = f"%{ch}%"
-        conditions.append(
-            or_(col(Case.title).like(pattern), col(Case.description).like(pattern), col(Case.location).like(pattern))
-        )
+    conditions.extend(_contains_char(ch) for ch in single)
     if not conditions:
         return false()
     return and_(*conditions)

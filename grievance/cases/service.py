@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import secrets
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,21 +15,26 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, true, tuple_
+from sqlalchemy import and_, or_, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from grievance.cases import search
 from grievance.cases.access import POOL_STATE, in_scope, masked_petitioner, visibility_filter
+from grievance.cases.intake import new_case
+from grievance.cases.merges import merge_target, merged_cases
 from grievance.cases.models import NO_DUE, Attachment, AuditEntry, Case, CaseClock, CaseEvent, CaseNumberCounter
+from grievance.cases.phones import INVALID_EN, INVALID_ZH, normalize_phone
 from grievance.cases.schemas import CaseCreate, CaseSummary
 from grievance.db import find_by_ref
 from grievance.errors import Forbidden, InvalidInput, NotFound
-from grievance.glossary import CONFIDENTIAL_TYPES, DEPARTMENT_ROLES, CaseType, Channel, PetitionerKind, Role
+from grievance.glossary import DEPARTMENT_ROLES, CaseType, Channel, PetitionerKind, Role
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.users.models import User
 from grievance.workflow.clocks import clock_status
+from grievance.workflow.definition import INTAKE
+from grievance.workflow.effects import MERGED_IN
 from grievance.workflow.engine import Runtime, available_actions, record_intake, start_intake_clocks
 
 INTAKE_ROLES = frozenset({Role.intake, Role.dispatcher, Role.supervisor})
@@ -173,12 +177,10 @@ def intake_case(
     year = now.astimezone(ZoneInfo(runtime.settings.timezone)).year
     petitioner = case_in.petitioner
     kind = petitioner.kind or (PetitionerKind.enterprise if links["enterprise"] else PetitionerKind.resident)
-    case = Case(
-        case_no="",
-        query_code=secrets.token_urlsafe(12),
-        workflow=workflow.name,
-        state=workflow.initial_state,
-        state_changed_at=now,
+    case = new_case(
+        workflow=workflow,
+        case_no="",  # numbered below, as late as possible (the counter row stays locked until commit)
+        received_at=now,
         channel=case_in.channel.value,
         case_type=case_in.case_type.value,
         urgency=case_in.urgency.value,
@@ -194,13 +196,9 @@ def intake_case(
         station_id=links["station"],
         category_id=links["category"],
         accused_department_id=links["accused_department"],
-        confidential=case_in.case_type in CONFIDENTIAL_TYPES,
-        supervised=case_in.channel == Channel.inspection,  # inspection referrals are always supervised
-        received_at=now,
-        occurred_at=case_in.occurred_at or now,
+        occurred_at=case_in.occurred_at,
         created_by_id=actor.id,
         idempotency_key=idempotency_key,
-        search_terms=search.search_terms(case_in.title, case_in.description, case_in.location),
     )
     clocks = start_intake_clocks(session, runtime, case, actor)
     # Before the case number: the counter row stays locked until commit, so keep that stretch short.
@@ -252,8 +250,10 @@ def possible_duplicates(session: Session, runtime: Runtime, case: Case, actor: U
         visibility_filter(actor),  # hints never show a case the actor may not see (a report about them)
     )
     found: dict[int, dict[str, Any]] = {}
-    if case.petitioner_phone:
-        same_phone = select(*columns).where(Case.petitioner_phone == case.petitioner_phone, recent)
+    # Stored phones are in the one form of phones.py; a value a ledger held that no form fits is kept as typed.
+    phone = normalize_phone(case.petitioner_phone) or case.petitioner_phone
+    if phone:
+        same_phone = select(*columns).where(Case.petitioner_phone == phone, recent)
         # Ordered like ix_cases_phone (phone, received_at), so no planner walks the newest cases instead.
         by_phone = (col(Case.petitioner_phone).desc(), col(Case.received_at).desc())
         for row in session.exec(same_phone.order_by(*by_phone).limit(5)):
@@ -307,12 +307,17 @@ def load_parts(session: Session, case: Case) -> CaseParts:
         select(CaseEvent, User.display_name)
         .join(User, User.id == CaseEvent.actor_id, isouter=True)  # type: ignore[arg-type]
         .where(CaseEvent.case_id == case.id)
-        .order_by(col(CaseEvent.id))
+        # In time order: an imported duplicate's merged_in event is written after its target's other events.
+        .order_by(col(CaseEvent.at), col(CaseEvent.id))
     ).all()
     attachments = session.exec(
         select(Attachment).where(Attachment.case_id == case.id).order_by(col(Attachment.id))
     ).all()
     return CaseParts(list(clocks), [(e, name) for e, name in events], list(attachments))
+
+
+# Events that are no workflow action, as a timeline names them.
+SYSTEM_EVENT_LABELS = {INTAKE: "受理登记", "attach": "上传附件", MERGED_IN: "合并入重复件"}
 
 
 def case_detail(
@@ -323,7 +328,10 @@ def case_detail(
     now: datetime | None = None,
     parts: CaseParts | None = None,
 ) -> dict:
-    """Everything a person needs on a case page: fields, clocks, actions they may take, the timeline."""
+    """Everything a person needs on a case page: fields, clocks, actions they may take, the timeline. One case,
+    one truth: a duplicate's `merged_into` ({case_no, answering_case_no, state, state_label, resolved_at, reply},
+    cases.merges.merge_target) points to the case that carries the answer, and `merged_cases` lists the
+    duplicates merged into this one ([{case_no, title, received_at, merged_at}]); both are empty otherwise."""
     now = now or runtime.now()
     workflow = runtime.workflows.get(case.workflow)
     calendar = runtime.calendar(session)
@@ -351,6 +359,8 @@ def case_detail(
         next_due_at=None if case.next_due_at == NO_DUE else case.next_due_at,
         department=department.name if department else None,
         duplicate_of=duplicate_of.case_no if duplicate_of else None,
+        merged_into=merge_target(session, runtime.workflows, case, actor),
+        merged_cases=merged_cases(session, case, actor),
         petitioner=masked_petitioner(case, actor, runtime.settings.personal_data_roles),
         clocks=[
             {
@@ -364,7 +374,11 @@ def case_detail(
             {
                 "id": e.id,
                 "action": e.action,
-                "label": workflow.actions[e.action].label if e.action in workflow.actions else e.action,
+                "label": (
+                    workflow.actions[e.action].label
+                    if e.action in workflow.actions
+                    else SYSTEM_EVENT_LABELS.get(e.action, e.action)
+                ),
                 "from_state": e.from_state,
                 "to_state": e.to_state,
                 "actor": name,
@@ -427,10 +441,16 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[datetime, int]:
 def list_cases(
     session: Session, runtime: Runtime, actor: User, filters: CaseFilter, now: datetime | None = None
 ) -> tuple[list[CaseSummary], str | None]:
-    """One page of the cases this actor may see, filtered, in keyset order."""
+    """One page of the cases this actor may see, filtered, in keyset order.
+
+    `filters.phone` is matched in its canonical form (cases/phones.py), so 138-1234-5678 finds 13812345678;
+    text that is no phone number raises InvalidInput on the field `phone`, naming the accepted forms."""
     now = now or runtime.now()
     if filters.sort not in ("received", "due"):
         raise InvalidInput.field("sort", "排序应为 received 或 due", "sort must be 'received' or 'due'")
+    phone = None if filters.phone is None else normalize_phone(filters.phone)
+    if filters.phone is not None and not phone:
+        raise InvalidInput.field("phone", INVALID_ZH, INVALID_EN)
     # Department staff list their own cases, or the open pool when they ask for state=pool.
     stmt = select(Case).where(visibility_filter(actor, pool=filters.state == [POOL_STATE], mine=filters.mine))
     equal = {
@@ -442,12 +462,13 @@ def list_cases(
         "category_id": Case.category_id,
         "case_type": Case.case_type,
         "urgency": Case.urgency,
-        "phone": Case.petitioner_phone,
     }
     for name, column in equal.items():
         value = getattr(filters, name)
         if value is not None:
             stmt = stmt.where(column == value)
+    if phone:
+        stmt = stmt.where(Case.petitioner_phone == phone)
     if filters.state:
         stmt = stmt.where(col(Case.state).in_(filters.state))
     if filters.overdue is not None:
@@ -601,51 +622,3 @@ def add_attachment(session: Session, runtime: Runtime, *, case: Case, actor: Use
 
 def attachment_path(runtime: Runtime, attachment: Attachment) -> Any:
     return runtime.settings.attachments_dir / attachment.sha256[:2] / attachment.sha256
-
-
-# Actions whose reply or notice the petitioner reads on the public page (answers and 信访 notices).
-PUBLIC_REPLIES = [
-    "answer_on_spot",
-    "resolve",
-    "accept_petition",
-    "decline_petition",
-    "answer_review",
-    "answer_re_review",
-]
-
-
-def public_status(session: Session, runtime: Runtime, query_code: str) -> dict[str, Any]:
-    """What a petitioner sees with their query code: status and replies, never personal data."""
-    case = session.exec(select(Case).where(Case.query_code == query_code)).first()
-    if case is None:
-        raise NotFound("查询码无效 (no case has this query code)")
-    workflow = runtime.workflows.get(case.workflow)
-    replies = session.exec(
-        select(CaseEvent)
-        .where(
-            CaseEvent.case_id == case.id,
-            col(CaseEvent.action).in_(PUBLIC_REPLIES),
-        )
-        .order_by(col(CaseEvent.id))
-    ).all()
-    return {
-        "case_no": case.case_no,
-        "title": case.title,
-        "state": case.state,
-        "state_label": workflow.states[case.state].label,
-        "received_at": case.received_at,
-        "resolved_at": case.resolved_at,
-        "replies": [{"at": e.at, "reply": e.payload.get("reply") or e.payload.get("notice", "")} for e in replies],
-    }
-
-
-def count_cases_by(session: Session, actor: User, link: str, only: int | None = None) -> dict[int, tuple[int, int]]:
-    """For each meeting (link="meeting") or station (link="station"), or only the one given: how many cases it
-    raised and how many of them are resolved now, counting only the cases this actor may see."""
-    column = {"meeting": Case.meeting_id, "station": Case.station_id}[link]
-    stmt = (
-        select(column, func.count(), func.count(Case.resolved_at))  # count(column) skips NULLs: unresolved
-        .where(col(column).is_not(None) if only is None else column == only, visibility_filter(actor))
-        .group_by(column)
-    )
-    return {int(ref): (int(total), int(resolved)) for ref, total, resolved in session.exec(stmt).all()}

@@ -3,15 +3,15 @@ calendar service when due times move, and the ledger importer, so reports read o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from grievance.cases.models import NO_DUE, Case, CaseClock, CaseState
 from grievance.errors import Conflict
+from grievance.workflow.definition import MERGE_EFFECT, RESOLVE_CLOCK, RESPOND_CLOCK
 
 
 def state_after(
@@ -20,11 +20,16 @@ def state_after(
     at: datetime,
     *,
     previous: CaseState | None = None,
-    action: str | None = None,
-    payload: dict[str, Any] | None = None,
+    effects: Collection[str] = (),
 ) -> CaseState:
-    """The case's facts from `at` on. The latest callback's answers carry over from the previous row until a
-    new callback (the case's own columns are cleared by a new resolution)."""
+    """The case's facts from `at` on, read from what the effects wrote on the case and its clocks, never from
+    the names of actions or states (a workflow file may rename those).
+
+    - A duplicate (counted apart, in no denominator) is a case whose duplicate_of_id is set by merge_into, or
+      whose action just taken has that effect (`effects`: a ledger replay that links the target after insert).
+    - The latest callback's answers are the case's callback columns (record_callback writes them, a new
+      resolution clears them); while they are clear, the previous row's answers carry over.
+    - On time: the clocks the code names (definition.REQUIRED_CLOCKS, which the loader insists on)."""
     by_name = {c.name: c for c in clocks}
 
     def stopped_on_time(name: str) -> bool:
@@ -38,24 +43,26 @@ def state_after(
         or (c.stopped_at is None and c.paused_at is not None and c.paused_at >= c.due_at)
         for c in by_name.values()
     )
-    reached, solved, satisfaction = (
-        (previous.reached, previous.solved, previous.satisfaction) if previous else (False, None, None)
-    )
-    if action == "callback" and payload is not None:
-        reached = bool(payload.get("reached"))
-        solved = payload.get("solved") if reached else None
-        satisfaction = payload.get("satisfaction") if reached else None
+    if case.callback_at is not None:
+        reached = case.callback_reached is True
+        solved = case.callback_solved if reached else None
+        satisfaction = case.satisfaction if reached else None
+    elif previous is not None:
+        reached, solved, satisfaction = previous.reached, previous.solved, previous.satisfaction
+    else:
+        reached, solved, satisfaction = False, None, None
+    merged = case.duplicate_of_id is not None or MERGE_EFFECT in effects or (previous is not None and previous.merged)
     resolved = case.resolved_at is not None
     return CaseState(
         case_id=case.id,  # type: ignore[arg-type]
         valid_from=at,
         state=case.state,
         department_id=case.department_id,
-        merged=case.state == "merged",
+        merged=merged,
         responded=case.responded_at is not None,
-        responded_on_time=case.responded_at is not None and stopped_on_time("respond"),
+        responded_on_time=case.responded_at is not None and stopped_on_time(RESPOND_CLOCK),
         resolved=resolved,
-        resolved_on_time=resolved and stopped_on_time("resolve"),
+        resolved_on_time=resolved and stopped_on_time(RESOLVE_CLOCK),
         reopened=case.reopened_at is not None,
         outcome=case.outcome if resolved else None,
         callback_reached=resolved and case.callback_reached is True,

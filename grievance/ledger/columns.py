@@ -6,13 +6,16 @@ importer, the exporter and the README's table.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from grievance.glossary import LABELS, LabelledEnum
+from grievance.spreadsheet import read_text
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,73 @@ COLUMNS: list[Column] = [
     Column("reopened_at", ("重办时间",), "time; later than resolved_at means open again"),
     Column("closed_at", ("归档时间",), "time"),
     Column("duplicate_of", ("重复件（合并到）", "合并到"), "case_no of the case it was merged into"),
+    Column("note", ("备注", "说明"), "text: kept as a remark on the case's first event (shown on its timeline)"),
 ]
 NAMES = [c.name for c in COLUMNS]
-ALIASES = {alias: c.name for c in COLUMNS for alias in (c.name, *c.aliases)}
+BY_NAME = {c.name: c for c in COLUMNS}
+
+
+def _fold(text: str) -> str:
+    """The form a header or vocabulary cell is compared in: NFKC (full-width to half-width, 　 to space),
+    no spaces, lower case; a trailing * (Excel templates mark required columns so) dropped."""
+    folded = "".join(unicodedata.normalize("NFKC", text).split()).lower().rstrip("*")
+    for mark in ("(必填)", "(选填)", "(必填项)", "(可选)"):
+        folded = folded.removesuffix(mark)
+    return folded.rstrip("*")
+
+
+ALIASES = {_fold(alias): c.name for c in COLUMNS for alias in (c.name, *c.aliases)}
+
+
+def header_name(cell: Any) -> str | None:
+    """The ledger column a header cell names (English code or a Chinese alias), or None."""
+    return ALIASES.get(_fold(text_of(cell).removeprefix("\ufeff")))
+
+
+# The words offices write for each vocabulary besides the codes and the glossary's labels: DOMAIN.md's own
+# ("hotline 12345 / 电话", 企业包保 / 代办帮办) and the usual ones of ledgers and 12345 exports.
+SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "Channel": {
+        "meeting": ("恳谈会", "阳光恳谈", "阳光恳谈会议"),
+        "station": ("驿站", "城市驿站站点"),
+        "mobile_desk": ("流动办公", "流动办公桌", "流动服务"),
+        "hotline": ("12345", "电话", "来电", "热线", "12345热线", "热线电话", "市民热线", "12345市民热线", "政务热线"),
+        "online": ("网络", "网上", "网站", "网上留言", "留言", "微信", "app", "网上投诉"),
+        "walk_in": ("来访", "走访", "上门", "现场", "窗口", "来人"),
+        "letter": ("来信", "信件", "书信", "写信", "信函", "邮件"),
+        "enterprise": ("企业", "包保", "企业包保", "代办帮办", "帮办代办", "代办"),
+        "inspection": ("巡视", "巡视交办", "巡察", "巡察交办", "督察交办"),
+        "leader": ("领导批办", "领导交办", "领导批示"),
+    },
+    "CaseType": {
+        "consult": ("咨询类", "询问"),
+        "help": ("求助类", "求援"),
+        "complaint": ("投诉类",),
+        "report": ("举报类", "检举", "控告", "检举控告"),
+        "suggestion": ("建议类", "意见建议", "意见"),
+        "praise": ("表扬类", "感谢"),
+        "dispute": ("纠纷", "矛盾", "矛盾纠纷类", "纠纷调解"),
+        "petition": ("信访件", "信访事项"),
+    },
+    "Urgency": {
+        "emergency": ("特急件", "加急"),
+        "urgent": ("急", "急件", "紧急件"),
+        "normal": ("普通", "一般件", "常规", "正常"),
+    },
+    "Outcome": {
+        "answered_on_spot": ("直办", "当场办结", "现场答复", "即时答复"),
+        "solved": ("解决", "已办理", "已处理"),
+        "explained": ("解释说明", "已解释", "已说明", "答复说明"),
+        "mediated": ("化解", "调解成功", "已调解"),
+        "not_mediated": ("调解不成", "调解未成功", "未调解成功"),
+        "rejected": ("不支持", "不予受理", "诉求不合理"),
+    },
+    "Satisfaction": {
+        "satisfied": ("非常满意", "很满意"),
+        "basically_satisfied": ("比较满意", "较满意", "基本"),
+        "unsatisfied": ("不满意", "很不满意", "非常不满意"),
+    },
+}
 TIME_COLUMNS = (
     "received_at",
     "dispatched_at",
@@ -71,8 +138,8 @@ TIME_COLUMNS = (
     "reopened_at",
     "closed_at",
 )
-TRUE = {"是", "yes", "y", "true", "1", "t", "对"}
-FALSE = {"否", "no", "n", "false", "0", "f"}
+TRUE = {"是", "yes", "y", "true", "1", "t", "对", "有", "已联系", "联系到", "已联系到", "已解决", "√", "✓"}
+FALSE = {"否", "no", "n", "false", "0", "f", "无", "未联系", "未联系到", "联系不上", "未解决", "×", "✗"}
 
 
 class CellError(ValueError):
@@ -83,31 +150,30 @@ class CellError(ValueError):
         self.message, self.message_en = message, message_en
 
 
-def header_names(header: list[Any]) -> tuple[list[str | None], list[str]]:
-    """Column names for each header cell (None for unknown ones), and the unknown headers."""
-    names: list[str | None] = []
-    unknown: list[str] = []
-    for cell in header:
-        text = "" if cell is None else str(cell).strip().removeprefix("\ufeff")
-        name = ALIASES.get(text) or ALIASES.get(text.lower())
-        names.append(name)
-        if name is None and text:
-            unknown.append(text)
-    return names, unknown
+# Excel stores a date as days since 1899-12-30; a cell formatted as a number shows that serial (45420).
+EXCEL_EPOCH = datetime(1899, 12, 30)
+EXCEL_SERIALS = (20000, 80000)  # 1954..2119: plausible ledger dates, not case numbers or phones
 
 
 def read_time(value: Any, timezone: str) -> datetime | None:
+    """A time cell as aware UTC: a date cell, an Excel serial number, ISO 8601, Excel's 2025/3/5 9:05 or
+    2025年3月5日 9:05; without a zone in `timezone`. Raises CellError saying what is accepted."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, datetime):
         moment = value
+    elif isinstance(value, int | float) and not isinstance(value, bool) and EXCEL_SERIALS[0] < value < EXCEL_SERIALS[1]:
+        moment = EXCEL_EPOCH + timedelta(days=float(value))
     else:
         try:
-            moment = _local_moment(str(value))
+            moment = _local_moment(text_of(value) if not isinstance(value, date | time) else "")
         except ValueError:
+            shown = value.isoformat() if isinstance(value, date | time) else text_of(value)
             raise CellError(
-                f"时间「{value}」无效，应为 ISO 8601，如 2025-03-05 14:30 或 2025-03-05T14:30:00+08:00",
-                f"bad time {value!r}; accepted: ISO 8601 such as 2025-03-05 14:30 or 2025-03-05T14:30:00+08:00",
+                f"时间「{shown}」无效，应为日期和时间，如 2025-03-05 14:30、2025/3/5 14:30、2025年3月5日 14:30 "
+                "或 2025-03-05T14:30:00+08:00",
+                f"bad time {shown!r}; accepted: a date and time such as 2025-03-05 14:30, 2025/3/5 14:30, "
+                "2025年3月5日 14:30 or 2025-03-05T14:30:00+08:00",
             ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
@@ -116,11 +182,13 @@ def read_time(value: Any, timezone: str) -> datetime | None:
 
 # What Excel writes in a CSV for a date cell (Chinese locale): 2025/3/5 9:05, without zero padding.
 EXCEL_MOMENT = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
+CHINESE_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]\s*")
 
 
 def _local_moment(text: str) -> datetime:
-    """ISO 8601, or Excel's 2025/3/5 9:05; raises ValueError."""
-    text = text.strip().replace("/", "-")
+    """ISO 8601, Excel's 2025/3/5 9:05 or 2025年3月5日 9:05; raises ValueError."""
+    text = unicodedata.normalize("NFKC", text).strip().replace("/", "-").replace("：", ":")
+    text = CHINESE_DATE.sub(lambda m: f"{m[1]}-{m[2]}-{m[3]} ", text).strip()
     try:
         return datetime.fromisoformat(text)
     except ValueError:
@@ -139,23 +207,42 @@ def read_day(value: Any) -> date:
     return _local_moment(text_of(value)).date()
 
 
+@functools.cache
+def vocabulary(enum: type[LabelledEnum]) -> dict[str, str]:
+    """Every accepted word of a vocabulary, folded, to its code: codes, glossary labels, synonyms."""
+    words = {_fold(code): code for code in enum.__members__}
+    words.update({_fold(label): code for code, label in LABELS[enum.__name__].items()})
+    for code, synonyms in SYNONYMS.get(enum.__name__, {}).items():
+        words.update({_fold(s): code for s in synonyms})
+    return words
+
+
+def accepted_words(enum: type[LabelledEnum]) -> str:
+    """The accepted values as people read them: each code with its label and synonyms."""
+    synonyms = SYNONYMS.get(enum.__name__, {})
+    labels = LABELS[enum.__name__]
+    return "; ".join(
+        f"{code} = {' / '.join(dict.fromkeys((labels[code], *synonyms.get(code, ()))))}" for code in enum.__members__
+    )
+
+
 def read_choice(value: Any, enum: type[LabelledEnum]) -> str | None:
-    """A vocabulary cell: the code (solved) or its Chinese label (已解决)."""
+    """A vocabulary cell: the code (solved), its Chinese label (已解决) or a synonym offices write (SYNONYMS),
+    compared without spaces, case or full-width forms. Raises CellError naming the accepted values."""
     text = text_of(value)
     if not text:
         return None
-    if text in enum.__members__:
-        return text
-    by_label = {label: code for code, label in LABELS[enum.__name__].items()}
-    if text in by_label:
-        return by_label[text]
-    raise CellError(f"取值「{text}」无效，可选：{enum.accepted()}", f"bad value {text!r}; accepted: {enum.accepted()}")
+    code = vocabulary(enum).get(_fold(text))
+    if code is not None:
+        return code
+    accepted = accepted_words(enum)
+    raise CellError(f"取值「{text}」无法识别，可选：{accepted}", f"unknown value {text!r}; accepted: {accepted}")
 
 
 def read_bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
-    text = text_of(value).lower()
+    text = _fold(text_of(value))
     if not text:
         return None
     if text in TRUE:
@@ -172,4 +259,4 @@ def text_of(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # Excel turns 13812341234 into a float
-    return str(value).strip()
+    return read_text(str(value).strip())  # undo the export's ' before a formula character

@@ -18,12 +18,22 @@ from grievance.glossary import LABELS
 from grievance.ledger.columns import COLUMNS, NAMES
 from grievance.ledger.importer import CHUNK
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
+from grievance.spreadsheet import append_row, csv_row
+from grievance.workflow.definition import INTAKE, RESOLVE_CLOCK, RESPOND_CLOCK
+from grievance.workflow.loader import Workflows
 
-RESOLVES = ("resolve", "answer_on_spot")
+# The effects whose actions give a case its (last) resolution: keyed on effects, which the loader checks, not on
+# action names a workflow file may change.
+RESOLUTION_EFFECTS = ("record_resolution", "record_answer_on_spot")
 
 
 def export_rows(
-    session: Session, *, timezone: str, start: datetime | None = None, end: datetime | None = None
+    session: Session,
+    *,
+    workflows: Workflows,
+    timezone: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """One ledger row per case received in [start, end) (all cases without bounds), oldest first."""
     respond = aliased(CaseClock, name="respond_clock")
@@ -50,8 +60,8 @@ def export_rows(
         .outerjoin(Meeting, Meeting.id == Case.meeting_id)
         .outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
         .outerjoin(Category, Category.id == Case.category_id)
-        .outerjoin(respond, and_(respond.case_id == Case.id, respond.name == "respond"))
-        .outerjoin(resolve, and_(resolve.case_id == Case.id, resolve.name == "resolve"))
+        .outerjoin(respond, and_(respond.case_id == Case.id, respond.name == RESPOND_CLOCK))
+        .outerjoin(resolve, and_(resolve.case_id == Case.id, resolve.name == RESOLVE_CLOCK))
         .outerjoin(target, target.id == Case.duplicate_of_id)
         .order_by(Case.received_at, Case.id)
     )
@@ -60,7 +70,8 @@ def export_rows(
     if end is not None:
         query = query.where(Case.received_at < end)
     found = session.execute(query).all()
-    last_resolve = _last_resolves(session, [row.Case.id for row in found])
+    last_resolve = _last_resolves(session, workflows, [row.Case.id for row in found])
+    remarks = _ledger_remarks(session, [row.Case.id for row in found])
     tz = ZoneInfo(timezone)
 
     def moment(value: datetime | None) -> str:
@@ -107,24 +118,47 @@ def export_rows(
                 "reopened_at": moment(case.reopened_at),
                 "closed_at": moment(case.closed_at),
                 "duplicate_of": row.duplicate_of or "",
+                "note": remarks.get(case.id, ""),  # type: ignore[arg-type]
             }
         )
     return rows
 
 
-def _last_resolves(session: Session, case_ids: list[int]) -> dict[int, tuple[datetime, str, str]]:
+def _last_resolves(session: Session, workflows: Workflows, case_ids: list[int]) -> dict[int, tuple[datetime, str, str]]:
     """The last resolution of each case (time, outcome, reply): a reopened case keeps it in its events."""
+    resolving = {
+        name: "record_answer_on_spot" in action.effects
+        for workflow in workflows.definitions.values()
+        for name, action in workflow.actions.items()
+        if set(RESOLUTION_EFFECTS) & set(action.effects)
+    }
     found: dict[int, tuple[datetime, str, str]] = {}
     for start in range(0, len(case_ids), CHUNK):
         chunk = case_ids[start : start + CHUNK]
         last = (
             select(func.max(CaseEvent.id))
-            .where(CaseEvent.case_id.in_(chunk), CaseEvent.action.in_(RESOLVES))  # type: ignore[attr-defined]
+            .where(CaseEvent.case_id.in_(chunk), CaseEvent.action.in_(list(resolving)))  # type: ignore[attr-defined]
             .group_by(CaseEvent.case_id)
         )
         for event in session.execute(select(CaseEvent).where(CaseEvent.id.in_(last))).scalars():  # type: ignore[union-attr]
-            outcome = "answered_on_spot" if event.action == "answer_on_spot" else event.payload.get("outcome", "")
+            on_spot = resolving.get(event.action, False)
+            outcome = "answered_on_spot" if on_spot else event.payload.get("outcome", "")
             found[event.case_id] = (event.at, outcome, event.payload.get("reply", ""))
+    return found
+
+
+def _ledger_remarks(session: Session, case_ids: list[int]) -> dict[int, str]:
+    """The 备注 an imported case brought with it (kept in its intake event), so that it exports again."""
+    found: dict[int, str] = {}
+    for start in range(0, len(case_ids), CHUNK):
+        chunk = case_ids[start : start + CHUNK]
+        events = select(CaseEvent.case_id, CaseEvent.payload).where(
+            CaseEvent.case_id.in_(chunk),  # type: ignore[attr-defined]
+            CaseEvent.action == INTAKE,
+        )
+        for case_id, payload in session.execute(events):
+            if payload and payload.get("ledger_note"):
+                found[case_id] = payload["ledger_note"]
     return found
 
 
@@ -133,27 +167,29 @@ def _yes_no(value: bool | None) -> str:
 
 
 def to_csv(rows: list[dict[str, Any]]) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel and WPS open the Chinese correctly."""
+    """UTF-8 with a byte-order mark, so Excel and WPS open the Chinese correctly; a text that could start a
+    formula (=, +, -, @, tab, CR, LF) is written with a leading ' (grievance.spreadsheet), which the import undoes."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=NAMES)
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(out)
+    writer.writerow(NAMES)
+    writer.writerows(csv_row(row[name] for name in NAMES) for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
-    """A workbook whose first row has the Chinese column names (the importer reads both)."""
+    """A workbook whose first row has the Chinese column names (the importer reads both); every text is a
+    string cell, never a live formula (grievance.spreadsheet)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.active
     sheet.title = "台账"
-    sheet.append([c.aliases[0] for c in COLUMNS])
+    append_row(sheet, [c.aliases[0] for c in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([_label(name, row[name]) for name in NAMES])
+        append_row(sheet, [_label(name, row[name]) for name in NAMES])
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)

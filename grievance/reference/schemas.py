@@ -7,6 +7,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field, field_validator
 
+from grievance.errors import BilingualValueError
 from grievance.schemas import In
 
 CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
@@ -72,7 +73,10 @@ class EnterpriseIn(In):
     def _credit_code(cls, value: str) -> str:
         value = value.upper()
         if not CREDIT_CODE.match(value):
-            raise ValueError("统一社会信用代码应为18位数字或大写字母 (an 18-character unified social credit code)")
+            raise BilingualValueError(
+                "统一社会信用代码应为18位数字或大写字母（不含 I、O、S、V、Z）",
+                "a unified social credit code is 18 digits or capital letters (not I, O, S, V, Z)",
+            )
         return value
 
 

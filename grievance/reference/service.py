@@ -8,11 +8,13 @@ from typing import Any, TypeVar
 
 import yaml
 from sqlmodel import Session, SQLModel, col, select
+from typing_extensions import TypedDict  # pydantic (the API's response model) needs this one before 3.12
 
 from grievance.db import find_by_ref, utcnow
 from grievance.errors import Conflict, InvalidInput, NotFound
 from grievance.reference.models import Category, Department, Enterprise, LiaisonAssignment, Meeting, Station
 from grievance.reference.schemas import DepartmentIn, EnterpriseIn, MeetingIn, StationIn
+from grievance.textfiles import read_text_file
 from grievance.users.service import find_department, get_user
 
 T = TypeVar("T", bound=SQLModel)
@@ -106,19 +108,39 @@ def list_all(session: Session, model: type[T], order: Any) -> list[T]:
     return list(session.exec(select(model).order_by(order)).all())
 
 
-def load_categories(session: Session, path: Path) -> dict[str, int]:
-    """Create or update the category tree from the deployment's YAML file (matched by code)."""
+class UnroutedCategory(TypedDict):
+    """A category whose routing department (named in the file by code) does not exist yet."""
+
+    code: str
+    name: str
+    department: str
+
+
+class CategoriesLoaded(TypedDict):
+    created: int
+    updated: int
+    unrouted: list[UnroutedCategory]
+
+
+def load_categories(session: Session, path: Path) -> CategoriesLoaded:
+    """Create or update the category tree from the deployment's YAML file (matched by code; UTF-8 or GB18030).
+
+    A `department` code that names no department yet (a fresh database) does not stop the load: the category
+    gets no routing and is listed in `unrouted`, to be filled in by loading the file again once the department
+    exists. Raises InvalidInput (nothing loaded, the caller rolls back) for a file that cannot be read, is not
+    YAML, or breaks the tree's rules (code and name on each item, at most three levels)."""
+    text = read_text_file(path, field="file")
     try:
-        tree = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        tree = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         raise InvalidInput.field(
-            "file", f"无法读取分类文件：{exc}", f"cannot read the categories file: {exc}"
+            "file", f"分类文件不是有效的 YAML：{exc}", f"the categories file is not valid YAML: {exc}"
         ) from None
     if not isinstance(tree, list):
         raise InvalidInput.field("file", "分类文件应为列表", "the categories file must be a list of categories")
     existing = {c.code: c for c in session.exec(select(Category)).all()}
     departments = {d.code: d.id for d in session.exec(select(Department)).all()}
-    counts = {"created": 0, "updated": 0}
+    loaded: CategoriesLoaded = {"created": 0, "updated": 0, "unrouted": []}
 
     def visit(items: list[Any], parent: Category | None, level: int, trail: str) -> None:
         for i, item in enumerate(items):
@@ -129,27 +151,42 @@ def load_categories(session: Session, path: Path) -> dict[str, int]:
                 raise InvalidInput.field(where, "分类最多三级", "categories are at most three levels deep")
             code = str(item["code"])
             dept_code = item.get("department")
-            if dept_code is not None and dept_code not in departments:
-                raise InvalidInput.field(
-                    where, f"单位编码 {dept_code} 不存在", f"{where}: no department with code {dept_code!r}"
-                )
+            dept_code = str(dept_code) if dept_code is not None else None
             category = existing.get(code)
             if category is None:
                 category = Category(code=code, name="", level=level)
                 existing[code] = category
-                counts["created"] += 1
+                loaded["created"] += 1
             else:
-                counts["updated"] += 1
+                loaded["updated"] += 1
             category.name = str(item["name"])
             category.level = level
             category.parent_id = parent.id if parent else None
             category.department_id = departments.get(dept_code) if dept_code else None
+            if dept_code and category.department_id is None:
+                loaded["unrouted"].append({"code": code, "name": category.name, "department": dept_code})
             session.add(category)
             session.flush()
             visit(item.get("children") or [], category, level + 1, f"{where}.children")
 
     visit(tree, None, 1, "categories")
-    return counts
+    return loaded
+
+
+def describe_categories_load(loaded: CategoriesLoaded) -> list[str]:
+    """What a load did, line by line in Chinese and English (the CLI's output)."""
+    lines = [
+        f"分类已载入：新建 {loaded['created']} 个，更新 {loaded['updated']} 个 "
+        f"(categories loaded: {loaded['created']} created, {loaded['updated']} updated)"
+    ]
+    if loaded["unrouted"]:
+        lines.append(
+            f"{len(loaded['unrouted'])} 个分类指定的承办单位尚不存在，暂无派单建议；添加单位后再载入一次 "
+            f"({len(loaded['unrouted'])} categories name a department that does not exist yet and suggest none; "
+            "add it and load the file again):"
+        )
+        lines.extend(f"  {c['code']} {c['name']} -> {c['department']}" for c in loaded["unrouted"])
+    return lines
 
 
 def is_liaison(session: Session, user: Any) -> bool:

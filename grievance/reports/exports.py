@@ -1,7 +1,8 @@
 """Reports as files people open: CSV, an XLSX workbook and a printable A4 HTML page with inline SVG charts.
 
 Rendering only: the figures come from service.py, so every format shows the same numbers, and a null rate (its
-denominator is 0) is shown as "—" (a blank cell in a workbook), never as 0 %.
+denominator is 0) is shown as "—" (a blank cell in a workbook), never as 0 %. Every text cell (a department's,
+meeting's or case's name) goes through grievance.spreadsheet, so none is ever a live formula.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from grievance.errors import InvalidInput
 from grievance.glossary import LABELS
 from grievance.reports.metrics import METRICS, ZONE_METRICS
 from grievance.reports.service import DIMENSION_LABELS
+from grievance.spreadsheet import csv_row, set_cell
 
 DASH = "—"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -385,7 +387,8 @@ CSV_COLUMNS = ("dimension", "key", "label", "metric", "metric_label", "numerator
 
 
 def rates_csv(report: dict[str, Any]) -> str:
-    """Long format, one row per (group, metric), the totals as dimension "total"; with a BOM for Excel and WPS."""
+    """Long format, one row per (group, metric), the totals as dimension "total"; with a BOM for Excel and WPS.
+    Labels that could start a formula get a leading ' (grievance.spreadsheet.csv_text)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -395,16 +398,18 @@ def rates_csv(report: dict[str, Any]) -> str:
         for row in rows:
             for key, metric in row["metrics"].items():
                 writer.writerow(
-                    [
-                        dimension,
-                        "" if row["key"] is None else row["key"],
-                        row["label"],
-                        key,
-                        label_of(key),
-                        _blank(metric.get("numerator")),
-                        _blank(metric.get("denominator")),
-                        _blank(metric.get("value")),
-                    ]
+                    csv_row(
+                        [
+                            dimension,
+                            "" if row["key"] is None else row["key"],
+                            row["label"],
+                            key,
+                            label_of(key),
+                            _blank(metric.get("numerator")),
+                            _blank(metric.get("denominator")),
+                            _blank(metric.get("value")),
+                        ]
+                    )
                 )
     return "\ufeff" + out.getvalue()
 
@@ -466,7 +471,7 @@ def write_table(
     row_no = start
     for head in headers:
         for col, title in enumerate(head, start=1):
-            cell = sheet.cell(row=row_no, column=col, value=title or None)
+            cell = set_cell(sheet.cell(row=row_no, column=col), title or None)
             cell.font, cell.fill = HEADER_FONT, HEADER_FILL
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             widths[col] = max(widths.get(col, 0), _width(title))
@@ -478,7 +483,7 @@ def write_table(
             if isinstance(value, Num):
                 cell.value, cell.number_format = value.value, value.format
             else:
-                cell.value = value
+                set_cell(cell, value)
             widths[col] = max(widths.get(col, 0), _width(value))
         row_no += 1
     for col, width in widths.items():
@@ -543,7 +548,7 @@ def _formula_sheet(sheet: Worksheet, formulas: dict[str, dict[str, str]], notes:
         [[item["label"], item["formula"], item.get("formula_en", "")] for item in formulas.values()],
     )
     for n, note in enumerate(notes, start=sheet.max_row + 2):
-        sheet.cell(row=n, column=1, value=note)
+        set_cell(sheet.cell(row=n, column=1), note)
 
 
 def rates_xlsx(report: dict[str, Any]) -> bytes:
@@ -559,7 +564,7 @@ def rates_xlsx(report: dict[str, Any]) -> bytes:
         if rows:
             _group_sheet(sheet, rows)
         else:
-            sheet.cell(row=1, column=1, value="本期无数据")
+            set_cell(sheet.cell(row=1, column=1), "本期无数据")
     period = report["period"]
     formulas = {
         key: {"label": m.label, "formula": m.formula, "formula_en": m.formula_en}
@@ -603,11 +608,10 @@ def monthly_xlsx(doc: dict[str, Any]) -> bytes:
     book = _workbook()
     period, tz = doc["period"], doc["period"]["timezone"]
     overview = book.create_sheet("概览")
-    overview.cell(row=1, column=1, value=doc["title"]).font = Font(bold=True, size=14)
-    overview.cell(
-        row=2,
-        column=1,
-        value=f"统计区间：{period_cn(period)}；上月：{period_cn(doc['previous_period'])}；"
+    set_cell(overview.cell(row=1, column=1), doc["title"]).font = Font(bold=True, size=14)
+    set_cell(
+        overview.cell(row=2, column=1),
+        f"统计区间：{period_cn(period)}；上月：{period_cn(doc['previous_period'])}；"
         f"数据截至：{moment_cn(period['as_of'], tz)}",
     )
     write_table(

@@ -47,8 +47,10 @@ class WorkCalendar:
         if day.year not in _warned_years:
             _warned_years.add(day.year)
             log.warning(
-                "no statutory holidays known for %s: counting weekends and local overrides only; "
-                "import the year's holidays with `grievance calendar import`",
+                "%s 年尚无法定节假日数据，只按周末和本地调整计算；请用 `grievance calendar import` 导入当年的节假日 "
+                "(no statutory holidays known for %s: counting weekends and local overrides only; "
+                "import the year's holidays with `grievance calendar import`)",
+                day.year,
                 day.year,
             )
         return day.weekday() < 5

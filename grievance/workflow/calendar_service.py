@@ -16,6 +16,7 @@ from grievance.cases.models import CalendarOverride, Case, CaseClock
 from grievance.cases.states import current_state, record_state, state_after
 from grievance.db import utcnow
 from grievance.errors import InvalidInput, NotFound
+from grievance.textfiles import decode_text
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.clocks import refresh_next_due
 
@@ -153,12 +154,15 @@ def change_overrides(
 
 
 def import_overrides(
-    session: Session, text: str, *, timezone: str = "Asia/Shanghai", now: datetime | None = None
+    session: Session, source: str | bytes, *, timezone: str = "Asia/Shanghai", now: datetime | None = None
 ) -> int:
     """Import lines `YYYY-MM-DD,workday|holiday[,note]` (a header line is allowed); all or nothing.
-    Returns how many days were imported."""
+    `source` is the file's bytes (UTF-8 with or without BOM, or GB18030 as Chinese Excel saves a CSV: decoded
+    by grievance.textfiles) or its text. Returns how many days were imported; raises InvalidInput listing
+    every bad line (nothing imported) or naming the encodings accepted."""
     rows = []
     errors = []
+    text = decode_text(source) if isinstance(source, bytes) else source
     text = text.removeprefix("\ufeff")  # Excel and WPS save UTF-8 CSV with a byte-order mark
     for number, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
         if not fields or not "".join(fields).strip() or fields[0].strip().startswith("#"):

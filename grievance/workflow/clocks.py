@@ -67,8 +67,11 @@ def apply_clocks(ctx: ActionContext, final: bool) -> None:
             _resume_if_paused(ctx.calendar, clock, ctx.now)
             clock.stopped_at = ctx.now
         elif ctx.action in definition.pause and running and clock and clock.paused_at is None:
-            clock.remaining_seconds = ctx.calendar.remaining(ctx.now, clock.due_at, _unit(clock))
-            clock.paused_at = ctx.now
+            # A clock already past its due time is not paused: the time is missed, so the case stays overdue in
+            # the lists and the reports alike, and no extension can be approved after the fact (DOMAIN.md).
+            if ctx.now < clock.due_at:
+                clock.remaining_seconds = ctx.calendar.remaining(ctx.now, clock.due_at, _unit(clock))
+                clock.paused_at = ctx.now
         elif ctx.action in definition.resume and running and clock and clock.paused_at is not None:
             _resume_if_paused(ctx.calendar, clock, ctx.now)
         elif ctx.action in definition.extend and running and clock and ctx.extension_days:

@@ -10,6 +10,31 @@ from grievance.workflow.calendar import UNITS
 
 INTAKE = "intake"  # the pseudo-action that creates a case; clocks may start on it
 
+# Clocks that Python code reads by name, and what reads them. Every workflow must define them: the loader
+# refuses a file that lacks one (or renames it), so no rate silently loses its data. Guards that read a clock
+# also declare it (Guard.clocks); effects are keyed on by name instead of actions and states.
+RESPOND_CLOCK = "respond"
+RESOLVE_CLOCK = "resolve"
+REQUIRED_CLOCKS: dict[str, str] = {
+    RESPOND_CLOCK: "按时响应率 (on_time_response_rate, cases/states.py) and the ledger's respond_due_at",
+    RESOLVE_CLOCK: (
+        "按时办结率 (on_time_resolution_rate, cases/states.py), the extension guards and the ledger's "
+        "resolve_due_at / extended_due_at"
+    ),
+}
+# Which required clock the actions with these effects must stop, so the rate measures them.
+STOPPED_BY_EFFECT: dict[str, tuple[str, ...]] = {
+    "record_response": (RESPOND_CLOCK,),
+    "record_resolution": (RESOLVE_CLOCK,),
+    "record_answer_on_spot": (RESPOND_CLOCK, RESOLVE_CLOCK),
+}
+# Which required clock the action with this effect must extend (the extension guards read that clock's days).
+EXTENDS_BY_EFFECT: dict[str, str] = {"approve_extension": RESOLVE_CLOCK}
+# The effect that makes a case a duplicate of another (sets duplicate_of_id): reports and pages key on it.
+MERGE_EFFECT = "merge_into"
+# Effects whose action must end in a final state: a merged duplicate leaves every denominator, its clocks stop.
+ENDS_IN_FINAL_STATE: tuple[str, ...] = (MERGE_EFFECT,)
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy.orm.attributes import flag_modified
+
+from grievance.cases.models import CaseEvent
 from grievance.workflow.context import ActionContext
 
 Effect = Callable[[ActionContext], None]
 EFFECTS: dict[str, Effect] = {}
 # The input fields each effect reads; the loader insists that an action using it declares them required.
 EFFECT_FIELDS: dict[str, tuple[str, ...]] = {}
+# The event a merge writes on the target's timeline (not a workflow action: nobody fires it).
+MERGED_IN = "merged_in"
 
 
 def effect(*fields: str) -> Callable[[Effect], Effect]:
@@ -136,7 +141,26 @@ def count_urge(ctx: ActionContext) -> None:
 
 @effect("into")
 def merge_into(ctx: ActionContext) -> None:
-    ctx.case.duplicate_of_id = ctx.refs["into"].id
+    """The case becomes a duplicate of the target (reports count it apart). Live, the target's timeline records it
+    in the same transaction (a MERGED_IN event naming this case, at the target's current state) and the target's
+    version moves like with any event. A replay without a session (the ledger importer, whose target may not
+    have an id yet) links the target and writes that event itself once the cases are inserted."""
+    target = ctx.refs["into"]
+    ctx.case.duplicate_of_id = target.id
+    if ctx.session is None:
+        return
+    flag_modified(target, "state")
+    ctx.session.add(
+        CaseEvent(
+            case_id=target.id,
+            action=MERGED_IN,
+            from_state=target.state,
+            to_state=target.state,
+            actor_id=ctx.actor.id,
+            at=ctx.now,
+            payload={"case_no": ctx.case.case_no},
+        )
+    )
 
 
 @effect()

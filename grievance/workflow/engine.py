@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from grievance.cases.access import is_hidden_from
 from grievance.cases.models import CalendarOverride, Case, CaseClock, CaseEvent
@@ -102,7 +102,36 @@ def _scope_problem(case: Case, actor: User, action: ActionDef) -> str | None:
     return "该件不属于您的单位 (this case is not your department's)"
 
 
+def _lock_referenced_cases(ctx: ActionContext) -> str | None:
+    """Lock the acting case and every case its input names (a merge target), in id order, and re-read those
+    others, so that the guards read rows no concurrent action can change before this transaction ends. Two
+    opposite merges (A into B, B into A) then run one after the other, never both: the second sees the first's
+    result and gets 409. Returns the reason to refuse if the acting case itself changed since it was read.
+
+    PostgreSQL: SELECT ... FOR UPDATE (taken in one order, so the two merges wait for each other instead of
+    deadlocking). SQLite has no row locks and renders no FOR UPDATE; every write transaction there begins with
+    BEGIN IMMEDIATE (grievance/db.py), so whole transactions are already serialised and the re-read sees the
+    committed state."""
+    others = [ref for ref in ctx.refs.values() if isinstance(ref, Case) and ref.id != ctx.case.id]
+    if not others:
+        return None
+    ids = sorted({ctx.case.id, *(o.id for o in others)})  # type: ignore[type-var]
+    versions = dict(
+        ctx.session.execute(
+            select(Case.id, Case.version).where(col(Case.id).in_(ids)).order_by(col(Case.id)).with_for_update()
+        ).all()
+    )
+    if versions.get(ctx.case.id) != ctx.case.version:
+        return f"诉求 {ctx.case.case_no} 同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)"
+    for other in others:
+        ctx.session.refresh(other)  # what the guards read is the locked, current row
+    return None
+
+
 def _guard_problem(ctx: ActionContext, action: ActionDef) -> str | None:
+    locked = _lock_referenced_cases(ctx)
+    if locked:
+        return locked
     for name in action.guards:
         reason = GUARDS[name].check(ctx)
         if reason:
@@ -235,8 +264,66 @@ def fire(
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> CaseEvent:
-    """Take one action on a case. The caller's transaction commits it, or nothing at all."""
+    """Take one action on a case: `check_action`, then `apply_action`, then the event and the case's new
+    facts. The caller's transaction commits it, or nothing at all."""
     now = now or runtime.now()
+    ctx, definition = check_action(
+        session,
+        runtime,
+        case=case,
+        action=action,
+        actor=actor,
+        payload=payload,
+        expected_version=expected_version,
+        now=now,
+    )
+    values = ctx.payload or {}
+    from_state = apply_action(ctx, definition)
+    event = CaseEvent(
+        case_id=case.id,  # type: ignore[arg-type]
+        action=action,
+        from_state=from_state,
+        to_state=case.state,
+        actor_id=actor.id,
+        at=now,
+        payload=values,
+    )
+    # Every action bumps the version, even one that changes no column (a note), so a writer holding
+    # an older version is refused and the timeline stays a chain.
+    flag_modified(case, "state")
+    case_no = case.case_no  # a failed flush expires the object; keep what the message needs
+    session.add(case)
+    session.add(event)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(
+            f"诉求 {case_no} 同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)"
+        ) from None
+    # Only the writer that won the version check records the case's new facts for reports.
+    previous = current_state(session, case.id)  # type: ignore[arg-type]
+    record_state(
+        session,
+        state_after(case, ctx.clocks.values(), now, previous=previous, effects=definition.effects),
+        previous,
+    )
+    return event
+
+
+def check_action(
+    session: Session,
+    runtime: Runtime,
+    *,
+    case: Case,
+    action: str,
+    actor: User,
+    payload: dict[str, Any] | None,
+    expected_version: int | None,
+    now: datetime,
+) -> tuple[ActionContext, ActionDef]:
+    """The check half of an action: visibility, the action's existence, the version, role, department scope,
+    state, input and guards. Writes nothing; raises NotFound, Conflict (409), Forbidden or InvalidInput.
+    Returns the context (validated payload and looked-up records) that `apply_action` takes."""
     workflow: WorkflowDef = runtime.workflows.get(case.workflow)
     if is_hidden_from(case, actor):
         raise NotFound(f"诉求 {case.case_no} 不存在 (no such case)")
@@ -275,43 +362,23 @@ def fire(
     if reason:
         allowed = [a["action"] for a in available_actions(session, runtime, case, actor, now)]
         raise Conflict(reason, state=case.state, allowed_actions=allowed)
+    return ctx, definition
 
+
+def apply_action(ctx: ActionContext, definition: ActionDef) -> str:
+    """The write half of an action, once it has been checked: run its effects on `ctx.case`, move the case to
+    the action's target state and move the clocks. Touches only the objects in `ctx` (no query), so live
+    actions (`fire`) and the ledger importer's replay of historical steps share it. Returns the state the case
+    was in before."""
+    case = ctx.case
     from_state = case.state
     for name in definition.effects:
         EFFECTS[name](ctx)
     if definition.to and definition.to != from_state:
         case.state = definition.to
-        case.state_changed_at = now
-    apply_clocks(ctx, final=workflow.is_final(case.state))
-    event = CaseEvent(
-        case_id=case.id,  # type: ignore[arg-type]
-        action=action,
-        from_state=from_state,
-        to_state=case.state,
-        actor_id=actor.id,
-        at=now,
-        payload=values,
-    )
-    # Every action bumps the version, even one that changes no column (a note), so a writer holding
-    # an older version is refused and the timeline stays a chain.
-    flag_modified(case, "state")
-    case_no = case.case_no  # a failed flush expires the object; keep what the message needs
-    session.add(case)
-    session.add(event)
-    try:
-        session.flush()
-    except StaleDataError:
-        raise Conflict(
-            f"诉求 {case_no} 同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)"
-        ) from None
-    # Only the writer that won the version check records the case's new facts for reports.
-    previous = current_state(session, case.id)  # type: ignore[arg-type]
-    record_state(
-        session,
-        state_after(case, ctx.clocks.values(), now, previous=previous, action=action, payload=values),
-        previous,
-    )
-    return event
+        case.state_changed_at = ctx.now
+    apply_clocks(ctx, final=ctx.workflow.is_final(case.state))
+    return from_state
 
 
 def start_intake_clocks(session: Session, runtime: Runtime, case: Case, actor: User) -> list[CaseClock]:

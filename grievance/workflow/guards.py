@@ -9,24 +9,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from grievance.glossary import Role
 from grievance.workflow.context import ActionContext
+from grievance.workflow.definition import RESOLVE_CLOCK
 
 Check = Callable[[ActionContext], str | None]
 
 
 @dataclass(frozen=True)
 class Guard:
+    """A guard and the names of the workflow file it relies on; the loader refuses an action that uses the
+    guard in a workflow lacking one of them, naming the file and line."""
+
     check: Check
     settings: tuple[str, ...]  # workflow settings the guard reads; the loader insists they exist
     fields: tuple[str, ...] = ()  # input fields it reads; the loader insists the action requires them
+    clocks: tuple[str, ...] = ()  # clocks it reads; the loader insists the workflow defines them
+    roles: tuple[str, ...] = ()  # roles it lets through; the loader insists the action lists them
 
 
 GUARDS: dict[str, Guard] = {}
 
 
-def guard(*settings: str, fields: tuple[str, ...] = ()) -> Callable[[Check], Check]:
+def guard(
+    *settings: str, fields: tuple[str, ...] = (), clocks: tuple[str, ...] = (), roles: tuple[str, ...] = ()
+) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
-        GUARDS[fn.__name__] = Guard(fn, settings, fields)
+        GUARDS[fn.__name__] = Guard(fn, settings, fields, clocks, roles)
         return fn
 
     return register
@@ -85,23 +94,28 @@ def has_pending_extension(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard()
+@guard(clocks=(RESOLVE_CLOCK,))
 def before_resolve_due(ctx: ActionContext) -> str | None:
-    clock = ctx.clocks.get("resolve")
+    """Extensions are asked and approved before the resolve due time (DOMAIN.md, 信访工作条例 Art. 34), whatever
+    the clock's state. A clock paused before its due time stands still, its due time still ahead (it moves on
+    resume). A clock already past due when the case was suspended is not paused (clocks.apply_clocks) and stays
+    overdue; one paused past due by older code is refused too."""
+    clock = ctx.clocks.get(RESOLVE_CLOCK)
     if clock is None or clock.stopped_at is not None:
         return "办结时限未在计时 (the resolve clock is not running)"
-    if clock.paused_at is None and ctx.now >= clock.due_at:
-        return "已超过办结时限，不能再申请延期 (extensions must be asked before the due time)"
+    passed = clock.paused_at >= clock.due_at if clock.paused_at is not None else ctx.now >= clock.due_at
+    if passed:
+        return "已超过办结时限，不能再申请或批准延期 (extensions must be asked and approved before the due time)"
     return None
 
 
-@guard("max_extension_days", fields=("days",))
+@guard("max_extension_days", fields=("days",), clocks=(RESOLVE_CLOCK,))
 def extension_within_limit(ctx: ActionContext) -> str | None:
     """At most max_extension_days in total, counted in the resolve clock's unit (working or calendar days)."""
     if ctx.payload is None:
         return None
     limit = int(ctx.workflow.setting("max_extension_days"))
-    clock = ctx.clocks.get("resolve")
+    clock = ctx.clocks.get(RESOLVE_CLOCK)
     used = clock.extended_days if clock else 0
     if used + int(ctx.payload["days"]) > limit:
         return f"延期合计不能超过{limit}天，已延期{used}天 (extensions total at most {limit} days; {used} used)"
@@ -125,6 +139,8 @@ def callback_unsatisfied(ctx: ActionContext) -> str | None:
 
 @guard(fields=("into",))
 def merge_target_valid(ctx: ActionContext) -> str | None:
+    """The target is another case that is not itself a duplicate. It reads the target's row as locked by the
+    engine (engine._lock_referenced_cases), so two opposite merges at once cannot both pass."""
     target = ctx.refs.get("into")
     if target is None:
         return None
@@ -144,12 +160,12 @@ def within_review_window(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard("max_dispatches")
+@guard("max_dispatches", roles=(Role.supervisor.value,))
 def supervisor_designates_after_limit(ctx: ActionContext) -> str | None:
     """The last allowed routing (the max_dispatches-th) is the supervisor's designation (指定承办),
     after which the department may not return the case (below_dispatch_limit)."""
     limit = int(ctx.workflow.setting("max_dispatches"))
-    if ctx.case.dispatch_count >= limit - 1 and ctx.actor.role != "supervisor":
+    if ctx.case.dispatch_count >= limit - 1 and ctx.actor.role != Role.supervisor:
         return (
             f"已派单{ctx.case.dispatch_count}次，第{limit}次须由督办员指定承办单位 "
             f"(dispatch number {limit} is the supervisor's designation; the supervisor designates the department)"

@@ -12,8 +12,15 @@ from pydantic import ValidationError
 
 from grievance.errors import InvalidInput
 from grievance.glossary import LABELS, CaseType, Channel, Role, Urgency
-from grievance.workflow.definition import INTAKE, WorkflowDef
-from grievance.workflow.effects import EFFECT_FIELDS, EFFECTS
+from grievance.workflow.definition import (
+    ENDS_IN_FINAL_STATE,
+    EXTENDS_BY_EFFECT,
+    INTAKE,
+    REQUIRED_CLOCKS,
+    STOPPED_BY_EFFECT,
+    WorkflowDef,
+)
+from grievance.workflow.effects import EFFECT_FIELDS, EFFECTS, MERGED_IN
 from grievance.workflow.guards import GUARDS
 
 Path_ = tuple[str | int, ...]
@@ -140,6 +147,8 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
         at: Path_ = ("actions", name)
         if name == INTAKE:
             errs.append((at, f"{INTAKE!r} is reserved for creating a case"))
+        if name == MERGED_IN:
+            errs.append((at, f"{MERGED_IN!r} is reserved for the event a merge writes on its target"))
         for i, state in enumerate(action.from_):
             if state not in states:
                 errs.append(((*at, "from", i), f"unknown state {state!r} in 'from'; states are {sorted(states)}"))
@@ -155,9 +164,16 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
                 for setting in GUARDS[guard].settings:
                     if setting not in wf.settings:
                         errs.append(((*at, "guards", i), f"guard {guard!r} needs setting {setting!r}"))
+                for clock_name in GUARDS[guard].clocks:
+                    if clock_name not in wf.clocks:
+                        errs.append(((*at, "guards", i), f"guard {guard!r} reads clock {clock_name!r}, not defined"))
+                for role in GUARDS[guard].roles:
+                    if role not in action.roles:
+                        errs.append(((*at, "guards", i), f"guard {guard!r} lets role {role!r} act: add it to roles"))
         for i, effect in enumerate(action.effects):
             if effect not in EFFECTS:
                 errs.append(((*at, "effects", i), f"unknown effect {effect!r}; effects are {sorted(EFFECTS)}"))
+            errs += [((*at, "effects", i), message) for message in _effect_needs(wf, name, effect)]
         needs = [("effect", e, EFFECT_FIELDS.get(e, ()), "effects", i) for i, e in enumerate(action.effects)]
         needs += [("guard", g, GUARDS[g].fields, "guards", i) for i, g in enumerate(action.guards) if g in GUARDS]
         for kind, name_, fields, key, i in needs:
@@ -177,6 +193,11 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
                         f"unknown vocabulary {field.choices!r}; accepted: {sorted(LABELS)}",
                     )
                 )
+    for name, why in REQUIRED_CLOCKS.items():
+        if name not in wf.clocks:
+            errs.append(
+                (("clocks",), f"missing clock {name!r}: the code reads it for {why}; keep a clock of this name")
+            )
     action_names = {*wf.actions, INTAKE}
     for name, clock in wf.clocks.items():
         for key in ("start", "stop", "pause", "resume", "extend"):
@@ -209,6 +230,25 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
             if not definition.final and not leaves and state in seen:
                 errs.append((("states", state), f"state {state!r} is not final but no action leaves it"))
     return errs
+
+
+def _effect_needs(wf: WorkflowDef, action_name: str, effect: str) -> list[str]:
+    """What an effect requires of the rest of the workflow so that the rates read its result: the action that
+    records a response or resolution stops the clock the rate measures it by, the one that approves an extension
+    extends the clock the extension guards read, a merge ends the case."""
+    problems = []
+    for clock_name in STOPPED_BY_EFFECT.get(effect, ()):
+        clock = wf.clocks.get(clock_name)
+        if clock is not None and action_name not in clock.stop:
+            problems.append(f"effect {effect!r} needs this action in clocks.{clock_name}.stop")
+    clock_name = EXTENDS_BY_EFFECT.get(effect, "")
+    clock = wf.clocks.get(clock_name)
+    if clock is not None and action_name not in clock.extend:
+        problems.append(f"effect {effect!r} needs this action in clocks.{clock_name}.extend")
+    to = wf.actions[action_name].to
+    if effect in ENDS_IN_FINAL_STATE and (to is None or (to in wf.states and not wf.states[to].final)):
+        problems.append(f"effect {effect!r} ends the case: 'to' must be a final state")
+    return problems
 
 
 def _build(data: dict[str, Any], lines: dict[Path_, Where]) -> WorkflowDef:

@@ -68,7 +68,7 @@ INVALID = [
     ("station channel without a station", {"channel": "station"}, "station", "须填写station", "needs 'station'"),
     ("unknown station", {"channel": "station", "station": "ZS99"}, "station", "驿站 ZS99 不存在", "no station"),
     ("enterprise without one", {"channel": "enterprise"}, "enterprise", "企业包保", "needs 'enterprise'"),
-    ("bad phone", {"petitioner": {"phone": "12ab34"}}, "petitioner.phone", "电话号码应为5至20位数字", "phone number"),
+    ("bad phone", {"petitioner": {"phone": "12ab34"}}, "petitioner.phone", "电话号码无法识别", "not a phone number"),
     ("unknown category", {"category": "999999"}, "category", "业务分类 999999 不存在", "no category '999999'"),
     ("extra field", {"priority": "high"}, "priority", "不是可接受的字段", "Extra inputs are not permitted"),
     ("extra petitioner field", {"petitioner": {"age": 30}}, "petitioner.age", "不是可接受的字段", "Extra inputs"),

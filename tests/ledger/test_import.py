@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from grievance.cases.models import Case, CaseEvent
 from grievance.db import transaction
-from grievance.ledger.importer import read_rows, run_import
+from grievance.ledger.importer import read_ledger, run_import
 from grievance.reference.models import Department, Enterprise, Meeting, Station
 from tests.api._support import API, clock_of, end_of_working_days, sh, ts
 from tests.factories import World
@@ -242,16 +242,17 @@ def test_a_ledger_imports_as_cases_with_their_history(world, engine, clock, kind
     clock.set(sh(2025, 12, 1))  # the case pages say what is late as of now
     filename, data = ledger_file(kind)
     summary = upload(world, filename, data)
-    assert summary == {
+    assert {k: summary[k] for k in ("rows", "created", "unchanged", "dry_run", "warnings")} == {
         "rows": 6,
         "created": 6,
         "unchanged": 0,
-        "new_departments": ["新区建设局"],
-        "new_stations": ["白沙驿站"],
-        "new_meetings": ["2025-09-30 2025年第九期阳光恳谈会"],
-        "new_enterprises": ["星河新材料有限公司 (91420100MA4K999999)"],
         "dry_run": False,
+        "warnings": [],
     }
+    assert summary["new_departments"] == ["新区建设局"]
+    assert summary["new_stations"] == ["白沙驿站"]
+    assert summary["new_meetings"] == ["2025-09-30 2025年第九期阳光恳谈会"]
+    assert summary["new_enterprises"] == ["星河新材料有限公司 (91420100MA4K999999)"]
 
     # Closed, with every step at its historical time; due times computed by the workflow.
     first = case(world, "GX-2025-000123")
@@ -268,6 +269,7 @@ def test_a_ledger_imports_as_cases_with_their_history(world, engine, clock, kind
         ("dispatch", local("2025-09-30 10:30")),
         ("accept", local("2025-09-30 11:00")),
         ("respond", local("2025-09-30 15:00")),
+        ("merged_in", local("2025-10-01 09:30")),  # the fourth row, a duplicate of this one
         ("resolve", local("2025-10-13 10:00")),
         ("callback", local("2025-10-14 10:00")),
         ("close", local("2025-10-15 10:00")),
@@ -277,6 +279,7 @@ def test_a_ledger_imports_as_cases_with_their_history(world, engine, clock, kind
         "dispatched",
         "accepted",
         "handling",
+        "handling",  # merged_in: the target's state at the merge time
         "resolved",
         "resolved",
         "closed",
@@ -430,16 +433,19 @@ def test_importing_the_same_file_again_changes_nothing(world, engine):
     upload(world, filename, data)
     before = counts(engine)
     again = upload(world, filename, data)
-    assert again == {
+    assert {k: again[k] for k in ("rows", "created", "unchanged", "dry_run", "inferred")} == {
         "rows": 6,
         "created": 0,
         "unchanged": 6,
-        "new_departments": [],
-        "new_stations": [],
-        "new_meetings": [],
-        "new_enterprises": [],
         "dry_run": False,
+        "inferred": {},
     }
+    # Said, not silent: rows already in the system are not applied to their cases.
+    [warning] = again["warnings"]
+    assert (warning["column"], warning["rows"]) == ("case_no", [2, 3, 4, 5, 6, 7])
+    assert "不会更新已有诉求" in warning["message"] and "do not update" in warning["message_en"]
+    for key in ("new_departments", "new_stations", "new_meetings", "new_enterprises", "new_categories"):
+        assert again[key] == []
     assert counts(engine) == before
     # Written the other way, it is still the same cases.
     filename, data = ledger_file("xlsx")
@@ -538,7 +544,11 @@ def test_run_import_reports_progress_and_takes_the_actor(world, engine):
 
         actor = session.execute(select(User).where(User.username == "supervisor")).scalar_one()
         run_import(
-            session, world.app.state.runtime, read_rows(filename, data), actor=actor, progress=lambda *a: seen.append(a)
+            session,
+            world.app.state.runtime,
+            read_ledger(filename, data),
+            actor=actor,
+            progress=lambda *a: seen.append(a),
         )
         assert {e.actor_id for e in session.execute(select(CaseEvent)).scalars()} == {actor.id}
     assert seen == [(6, 6)]

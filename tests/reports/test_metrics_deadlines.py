@@ -128,10 +128,10 @@ def test_a_case_resolved_late_without_its_extension_is_on_time_with_it(world, cl
     assert counted(world, "overdue_count", **NOVEMBER) == [plain]
 
 
-def test_an_extension_approved_after_as_of_does_not_count(world, clock):
-    """The case runs past its due time and is then suspended (the clock is paused late); the extension asked
-    for earlier is approved while it is suspended. A report as of a moment between the suspension and the
-    approval counts the case overdue — before and after the approval, identically."""
+def test_a_late_approval_through_a_suspension_is_refused_and_the_report_stays(world, clock):
+    """The case runs past its due time and is then suspended (the missed clock keeps running); the extension
+    asked for earlier can no longer be approved (before the due time only, whatever the clock's state). A report
+    as of a moment after the suspension counts the case overdue, identically after the refused approval."""
     clock.set(MON)
     no = handling(world)
     clock.set(MON + timedelta(days=1))
@@ -144,7 +144,7 @@ def test_an_extension_approved_after_as_of_does_not_count(world, clock):
     assert before["metrics"]["overdue_count"] == {"value": 1}
 
     clock.set(BASE_DUE + timedelta(hours=3))
-    world.act(no, "approve_extension", "supervisor", note="同意")
+    world.act(no, "approve_extension", "supervisor", expect=409, note="同意")
 
     assert rates(world, **NOVEMBER, as_of=as_of) == before
     assert counted(world, "overdue_count", **NOVEMBER, as_of=as_of) == [no]

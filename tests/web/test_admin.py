@@ -290,10 +290,13 @@ def test_enterprises_show_their_liaison_and_a_change_keeps_the_history(browser, 
 def test_categories_reload_from_the_file_or_say_why_not(app, browser, world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     b = browser("admin")
     assert "暂无业务分类" in text_of(b.page("/admin/categories"))
-    # The deployment's own file names departments this small world lacks: refused, nothing changes.
+    # A file that breaks the tree's rules half-way: refused, nothing changes.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text('- {code: "09", name: 其他}\n- {name: 无编码}\n', encoding="utf-8")
+    app.state.runtime.settings.categories_file = broken
     refused = b.post("/admin/categories/reload")
     assert refused.status_code == 422
-    assert "单位编码" in text_of(soup(refused.text).find(class_="form-error"))
+    assert "categories[1] 需要 code 和 name" in text_of(soup(refused.text).find(class_="form-error"))
     assert "暂无业务分类" in text_of(soup(refused.text))
 
     tree = tmp_path / "categories.yaml"
@@ -312,6 +315,17 @@ def test_categories_reload_from_the_file_or_say_why_not(app, browser, world, tmp
         ["└ 市政设施", "0101", "城市管理局 · 沿用上级"],
         ["└ 路灯照明", "010101", "城市管理局 · 沿用上级"],
     ]
+
+    # The deployment's own file names departments this small world lacks: the tree loads, and the message
+    # says which categories wait for their department.
+    app.state.runtime.settings.categories_file = PROJECT_ROOT / "config" / "categories.yaml"
+    flash = flash_of(b, b.post("/admin/categories/reload"))
+    assert "更新 3 个" in flash
+    assert (
+        "3 个分类指定的承办单位尚不存在，暂无派单建议：社会事务 (SSJ)、矛盾纠纷 (ZFB)、征迁安置 (ZQB)。"
+        "请先添加这些单位，再重新载入。"
+    ) in flash
+    assert text_of(row_with(b.page("/admin/categories"), "社会事务").find_all("td")[2]) == "—"
 
 
 # --- calendar --------------------------------------------------------------------------------------------
@@ -478,9 +492,64 @@ def test_a_file_the_importer_cannot_read_is_explained_at_the_file_field(browser,
     wrong_type = soup(upload(b, b"hello", name="notes.txt").text)
     assert "不支持的文件类型" in error_at(wrong_type, "file")
     unknown = soup(upload(b, csv_bytes(["编号", "颜色"], [["1", "红"]])).text)
-    assert "未知的列：颜色" in error_at(unknown, "file")
+    assert "找不到列名行" in error_at(unknown, "file")
     nothing = b.post("/admin/import", {"dry_run": "1"})
     assert nothing.status_code == 422 and "请选择台账文件" in error_at(soup(nothing.text), "file")
+
+
+def test_a_dry_run_of_a_messy_ledger_says_what_becomes_of_every_column_and_row(browser, world, engine) -> None:  # type: ignore[no-untyped-def]
+    """Title row, blank row, 序号 and 备注, GBK, 电话 for the hotline, a department without dispatch time, a
+    satisfaction without callback time, a totals row: the page lists each fate, and the import then holds."""
+    b = browser("admin")
+    header = [
+        "序号",
+        "工单编号",
+        "登记时间",
+        "渠道",
+        "类型",
+        "诉求标题",
+        "承办单位",
+        "办结时间",
+        "办理结果",
+        "满意度",
+        "备注",
+    ]
+    rows = [
+        ["", "", "", "", "", "", "", "", "", "", ""],
+        header,
+        ["1", "M-1", "2024/3/5 9:05", "电话", "求助", "路灯不亮", "CGJ", "2024/3/8 9:00", "已解决", "满意", "较急"],
+        ["2", "M-2", "2024/3/6 9:05", "12345", "咨询", "问政策", "CGJ", "", "", "", ""],
+        ["合计", "2件", "", "", "", "", "", "", "", "", ""],
+    ]
+    data = csv_bytes(["2024年诉求台账", *[""] * 10], rows, encoding="gb18030")
+    before = counts(engine)
+    page = soup(upload(b, data).text)
+    assert counts(engine) == before
+    columns = {
+        text_of(tr.find_all("td")[0]): [text_of(td) for td in tr.find_all("td")[1:]]
+        for tr in page.find(id="columns").find("tbody").find_all("tr")
+    }
+    assert columns["1. 序号"][0] == "忽略：不是台账列，不导入"
+    assert columns["11. 备注"][0] == "作为台账备注记在诉求的时间线上"
+    assert columns["4. 渠道"][:2] == ["导入为「来源渠道」（channel）", "2"]
+    assert "文件无此列" in columns["—"][0]  # dispatch, accept, respond and callback times inferred
+    skipped = [[text_of(td) for td in tr.find_all("td")] for tr in page.find(id="skipped").find("tbody").find_all("tr")]
+    assert [row[:2] for row in skipped] == [["1", "列名行上方的标题或说明行"], ["2", "空行"], ["6", "合计行"]]
+    confirm = b.post("/admin/import", {"kept": page.find("input", {"name": "kept"})["value"], "filename": "x.csv"})
+    assert confirm.status_code == 200
+    assert counts(engine)["cases"] == before["cases"] + 2
+    case = world.get("M-1", "supervisor")
+    assert (case["channel"], case["state"], case["department"]) == ("hotline", "resolved", "城市管理局")
+    timeline = soup(b.get(f"/cases/{case['id']}").text)
+    assert "台账未记载，按办结时间推定" in text_of(timeline)
+    assert "较急" in text_of(timeline)
+
+
+@pytest.mark.parametrize("kept", ["x" * 300, "../../etc/passwd", "1-" + "a" * 30 + ".csv"])
+def test_a_forged_kept_file_name_is_a_clear_error_not_a_500(browser, world, kept) -> None:  # type: ignore[no-untyped-def]
+    response = browser("admin").post("/admin/import", {"kept": kept, "filename": "x.csv"})
+    assert response.status_code == 422
+    assert "已过期" in error_at(soup(response.text), "file")
 
 
 @pytest.mark.parametrize("url", ["/admin/users/999999", "/admin/enterprises/999999"])

@@ -138,10 +138,15 @@ def check_consistent(env: Env, snap: Snapshot) -> None:
     suspended = case["state"] == "suspended"
     for name, clock in clocks.items():
         paused = clock["paused_at"] is not None
-        if name == "resolve":
-            assert paused == suspended, (case["state"], clock)
-        else:
+        if name != "resolve":
             assert not paused, (case["state"], clock)
+        elif paused:
+            assert suspended, (case["state"], clock)
+            assert clock["paused_at"] < clock["due_at"], clock  # only a clock with time left is paused
+        elif suspended:
+            # A clock already past due when the case was suspended keeps running: that time was missed.
+            suspended_at = [e["at"] for e in events if e["action"] == "suspend"][-1]
+            assert clock["due_at"] <= suspended_at, (clock, suspended_at)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -274,6 +279,10 @@ def step(
     assert new["from_state"] == before.case["state"] and new["to_state"] == after.case["state"]
     assert new["at"] == now
     assert after.case["state"] == (definition.to or before.case["state"])
+    if "approve_extension" in definition.effects:
+        # Never after the resolve due time, whatever the clock's state (DOMAIN.md: approved before the due time).
+        resolve = before.clocks["resolve"]
+        assert (resolve["paused_at"] or now) < resolve["due_at"], (resolve, now)
     # The version moves by exactly one, whether or not another column of the case changed.
     assert after.case["version"] == before.case["version"] + 1
     # Clocks are only ever added, never removed.

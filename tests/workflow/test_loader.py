@@ -42,6 +42,12 @@ actions:
     to: closed
     roles: [supervisor]
 clocks:
+  respond:
+    label: 响应时限
+    start: [intake]
+    stop: [dispatch]
+    limits:
+      - {working_days: 1}
   resolve:
     label: 办结时限
     start: [intake]
@@ -185,7 +191,7 @@ actions:
     assert wf.actions["dispatch"].roles == ["dispatcher"]
     assert wf.actions["dispatch"].guards == ["below_dispatch_limit"]
     assert wf.applies_to.channels == ["online"]
-    assert set(wf.clocks) == {"resolve"}
+    assert set(wf.clocks) == {"respond", "resolve"}
 
 
 # --- YAML pitfalls --------------------------------------------------------------------------------
@@ -219,6 +225,9 @@ actions:
     from: [no]
     to: off
     roles: [supervisor]
+clocks:
+  respond: {label: 响应, start: [intake], stop: [say_yes], limits: [{working_days: 1}]}
+  resolve: {label: 办结, start: [intake], stop: [switch_off], limits: [{working_days: 15}]}
 """
     wf = load_file(write(tmp_path, text, "switch"))
     assert list(wf.states) == ["on", "yes", "no", "off"]
@@ -589,3 +598,108 @@ def test_required_if_must_name_a_bool_field(tmp_path):
     )
     problem = only_problem(write(tmp_path, wrong, "standard"))
     assert "required_if names 'note', not a bool field" in problem.message
+
+
+# --- names the code relies on ----------------------------------------------------------------------
+# The rates, the extension guards and the ledger read the `respond` and `resolve` clocks by name; a workflow file
+# that renames one gets a load error naming it, not rates that silently lose their data (STYLE.md, house item 2).
+
+
+def standard_text() -> str:
+    return (SHIPPED / "standard.yaml").read_text(encoding="utf-8")
+
+
+def rename_clock(text: str, old: str, new: str) -> str:
+    head, clocks = text.split("\nclocks:\n")
+    return head + "\nclocks:\n" + edit(clocks, f"  {old}:\n", f"  {new}:\n")
+
+
+def test_renaming_the_resolve_clock_is_refused_naming_it(tmp_path):
+    text = rename_clock(standard_text(), "resolve", "finish")
+    problems = problems_of(write(tmp_path, text, "standard"))
+    missing = [p for p in problems if p.message.startswith("missing clock 'resolve'")]
+    assert len(missing) == 1 and missing[0].line == line_of(text, "clocks:")
+    assert "on_time_resolution_rate" in missing[0].message
+    # The guards that read it say so at their own lines.
+    guard_lines = {(p.line, p.message) for p in problems if "reads clock 'resolve'" in p.message}
+    assert guard_lines == {
+        (
+            line_of(text, "guards: [no_pending_extension, before_resolve_due"),
+            "guard 'before_resolve_due' reads clock 'resolve', not defined",
+        ),
+        (
+            line_of(text, "guards: [no_pending_extension, before_resolve_due"),
+            "guard 'extension_within_limit' reads clock 'resolve', not defined",
+        ),
+        (
+            line_of(text, "guards: [has_pending_extension, before_resolve_due]"),
+            "guard 'before_resolve_due' reads clock 'resolve', not defined",
+        ),
+    }
+
+
+def test_renaming_the_respond_clock_is_refused_naming_it(tmp_path):
+    text = rename_clock(standard_text(), "respond", "contact")
+    problem = only_problem(write(tmp_path, text, "standard"))
+    assert problem.line == line_of(text, "clocks:")
+    assert problem.message.startswith("missing clock 'respond'") and "on_time_response_rate" in problem.message
+
+
+def test_a_deployment_folder_with_a_renamed_clock_fails_at_file_and_line(tmp_path):
+    for name in ("standard", "enterprise", "petition"):
+        shutil.copy(SHIPPED / f"{name}.yaml", tmp_path / f"{name}.yaml")
+    text = rename_clock((SHIPPED / "petition.yaml").read_text(encoding="utf-8"), "resolve", "handle")
+    write(tmp_path, text, "petition")
+    with pytest.raises(WorkflowErrors) as caught:
+        load_workflows(tmp_path)
+    assert f"{tmp_path / 'petition.yaml'}:{line_of(text, 'clocks:')}: missing clock 'resolve'" in str(caught.value)
+
+
+def test_the_supervisor_designation_needs_the_supervisor_among_the_roles(tmp_path):
+    text = edit(
+        standard_text(),
+        "    roles: [dispatcher, supervisor]\n    fields:\n      department_id",
+        "    roles: [dispatcher]\n    fields:\n      department_id",
+    )
+    problem = only_problem(write(tmp_path, text, "standard"))
+    assert problem.line == line_of(text, "guards: [not_accused_department, supervisor_designates_after_limit]")
+    assert "guard 'supervisor_designates_after_limit' lets role 'supervisor' act" in problem.message
+
+
+def test_an_action_that_resolves_must_stop_the_resolve_clock(tmp_path):
+    text = edit(
+        standard_text(), "    stop: [resolve, answer_on_spot]\n    pause:", "    stop: [answer_on_spot]\n    pause:"
+    )
+    problem = only_problem(write(tmp_path, text, "standard"))
+    assert problem.line == line_of(text, "effects: [record_resolution]")
+    assert "effect 'record_resolution' needs this action in clocks.resolve.stop" in problem.message
+
+
+def test_an_answer_on_the_spot_must_stop_the_respond_clock(tmp_path):
+    text = edit(standard_text(), "    stop: [respond, answer_on_spot]\n", "    stop: [respond]\n")
+    problem = only_problem(write(tmp_path, text, "standard"))
+    assert problem.line == line_of(text, "effects: [record_answer_on_spot]")
+    assert "clocks.respond.stop" in problem.message
+
+
+def test_an_approved_extension_must_extend_the_resolve_clock(tmp_path):
+    text = edit(standard_text(), "    extend: [approve_extension]\n", "")
+    problem = only_problem(write(tmp_path, text, "standard"))
+    assert problem.line == line_of(text, "effects: [approve_extension]")
+    assert "clocks.resolve.extend" in problem.message
+
+
+def test_a_merge_must_end_the_case(tmp_path):
+    text = edit(standard_text(), "    to: merged\n", "    to: received\n")
+    text = edit(text, "  merged:     {label: 已合并, final: true}\n", "")
+    problem = only_problem(write(tmp_path, text, "standard"))
+    assert problem.line == line_of(text, "effects: [merge_into]")
+    assert "effect 'merge_into' ends the case: 'to' must be a final state" in problem.message
+
+
+def test_merged_in_is_reserved_for_the_merge_event(tmp_path):
+    text = edit(MINI, "  close:\n", "  merged_in:\n")
+    text = edit(text, "stop: [close]", "stop: [merged_in]")
+    problem = only_problem(write(tmp_path, text))
+    assert problem.line == line_of(text, "  merged_in:")
+    assert "reserved" in problem.message

@@ -125,7 +125,10 @@ def list_cases(
     received_from: AwareDatetime | None = None,
     received_to: AwareDatetime | None = None,
     q: Annotated[str | None, Query(max_length=100, description="free text, Chinese included")] = None,
-    phone: Annotated[str | None, Query(max_length=32, description="petitioner phone (front desk roles)")] = None,
+    phone: Annotated[
+        str | None,
+        Query(max_length=32, description="petitioner phone in any written form, e.g. 138-1234-5678 (front desk roles)"),
+    ] = None,
     mine: Annotated[bool, Query(description="only the cases I logged")] = False,
     sort: Annotated[str, Query(pattern="^(received|due)$")] = "received",
     cursor: str | None = None,

@@ -10,7 +10,8 @@ from starlette.datastructures import UploadFile
 from grievance.cases.access import mask_phone
 from grievance.errors import Forbidden, InvalidInput
 from grievance.ledger import exporter
-from grievance.ledger.importer import read_rows, run_import
+from grievance.ledger.importer import import_ledger as run_ledger_import
+from grievance.ledger.importer import read_ledger
 from grievance.reports.periods import local_midnight
 from grievance.reports.service import audit_export
 from grievance.users.models import User
@@ -70,18 +71,29 @@ async def _read_ledger(request: Request) -> tuple[str, bytes]:
 
 @router.post("/import", openapi_extra=UPLOAD_BODY, summary="导入台账 (import a ledger; all or nothing)")
 def import_ledger(
-    # In this order: authenticate and check the role, read the upload, then open the transaction.
+    # In this order: authenticate and check the role, read the upload; the import opens its own transactions.
+    request: Request,
     user: Annotated[User, Depends(_importer)],
     upload: Annotated[tuple[str, bytes], Depends(_read_ledger)],
-    session: DbSession,
     runtime: RuntimeDep,
     dry_run: bool = False,
+    create_categories: Annotated[
+        bool, Query(description="create the categories the ledger names that the tree lacks, under their path")
+    ] = False,
 ) -> dict[str, Any]:
-    """Validates the whole file; any error is a 422 listing every problem (row, column, what is accepted)
-    and nothing is written. A case number already in the database is left unchanged."""
+    """Validates the whole file (in a read-only transaction); any error is a 422 listing every problem (row,
+    column, what is accepted) and nothing is written. Then writes in one short transaction. A case number
+    already in the database is left unchanged. The answer says what became of every row and column."""
     filename, data = upload
-    rows = read_rows(filename, data)
-    return run_import(session, runtime, rows, actor=user, dry_run=dry_run)
+    ledger = read_ledger(filename, data)
+    return run_ledger_import(
+        request.app.state.sessions,
+        runtime,
+        ledger,
+        actor=user,
+        dry_run=dry_run,
+        create_categories=create_categories,
+    )
 
 
 @router.get("/export", summary="导出台账 (export cases as a ledger)")
@@ -98,7 +110,7 @@ def export_ledger(
     end = local_midnight(parse_day(to, "to"), tz) if to else None
     if start is not None and end is not None and end <= start:
         raise InvalidInput.field("to", "to 应晚于 from", "to must be after from")
-    rows = exporter.export_rows(session, timezone=tz, start=start, end=end)
+    rows = exporter.export_rows(session, workflows=runtime.workflows, timezone=tz, start=start, end=end)
     if actor.role not in runtime.settings.personal_data_roles:
         # As on the case pages: a role that does not need the petitioner's phone gets it masked.
         for row in rows:

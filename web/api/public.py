@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from grievance.cases.service import public_status
+from grievance.cases.public import public_status
 from web.deps import DbSession, RuntimeDep
 
 router = APIRouter(prefix="/public", tags=["public"])

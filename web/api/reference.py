@@ -79,5 +79,5 @@ def list_categories(session: DbSession, _: CurrentUser) -> list[Category]:
 
 
 @router.post("/categories/reload", dependencies=[ADMIN], summary="从部署的分类文件重新载入 (reload the file)")
-def reload_categories(session: DbSession, runtime: RuntimeDep) -> dict[str, int]:
+def reload_categories(session: DbSession, runtime: RuntimeDep) -> service.CategoriesLoaded:
     return service.load_categories(session, runtime.settings.categories_file)

@@ -27,7 +27,8 @@ from starlette.datastructures import FormData, UploadFile
 from grievance.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, field_errors
 from grievance.glossary import DEPARTMENT_ROLES, Role
 from grievance.ledger.columns import COLUMNS
-from grievance.ledger.importer import read_rows, run_import
+from grievance.ledger.importer import import_ledger as run_ledger_import
+from grievance.ledger.importer import read_ledger
 from grievance.reference import service as reference
 from grievance.reference.models import Category, Department, Enterprise, Station
 from grievance.reference.schemas import DepartmentIn, EnterpriseIn, StationIn
@@ -590,6 +591,8 @@ async def enterprise_liaison(request: Request, enterprise_id: int, viewer: Admin
 
 # --- categories ------------------------------------------------------------------------------------------
 
+UNROUTED_SHOWN = 10  # categories named in the flash message (a cookie) after a reload; the rest as "…"
+
 
 def _categories_page(
     request: Request, viewer: Viewer, session: Session, errors: list[str] | None = None, status_code: int = 200
@@ -640,16 +643,22 @@ async def categories_reload(request: Request, viewer: AdminViewer, session: DbSe
     check_csrf(viewer, form)
     _ = gettext_for(viewer)
     try:
-        counts = reference.load_categories(session, _runtime(request).settings.categories_file)
+        loaded = reference.load_categories(session, _runtime(request).settings.categories_file)
     except InvalidInput as exc:
         session.rollback()  # a file that fails half-way leaves the tree as it was
         key = "message_en" if viewer.locale == "en" else "message"
         messages = [str(e.get(key) or e.get("message")) for e in exc.detail.get("errors", [])] or [exc.message]
         return _categories_page(request, viewer, session, messages, 422)
-    return redirect(
-        "/admin/categories",
-        flash=_("Categories reloaded from the file: %(created)s new, %(updated)s updated") % counts,
-    )
+    flash = _("Categories reloaded from the file: %(created)s new, %(updated)s updated") % loaded
+    if loaded["unrouted"]:
+        # A fresh database: the file's departments come later; the tree loads, routing waits for them.
+        shown = [f"{c['name']} ({c['department']})" for c in loaded["unrouted"][:UNROUTED_SHOWN]]
+        more = "…" if len(loaded["unrouted"]) > UNROUTED_SHOWN else ""
+        flash += " " + _(
+            "%(count)s categories name a department that does not exist yet and suggest none: %(categories)s. "
+            "Add the departments, then reload."
+        ) % {"count": len(loaded["unrouted"]), "categories": "、".join(shown) + more}
+    return redirect("/admin/categories", flash=flash)
 
 
 # --- calendar --------------------------------------------------------------------------------------------
@@ -912,8 +921,10 @@ def _keep_upload(runtime: Runtime, user: User, filename: str, data: bytes) -> st
 def _kept_upload(runtime: Runtime, user: User, name: str) -> Path:
     found = UPLOAD_NAME.match(name)
     path = _uploads(runtime) / name
-    fresh = path.is_file() and path.stat().st_mtime >= time.time() - UPLOAD_HOURS * 3600
-    if found is None or found["user"] != str(user.id) or not fresh:
+    # The name is checked before the file system sees it (a 300-character name is an OSError there).
+    mine = found is not None and found["user"] == str(user.id)
+    fresh = mine and path.is_file() and path.stat().st_mtime >= time.time() - UPLOAD_HOURS * 3600
+    if not fresh:
         raise InvalidInput.field(
             "file",
             "待确认的文件已过期或不存在，请重新选择文件 (the checked file has expired; choose the file again)",
@@ -932,6 +943,7 @@ def _import_page(
     kept: str = "",
     filename: str = "",
     dry_run: bool = True,
+    create_categories: bool = False,
     status_code: int = 200,
 ) -> Response:
     return render(
@@ -945,6 +957,7 @@ def _import_page(
         kept=kept,
         filename=filename,
         dry_run=dry_run,
+        create_categories=create_categories,
         columns=COLUMNS,
         max_mb=MAX_BYTES // (1024 * 1024),
     )
@@ -961,11 +974,11 @@ def import_ledger(
     request: Request,
     viewer: ImportViewer,
     form: Annotated[FormData, Depends(_import_form)],
-    session: DbSession,
 ) -> Response:
     _ = gettext_for(viewer)
     runtime = _runtime(request)
     dry_run = _checked(form, "dry_run")
+    create_categories = _checked(form, "create_categories")
     item = form.get("file")
     kept = str(form.get("kept") or "")
     try:
@@ -985,10 +998,17 @@ def import_ledger(
             filename = str(form.get("filename") or path.name)
         else:
             raise InvalidInput.field("file", "请选择台账文件（.csv 或 .xlsx）", "choose a ledger file (.csv or .xlsx)")
-        rows = read_rows(source, data)
-        summary = run_import(session, runtime, rows, actor=viewer.user, dry_run=dry_run)
+        ledger = read_ledger(source, data)
+        # Checked in a read-only transaction, written in a short one of its own: nothing of a refused ledger is kept.
+        summary = run_ledger_import(
+            request.app.state.sessions,
+            runtime,
+            ledger,
+            actor=viewer.user,
+            dry_run=dry_run,
+            create_categories=create_categories,
+        )
     except InvalidInput as exc:
-        session.rollback()  # nothing of a refused ledger is kept
         found = exc.detail.get("errors", [])
         problems = [e for e in found if "row" in e]
         errors = {
@@ -1000,11 +1020,27 @@ def import_ledger(
         }
         if problems or not errors:
             errors["_"] = _in_locale(exc.message, viewer.locale)
-        return _import_page(request, viewer, errors=errors, problems=problems, dry_run=dry_run, status_code=422)
+        return _import_page(
+            request,
+            viewer,
+            errors=errors,
+            problems=problems,
+            dry_run=dry_run,
+            create_categories=create_categories,
+            status_code=422,
+        )
     if dry_run:
         kept = _keep_upload(runtime, viewer.user, filename, data) if summary["created"] else ""
     elif kept:
         _uploads(runtime).joinpath(kept).unlink(missing_ok=True)
         kept = ""
     # The next upload is checked first again, whatever this one was.
-    return _import_page(request, viewer, summary=summary, kept=kept, filename=filename, dry_run=True)
+    return _import_page(
+        request,
+        viewer,
+        summary=summary,
+        kept=kept,
+        filename=filename,
+        dry_run=True,
+        create_categories=create_categories,
+    )

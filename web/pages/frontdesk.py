@@ -16,15 +16,18 @@ from pydantic import ValidationError
 from sqlmodel import Session, col
 
 from grievance.cases import search
+from grievance.cases.access import in_scope
+from grievance.cases.merges import answering_case, target_numbers
 from grievance.cases.models import Case
+from grievance.cases.phones import normalize_phone
+from grievance.cases.registers import CaseTally, count_cases_by
 from grievance.cases.routing import suggest_departments
-from grievance.cases.schemas import PHONE, CaseCreate, CaseSummary
+from grievance.cases.schemas import CaseCreate, CaseSummary
 from grievance.cases.service import (
     INTAKE_ROLES,
     CaseFilter,
     Upload,
     case_detail,
-    count_cases_by,
     get_case,
     intake_case,
     list_cases,
@@ -346,8 +349,8 @@ def _require_phone_reader(request: Request, viewer: Viewer) -> None:
 
 
 def _clean_phone(phone: str) -> str:
-    phone = phone.strip()
-    return phone.replace(" ", "") if PHONE.match(phone) else ""
+    """The canonical phone, or "" while what is typed is no phone number yet (the hints stay quiet)."""
+    return normalize_phone(phone) or ""
 
 
 @router.get("/intake/lookup", response_class=HTMLResponse)
@@ -514,20 +517,22 @@ def _register(session: Session, runtime: Runtime, viewer: Viewer, filters: CaseF
         filters.cursor = cursor
     departments = {d.id: d.name for d in list_all(session, Department, col(Department.code))}
     fmt = Formatter(viewer.locale, runtime.settings.timezone)
+    merged_into = target_numbers(session, [s.id for s in summaries])
     return [
         {
             "case": s,
             "department": departments.get(s.department_id) if s.department_id else None,
             "light": _light(runtime, s),
             "due_text": _due_text(fmt, s.next_due_at, short=True) if s.next_due_at else "",
+            "merged_into": merged_into.get(s.id),  # a duplicate is shown as merged, with its target
         }
         for s in summaries
     ]
 
 
-def _progress(counts: tuple[int, int]) -> dict[str, int]:
-    total, resolved = counts
-    return {"total": total, "done": resolved, "open": total - resolved}
+def _progress(tally: CaseTally) -> dict[str, int]:
+    """The tally line of a meeting or station page and of the follow-up report, as the rates count it."""
+    return {"total": tally.received, "done": tally.resolved, "open": tally.open, "duplicates": tally.duplicates}
 
 
 async def plain_form(request: Request) -> dict[str, str]:
@@ -556,7 +561,7 @@ def _render_meetings(
     stations = list_all(session, Station, col(Station.code))
     names = {s.id: s.name for s in stations}
     meetings = [
-        {"meeting": m, "station": names.get(m.station_id), "counts": counts.get(m.id, (0, 0))}  # type: ignore[arg-type]
+        {"meeting": m, "station": names.get(m.station_id), "counts": counts.get(m.id, CaseTally())}  # type: ignore[arg-type]
         for m in list_all(session, Meeting, col(Meeting.held_on).desc())
     ]
     meetings.sort(key=lambda row: (row["meeting"].held_on, row["meeting"].id), reverse=True)
@@ -637,7 +642,7 @@ def _render_meeting(
         meeting=meeting,
         station=station,
         rows=rows,
-        progress=_progress(count_cases_by(session, viewer.user, "meeting", meeting.id).get(meeting.id, (0, 0))),  # type: ignore[arg-type]
+        progress=_progress(count_cases_by(session, viewer.user, "meeting", meeting.id).get(meeting.id, CaseTally())),  # type: ignore[arg-type]
         values=values,
         errors=errors,
         may_log=viewer.user.role in INTAKE_ROLES,
@@ -676,17 +681,20 @@ def log_meeting_case(
 def meeting_report(
     meeting_id: int, request: Request, session: DbSession, viewer: Viewer = page_roles(*DESK_ROLES)
 ) -> Response:
-    """The follow-up report to the attendees: each case raised, where it stands, and the reply once resolved.
-    No personal data: it is read out and handed round."""
+    """The follow-up report to the attendees: each case raised, where it stands, and the reply once resolved;
+    a duplicate says which case it was merged into and carries that case's reply. The tally is the meeting
+    page's (count_cases_by), as the rates count it. No personal data: it is read out and handed round."""
     runtime = request.app.state.runtime
     meeting = get_or_404(session, Meeting, meeting_id, "恳谈会")
     station = get_or_404(session, Station, meeting.station_id, "驿站") if meeting.station_id else None
     rows = list(reversed(_register(session, runtime, viewer, CaseFilter(meeting_id=meeting.id))))
     for row in rows:
         case = get_case(session, row["case"].id, viewer.user)
-        row["resolved"] = case.resolved_at is not None
-        row["reply"] = case.reply if case.resolved_at and not case.confidential else ""
-    resolved = sum(1 for row in rows if row["resolved"])
+        answering = answering_case(session, case) or case
+        visible = answering is case or in_scope(answering, viewer.user)
+        row["resolved"] = visible and answering.resolved_at is not None
+        row["reply"] = answering.reply if row["resolved"] and not answering.confidential else ""
+    tally = count_cases_by(session, viewer.user, "meeting", meeting.id).get(meeting.id, CaseTally())  # type: ignore[arg-type]
     return render(
         request,
         "frontdesk/meeting_report.html",
@@ -694,7 +702,7 @@ def meeting_report(
         meeting=meeting,
         station=station,
         rows=rows,
-        progress=_progress((len(rows), resolved)),
+        progress=_progress(tally),
         printed_at=runtime.now(),
     )
 
@@ -707,7 +715,7 @@ def stations_page(request: Request, session: DbSession, viewer: Viewer = page_ro
     counts = count_cases_by(session, viewer.user, "station")
     departments = {d.id: d.name for d in list_all(session, Department, col(Department.code))}
     stations = [
-        {"station": s, "department": departments.get(s.department_id), "counts": counts.get(s.id, (0, 0))}  # type: ignore[arg-type]
+        {"station": s, "department": departments.get(s.department_id), "counts": counts.get(s.id, CaseTally())}  # type: ignore[arg-type]
         for s in list_all(session, Station, col(Station.code))
     ]
     return render(request, "frontdesk/stations.html", viewer, stations=stations)
@@ -735,7 +743,7 @@ def _render_station(
         department=department,
         meetings=meetings,
         rows=rows,
-        progress=_progress(count_cases_by(session, viewer.user, "station", station.id).get(station.id, (0, 0))),  # type: ignore[arg-type]
+        progress=_progress(count_cases_by(session, viewer.user, "station", station.id).get(station.id, CaseTally())),  # type: ignore[arg-type]
         values=values,
         errors=errors,
         may_log=viewer.user.role in INTAKE_ROLES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from grievance.cases.service import public_status
+from grievance.cases.public import public_status
 from grievance.errors import NotFound
 from web.deps import DbSession
 from web.pages.common import render

@@ -29,7 +29,8 @@ from grievance.glossary import DEPARTMENT_ROLES, LABELS, Role
 from grievance.reference import service as reference
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.workflow import engine
-from grievance.workflow.definition import ActionDef, WorkflowDef
+from grievance.workflow.definition import INTAKE, MERGE_EFFECT, ActionDef, WorkflowDef
+from grievance.workflow.effects import MERGED_IN
 from grievance.workflow.engine import Runtime
 from web.deps import DbSession
 from web.pages.common import (
@@ -261,7 +262,7 @@ def _list_filter(
             setattr(filters, key, moment)
     if values["phone"]:
         if viewer.user.role in runtime.settings.personal_data_roles:
-            filters.phone = values["phone"].replace(" ", "")[:32]
+            filters.phone = values["phone"]  # any written form: list_cases normalises it, or names the forms
         else:
             errors["phone"] = _("Your role may not search by phone number")
     filters.sort = "due" if values["sort"] == "due" else "received"
@@ -317,6 +318,21 @@ def _name(session: Session, model: type[Any], ref: int | None, attribute: str) -
         return str(ref)
 
 
+# What the timeline says of a step the ledger import inferred, by the column whose time it took.
+INFERRED_FROM = {
+    "received_at": "Not in the ledger; inferred from the received time",
+    "dispatched_at": "Not in the ledger; inferred from the dispatch time",
+    "accepted_at": "Not in the ledger; inferred from the accept time",
+    "responded_at": "Not in the ledger; inferred from the response time",
+    "resolved_at": "Not in the ledger; inferred from the resolve time",
+    "callback_at": "Not in the ledger; inferred from the callback time",
+    "reopened_at": "Not in the ledger; inferred from the reopen time",
+    "closed_at": "Not in the ledger; inferred from the close time",
+    "extended_due_at": "Not in the ledger; inferred from the extended due time",
+    "other": "Not in the ledger; inferred from another time of the row",
+}
+
+
 def _payload_lines(
     _: Any, workflow: WorkflowDef, action: str, payload: dict[str, Any], departments: dict[int | None, str]
 ) -> list[tuple[str, str]]:
@@ -326,10 +342,15 @@ def _payload_lines(
         "channel": (_("Channel"), "Channel"),
         "case_type": (_("Case type"), "CaseType"),
         "filename": (_("File"), None),
+        "ledger_note": (_("Ledger remark"), None),
+        "case_no": (_("Duplicate case"), None),  # of a MERGED_IN event
         "size": (_("Size (bytes)"), None),
     }
     lines = []
     for key, value in payload.items():
+        if key == "inferred_from":  # a step the ledger did not record, at the time of another column
+            lines.append((_("Time"), _(INFERRED_FROM.get(value, INFERRED_FROM["other"]))))
+            continue
         spec = declared.get(key)
         label, vocabulary = known.get(key, (key, None))
         if spec is not None:
@@ -389,9 +410,11 @@ def _case_page(
     names = {d.id: d.name for d in departments}
     actions = _ordered(detail["available_actions"])
     available = {a["action"] for a in actions}
-    duplicates = service.possible_duplicates(session, runtime, case, user) if "merge" in available else []
-    # The two events that are not workflow actions get a name of their own.
-    own_labels = {"intake": _("Case logged"), "attach": _("File attached")}
+    # The actions that merge this case (effect merge_into, whatever the workflow calls them) offer the hints.
+    merges = {a for a in available if MERGE_EFFECT in workflow.actions[a].effects}
+    duplicates = service.possible_duplicates(session, runtime, case, user) if merges else []
+    # The events that are not workflow actions get a name of their own.
+    own_labels = {INTAKE: _("Case logged"), "attach": _("File attached"), MERGED_IN: _("Duplicate merged in")}
     timeline = [
         {
             **event,
@@ -423,6 +446,7 @@ def _case_page(
         enterprise=_name(session, Enterprise, case.enterprise_id, "name"),
         category=_name(session, Category, case.category_id, "name"),
         duplicates=duplicates,
+        merge_actions=merges,
         may_attach=_may_attach(runtime, case, viewer),
         state_labels={code: s.label for code, s in workflow.states.items()},
     )

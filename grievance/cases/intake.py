@@ -1,0 +1,80 @@
+"""The one construction of a new case, shared by live intake (cases.service.intake_case) and the ledger
+importer, so the rules a new case is born with (its workflow and first state, confidentiality, supervision,
+search terms, query code) cannot drift between the two."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from grievance.cases import search
+from grievance.cases.models import Case
+from grievance.glossary import CONFIDENTIAL_TYPES, Channel
+from grievance.workflow.definition import WorkflowDef
+
+
+def new_query_code() -> str:
+    """The petitioner's unguessable query code (printed on the receipt, typed on /track)."""
+    return secrets.token_urlsafe(12)
+
+
+def new_case(
+    *,
+    workflow: WorkflowDef,
+    case_no: str,
+    received_at: datetime,
+    channel: str,
+    case_type: str,
+    urgency: str,
+    title: str,
+    description: str = "",
+    location: str = "",
+    petitioner_name: str = "",
+    petitioner_phone: str = "",
+    petitioner_id_no: str = "",
+    petitioner_kind: str = "resident",
+    enterprise_id: int | None = None,
+    meeting_id: int | None = None,
+    station_id: int | None = None,
+    category_id: int | None = None,
+    accused_department_id: int | None = None,
+    occurred_at: datetime | None = None,
+    created_by_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> Case:
+    """A case in its workflow's initial state at `received_at` (aware UTC), not yet added to a session.
+
+    Codes are the glossary's (channel, case_type, urgency, petitioner_kind). Reports (举报) are confidential
+    (DOMAIN.md, privacy rules); inspection referrals are always supervised (DOMAIN.md glossary, 巡视交办); the
+    search terms cover title, description and location (cases.search). The caller validates the input and
+    starts the intake clocks (workflow.engine.start_intake_clocks, or the importer's replay).
+    """
+    return Case(
+        case_no=case_no,
+        query_code=new_query_code(),
+        workflow=workflow.name,
+        state=workflow.initial_state,
+        state_changed_at=received_at,
+        channel=channel,
+        case_type=case_type,
+        urgency=urgency,
+        title=title,
+        description=description,
+        location=location,
+        petitioner_name=petitioner_name,
+        petitioner_phone=petitioner_phone,
+        petitioner_id_no=petitioner_id_no,
+        petitioner_kind=petitioner_kind,
+        enterprise_id=enterprise_id,
+        meeting_id=meeting_id,
+        station_id=station_id,
+        category_id=category_id,
+        accused_department_id=accused_department_id,
+        confidential=case_type in CONFIDENTIAL_TYPES,
+        supervised=channel == Channel.inspection,
+        received_at=received_at,
+        occurred_at=occurred_at or received_at,
+        created_by_id=created_by_id,
+        idempotency_key=idempotency_key,
+        search_terms=search.search_terms(title, description, location),
+    )

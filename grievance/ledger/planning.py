@@ -1,0 +1,562 @@
+"""Check a whole ledger before anything is written, and decide what each row will become: the validated cases,
+the references to create, the times the ledger skipped and that are inferred, and the warnings the person sees.
+
+Nothing here writes. A value that cannot be used is an error (row, column, what is accepted) or a listed
+warning; a vocabulary word or category the file repeats is listed once with its row count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from grievance.cases.models import Case
+from grievance.cases.phones import normalize_phone
+from grievance.glossary import CaseType, Channel, Outcome, Satisfaction, Urgency
+from grievance.ledger.categories import CategoryIndex
+from grievance.ledger.columns import (
+    BY_NAME,
+    TIME_COLUMNS,
+    CellError,
+    read_bool,
+    read_choice,
+    read_day,
+    read_time,
+    text_of,
+)
+from grievance.ledger.reading import LedgerFile
+from grievance.reference.models import Department, Enterprise, Meeting, Station
+from grievance.reference.schemas import CREDIT_CODE
+
+MAX_ERRORS = 200
+CHUNK = 500
+EARLIEST_YEAR = 2000  # an earlier received year is imported, with a warning to check it
+# What the timeline says of a time the ledger did not record, by the column it was inferred from.
+INFERRED_FROM = {
+    "received_at": ("台账未记载，按受理时间推定", "not in the ledger; inferred from the received time"),
+    "resolved_at": ("台账未记载，按办结时间推定", "not in the ledger; inferred from the resolve time"),
+    "closed_at": ("台账未记载，按归档时间推定", "not in the ledger; inferred from the close time"),
+    "satisfaction": ("台账未记载，按满意度推定", "not in the ledger; inferred from the satisfaction"),
+    "solved": ("台账未记载，按是否解决推定", "not in the ledger; inferred from 'solved'"),
+}
+
+
+def column_label(name: str) -> str:
+    """A column as people know it: 派单时间（dispatched_at）."""
+    column = BY_NAME.get(name)
+    return f"{column.aliases[0]}（{name}）" if column else name
+
+
+@dataclass
+class LedgerCase:
+    """One validated row. `inferred` maps a column the row left empty to the column its value was taken from."""
+
+    row: int
+    case_no: str
+    values: dict[str, Any]
+    times: dict[str, datetime | None]
+    department: str | None = None
+    station: str | None = None
+    meeting: tuple[str, str] | None = None  # (date, title)
+    enterprise: tuple[str, str] | None = None  # (name, code)
+    category_id: int | None = None
+    category_path: tuple[str, ...] | None = None  # a category the import creates
+    inferred: dict[str, str] = field(default_factory=dict)
+    remarks: list[str] = field(default_factory=list)  # 备注 and values kept as a remark (shown on the timeline)
+    raw: dict[str, str] = field(default_factory=dict)  # callback cells as the file wrote them
+
+
+@dataclass
+class Plan:
+    """What an import would do: the validated new cases, the rows already in the database, the reference
+    records it creates, the inferred times and the warnings."""
+
+    cases: list[LedgerCase] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    new_departments: list[str] = field(default_factory=list)
+    new_stations: list[str] = field(default_factory=list)
+    new_meetings: list[tuple[str, str]] = field(default_factory=list)
+    new_enterprises: list[tuple[str, str]] = field(default_factory=list)
+    new_categories: list[tuple[str, ...]] = field(default_factory=list)
+    inferred: dict[str, int] = field(default_factory=dict)  # column -> rows whose value was inferred
+    warnings: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def warn(self, row: int, column: str, key: str, message: str, message_en: str) -> None:
+        """One warning per (column, key), with every row it concerns."""
+        entry = self.warnings.setdefault(
+            (column, key), {"column": column, "message": message, "message_en": message_en, "rows": []}
+        )
+        entry["rows"].append(row)
+
+    def infer(self, item: LedgerCase, column: str, source: str) -> None:
+        item.inferred[column] = source
+        self.inferred[column] = self.inferred.get(column, 0) + 1
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "rows": len(self.cases) + len(self.unchanged),
+            "created": len(self.cases),
+            "unchanged": len(self.unchanged),
+            "new_departments": self.new_departments,
+            "new_stations": self.new_stations,
+            "new_meetings": [f"{day} {title}" for day, title in self.new_meetings],
+            "new_enterprises": [f"{name} ({code})" for name, code in self.new_enterprises],
+            "new_categories": ["/".join(path) for path in self.new_categories],
+            "inferred": dict(sorted(self.inferred.items())),
+            "warnings": [_warning_text(w) for w in self.warnings.values()],
+        }
+
+
+def _rows_text(rows: list[int], zh: bool) -> str:
+    shown = "、".join(str(r) for r in rows[:10]) if zh else ", ".join(str(r) for r in rows[:10])
+    more = ("…" if zh else ", …") if len(rows) > 10 else ""
+    if zh:
+        return f"{len(rows)} 行：第 {shown}{more} 行"
+    return f"{len(rows)} {'row' if len(rows) == 1 else 'rows'}: {shown}{more}"
+
+
+def _warning_text(w: dict[str, Any]) -> dict[str, Any]:
+    rows = w["rows"]
+    return {
+        "column": w["column"],
+        "rows": rows,
+        "count": len(rows),
+        "message": f"「{column_label(w['column'])}」{w['message']}（{_rows_text(rows, True)}）",
+        "message_en": f"column {w['column']}: {w['message_en']} ({_rows_text(rows, False)})",
+    }
+
+
+class _Errors:
+    """Errors of single cells, and errors of a value the file repeats (listed once with its rows)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.values: dict[tuple[str, str], dict[str, Any]] = {}
+        self.added = 0  # every problem found, repeated values included: a row is bad when this grew
+
+    def __len__(self) -> int:
+        return len(self.items) + len(self.values)
+
+    def add(self, row: int, column: str, message: str, message_en: str) -> None:
+        self.added += 1
+        self.items.append(
+            {
+                "field": f"第{row}行 {column}",
+                "row": row,
+                "column": column,
+                "message": f"第{row}行「{column_label(column)}」：{message}",
+                "message_en": f"row {row}, column {column}: {message_en}",
+            }
+        )
+
+    def add_value(self, row: int, column: str, value: str, message: str, message_en: str) -> None:
+        self.added += 1
+        entry = self.values.setdefault(
+            (column, value), {"value": value, "message": message, "message_en": message_en, "rows": []}
+        )
+        entry["rows"].append(row)
+
+    def has(self, row: int, column: str) -> bool:
+        return any(e["row"] == row and e["column"] == column for e in self.items) or any(
+            key[0] == column and row in v["rows"] for key, v in self.values.items()
+        )
+
+    def listing(self) -> list[dict[str, Any]]:
+        grouped = []
+        for (column, _value), v in self.values.items():
+            rows = v["rows"]
+            if len(rows) == 1:  # said like any other cell's error
+                zh = f"第{rows[0]}行「{column_label(column)}」：{v['message']}"
+                en = f"row {rows[0]}, column {column}: {v['message_en']}"
+            else:
+                zh = f"「{column_label(column)}」{v['message']}（{_rows_text(rows, True)}）"
+                en = f"column {column}: {v['message_en']} ({_rows_text(rows, False)})"
+            grouped.append(
+                {
+                    "field": f"第{rows[0]}行 {column}",
+                    "row": rows[0],
+                    "rows": rows,
+                    "count": len(rows),
+                    "column": column,
+                    "value": v["value"],
+                    "message": zh,
+                    "message_en": en,
+                }
+            )
+        return sorted(grouped + self.items, key=lambda e: e["row"])
+
+
+def _lookup(session: Session, model: Any, *keys: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for row in session.execute(select(model.id, *(getattr(model, k) for k in keys))):
+        for value in row[1:]:
+            found.setdefault(str(value), row[0])
+    return found
+
+
+def plan_import(
+    session: Session,
+    ledger: LedgerFile,
+    *,
+    timezone: str,
+    now: datetime,
+    create_categories: bool = False,
+) -> tuple[Plan, list[dict[str, Any]]]:
+    """Validate every row against the vocabularies, the reference data and each other. Returns the plan and
+    the errors (empty when the ledger can be imported). Reads the database, writes nothing."""
+    errors = _Errors()
+    plan = Plan()
+    departments = _lookup(session, Department, "code", "name")
+    stations = _lookup(session, Station, "code", "name")
+    categories = CategoryIndex.load(session)
+    enterprises = _lookup(session, Enterprise, "credit_code", "name")
+    meetings = {
+        (str(day), title): id_
+        for id_, day, title in session.execute(select(Meeting.id, Meeting.held_on, Meeting.title))
+    }
+    rows = ledger.rows
+    numbers = [text_of(r.get("case_no")) for r in rows]
+    existing: set[str] = set()
+    for start in range(0, len(numbers), CHUNK):
+        chunk = [n for n in numbers[start : start + CHUNK] if n]
+        existing.update(session.execute(select(Case.case_no).where(Case.case_no.in_(chunk))).scalars())
+    seen: dict[str, int] = {}
+    for raw in rows:
+        if len(errors) >= MAX_ERRORS:  # enough to fix first: stop reading
+            break
+        number = raw["_row"]
+        case_no = text_of(raw.get("case_no"))
+        if not case_no:
+            errors.add(number, "case_no", "为必填项（诉求编号是导入的键）", "is required (the key of the import)")
+            continue
+        if case_no in seen:
+            errors.add(number, "case_no", f"与第{seen[case_no]}行重复", f"repeats row {seen[case_no]}")
+            continue
+        seen[case_no] = number
+        if case_no in existing:
+            plan.unchanged.append(case_no)
+            plan.warn(
+                number,
+                "case_no",
+                "exists",
+                "已在系统中：这些行不会更新已有诉求（其中的值均未导入；要改动请在系统中办理）",
+                "already in the system: these rows do not update the existing cases (none of their values is "
+                "imported; change a case through its actions)",
+            )
+            continue
+        item = _validate_row(raw, case_no, timezone, errors, plan, now)
+        if item is None:
+            continue
+        _link(item, raw, errors, departments, stations, enterprises, meetings, plan)
+        _category(item, raw, errors, categories, plan, create_categories)
+        _infer(item, plan, errors)
+        plan.cases.append(item)
+    known = set(seen) | existing
+    for item in plan.cases:
+        target = item.values.get("duplicate_of")
+        if target and target not in known:
+            errors.add(
+                item.row, "duplicate_of", f"诉求「{target}」不在文件或系统中", f"no case {target!r} here or in the file"
+            )
+        if target == item.case_no:
+            errors.add(item.row, "duplicate_of", "不能合并到自身", "a case cannot be merged into itself")
+    return plan, errors.listing()[:MAX_ERRORS]
+
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "channel": lambda v: read_choice(v, Channel),
+    "case_type": lambda v: read_choice(v, CaseType),
+    "urgency": lambda v: read_choice(v, Urgency),
+    "outcome": lambda v: read_choice(v, Outcome),
+    "satisfaction": lambda v: read_choice(v, Satisfaction),
+    "callback_reached": read_bool,
+    "solved": read_bool,
+}
+
+
+def _validate_row(
+    raw: dict[str, Any], case_no: str, tz: str, errors: _Errors, plan: Plan, now: datetime
+) -> LedgerCase | None:
+    number = raw["_row"]
+    before = errors.added
+    values: dict[str, Any] = {}
+    times: dict[str, datetime | None] = {}
+    for name, reader in _READERS.items():
+        try:
+            values[name] = reader(raw.get(name))
+        except CellError as exc:
+            # A word the file repeats is listed once, with its rows.
+            errors.add_value(number, name, text_of(raw.get(name)), exc.message, exc.message_en)
+    for name in TIME_COLUMNS:
+        try:
+            times[name] = read_time(raw.get(name), tz)
+        except CellError as exc:
+            errors.add(number, name, exc.message, exc.message_en)
+    for name in ("title", "description", "petitioner_name", "petitioner_phone", "reply", "duplicate_of", "note"):
+        values[name] = text_of(raw.get(name))
+    values["urgency"] = values.get("urgency") or "normal"
+    limits = {"title": 200, "petitioner_name": 100, "petitioner_phone": 32}
+    for name, limit in limits.items():
+        if len(values[name]) > limit:
+            errors.add(number, name, f"不能超过 {limit} 个字", f"at most {limit} characters")
+    for name in ("channel", "case_type", "title", "received_at"):
+        if not (times.get(name) if name in TIME_COLUMNS else values.get(name)) and not errors.has(number, name):
+            errors.add(number, name, "为必填项", "is required")
+    if errors.added > before:
+        return None
+    phone = values["petitioner_phone"]
+    if phone:
+        canonical = normalize_phone(phone)
+        if canonical is None:
+            plan.warn(
+                number,
+                "petitioner_phone",
+                "unrecognised-phone",
+                "不是可识别的电话号码，按原样保存（查重和按电话查找找不到它）",
+                "not a recognisable phone number; kept as written (duplicate hints and phone search will miss it)",
+            )
+        else:
+            values["petitioner_phone"] = canonical
+    for name, moment in times.items():
+        if moment is not None and moment > now and not name.endswith("_due_at"):  # due times may lie ahead
+            errors.add(
+                number, name, "晚于现在：台账记载的是已发生的事（请检查年份）", "is in the future (check the year)"
+            )
+    received = times["received_at"]
+    if received is not None and received.year < EARLIEST_YEAR:
+        plan.warn(
+            number,
+            "received_at",
+            "early",
+            f"早于 {EARLIEST_YEAR} 年：请确认年份无误（按原样导入）",
+            f"before {EARLIEST_YEAR}: check the year (imported as written)",
+        )
+    item = LedgerCase(number, case_no, values, times)
+    item.raw = {name: text_of(raw.get(name)) for name in ("callback_reached", "solved", "satisfaction")}
+    if values["note"]:
+        item.remarks.append(values["note"])
+    _check_order(item, errors)
+    if errors.added > before:
+        return None
+    return item
+
+
+def _check_order(item: LedgerCase, errors: _Errors) -> None:
+    number, t, v = item.row, item.times, item.values
+    received = t["received_at"]
+    assert received is not None
+    for name in TIME_COLUMNS[1:]:
+        moment = t[name]
+        if moment is not None and moment < received:
+            errors.add(number, name, "早于受理时间", "is before received_at")
+    pairs = [("accepted_at", "dispatched_at"), ("callback_at", "resolved_at"), ("closed_at", "resolved_at")]
+    for later, earlier in pairs:
+        if t[later] and t[earlier] and t[later] < t[earlier] and not (t["reopened_at"] and later == "callback_at"):
+            errors.add(number, later, f"早于 {column_label(earlier)}", f"is before {earlier}")
+    needs = {
+        "callback_at": "resolved_at",
+        "reopened_at": "resolved_at",  # only a resolved case is reopened
+        "extended_due_at": "resolve_due_at",
+    }
+    on_spot = v["outcome"] == "answered_on_spot"
+    for name, required in needs.items():
+        if t.get(name) and not t[required] and not (on_spot and required == "resolved_at"):
+            errors.add(number, name, f"有此项时须填写 {column_label(required)}", f"needs {required}")
+    if t["callback_at"] and v["callback_reached"] is None and v["satisfaction"] is None and v["solved"] is None:
+        errors.add(
+            number, "callback_reached", "有回访时间时须填写是否联系到（是/否）", "required with callback_at (yes/no)"
+        )
+    if t["closed_at"] and not (t["resolved_at"] or on_spot or v["duplicate_of"]):
+        errors.add(number, "closed_at", "归档的诉求须已办结", "a closed case needs resolved_at")
+    if t["extended_due_at"] and t["resolve_due_at"] and t["extended_due_at"] <= t["resolve_due_at"]:
+        errors.add(number, "extended_due_at", "应晚于办结时限", "must be after resolve_due_at")
+
+
+def _infer(item: LedgerCase, plan: Plan, errors: _Errors) -> None:
+    """Fill in the times and answers a row implies but does not record, each counted and marked as inferred;
+    keep as a remark what cannot be applied. The stages a row skips (签收, 响应) are filled in by the replay."""
+    t, v, number = item.times, item.values, item.row
+    on_spot = v["outcome"] == "answered_on_spot"
+    if item.department and not t["dispatched_at"] and not on_spot:
+        # Dispatched at the earliest moment the row allows: right after intake.
+        t["dispatched_at"] = t["received_at"]
+        plan.infer(item, "dispatched_at", "received_at")
+    if t["resolved_at"] and not v["outcome"]:
+        plan.warn(
+            number,
+            "outcome",
+            "missing",
+            "未填写：按已办结导入，办理结果留空（不计入矛盾化解等按结果统计的比率）",
+            "empty: imported as resolved with no outcome (not counted by outcome-based rates such as mediation)",
+        )
+    if t["resolved_at"] and not item.department and not on_spot:
+        errors.add(
+            number,
+            "department",
+            "已办结的诉求须填写承办单位（当场答复的除外）",
+            "required with resolved_at (unless the outcome is answered on the spot)",
+        )
+    answers = [(name, v[name]) for name in ("callback_reached", "solved", "satisfaction") if v[name] is not None]
+    resolved = t["resolved_at"] or (t["received_at"] if on_spot else None)
+    if v["callback_reached"] is False and (v["solved"] is not None or v["satisfaction"] is not None):
+        said = "；".join(f"{column_label(n)}：{item.raw[n]}" for n in ("solved", "satisfaction") if item.raw.get(n))
+        item.remarks.append(f"台账记载未联系到诉求人，但有回访结果（{said}），未计入满意率")
+        for name in ("solved", "satisfaction"):
+            if v[name] is not None:
+                plan.warn(
+                    number,
+                    name,
+                    "not-reached",
+                    "有值但「是否联系到」为否：未计入满意率和解决率，已作为备注保存在诉求上",
+                    "given although callback_reached is no: not counted in the satisfaction or solved rates, "
+                    "kept as a remark",
+                )
+        v["solved"] = v["satisfaction"] = None
+        answers = [(name, value) for name, value in answers if name == "callback_reached"]
+    if answers and not t["callback_at"] and resolved is None:
+        said = "；".join(
+            f"{column_label(name)}：{item.raw.get(name) or text_of(raw_value)}" for name, raw_value in answers
+        )
+        item.remarks.append(f"台账记载回访结果（{said}），但诉求未办结，未计为回访")
+        for name, _value in answers:
+            plan.warn(
+                number,
+                name,
+                "not-resolved",
+                "有值但诉求未办结：不能计为回访，已作为备注保存在诉求上",
+                "given for a case that is not resolved: not counted as a callback, kept as a remark",
+            )
+        v["callback_reached"] = v["solved"] = v["satisfaction"] = None
+        return
+    if answers and v["callback_reached"] is None:
+        # Whoever said whether it was solved or how satisfied they were, was reached.
+        v["callback_reached"] = True
+        plan.infer(item, "callback_reached", "satisfaction" if v["satisfaction"] is not None else "solved")
+    if answers and not t["callback_at"]:
+        source = "closed_at" if t["closed_at"] else ("resolved_at" if t["resolved_at"] else "received_at")
+        t["callback_at"] = t["closed_at"] or resolved
+        plan.infer(item, "callback_at", source)
+    if t["callback_at"] and v["callback_reached"] and v["solved"] is None:
+        plan.warn(
+            number,
+            "solved",
+            "missing",
+            "回访联系到但未填写是否解决：解决率把它算作未解决",
+            "a reached callback without 'solved': the solved rate counts it as not solved",
+        )
+    if v["case_type"] == "dispute" and v["outcome"] and v["outcome"] not in ("mediated", "not_mediated"):
+        plan.warn(
+            number,
+            "outcome",
+            "dispute",
+            "矛盾纠纷的办理结果不是「已化解」或「未化解」：矛盾化解率把它算作未化解",
+            "a dispute whose outcome is neither mediated nor not mediated: the mediation rate counts it as not mediated",
+        )
+
+
+def _link(
+    item: LedgerCase,
+    raw: dict[str, Any],
+    errors: _Errors,
+    departments: dict[str, int],
+    stations: dict[str, int],
+    enterprises: dict[str, int],
+    meetings: dict[tuple[str, str], int],
+    plan: Plan,
+) -> None:
+    """Find (or plan to create) the department, station, meeting and enterprise a row names."""
+    number, channel = item.row, item.values["channel"]
+    department = text_of(raw.get("department"))
+    if department:
+        item.department = department
+        if department not in departments and department not in plan.new_departments:
+            plan.new_departments.append(department)
+    elif item.times["dispatched_at"]:
+        errors.add(number, "department", "有派单时间时须填写承办单位", "required with dispatched_at")
+    station = text_of(raw.get("station"))
+    if station:
+        item.station = station
+        if station not in stations and station not in plan.new_stations:
+            plan.new_stations.append(station)
+    elif channel == "station":
+        errors.add(number, "station", "城市驿站渠道须填写驿站", "required for the station channel")
+    meeting_day, meeting_title = text_of(raw.get("meeting_date")), text_of(raw.get("meeting_title"))
+    if meeting_day or meeting_title:
+        try:
+            # As the database writes it (2025-09-28), so that 2025/9/28 finds the meeting held that day.
+            meeting_day = read_day(raw.get("meeting_date")).isoformat()
+        except ValueError:
+            errors.add(number, "meeting_date", f"日期「{meeting_day}」无效，格式为 YYYY-MM-DD", "accepted: YYYY-MM-DD")
+            return
+        if not meeting_title:
+            errors.add(number, "meeting_title", "有恳谈会日期时须填写恳谈会名称", "required with meeting_date")
+            return
+        item.meeting = (meeting_day, meeting_title)
+        if item.meeting not in meetings and item.meeting not in plan.new_meetings:
+            plan.new_meetings.append(item.meeting)
+    elif channel == "meeting":
+        errors.add(number, "meeting_date", "阳光恳谈会渠道须填写恳谈会日期和名称", "required for the meeting channel")
+    name, code = text_of(raw.get("enterprise_name")), text_of(raw.get("enterprise_code")).upper()
+    if code and not CREDIT_CODE.match(code):
+        errors.add(number, "enterprise_code", "统一社会信用代码应为18位数字或大写字母", "an 18-character credit code")
+    elif code or name:
+        if not (code in enterprises or name in enterprises or (name, code) in plan.new_enterprises):
+            if not code:
+                errors.add(number, "enterprise_code", "新企业须填写统一社会信用代码", "required for a new enterprise")
+            elif not name:
+                errors.add(number, "enterprise_name", "新企业须填写企业名称", "required for a new enterprise")
+            else:
+                plan.new_enterprises.append((name, code))
+        item.enterprise = (name, code)
+    elif channel == "enterprise":
+        errors.add(number, "enterprise_name", "企业包保渠道须填写企业", "required for the enterprise channel")
+
+
+def _category(
+    item: LedgerCase, raw: dict[str, Any], errors: _Errors, categories: CategoryIndex, plan: Plan, create: bool
+) -> None:
+    text = text_of(raw.get("category"))
+    if not text:
+        return
+    found = categories.resolve(text)
+    if found.id is not None:
+        item.category_id = found.id
+        return
+    if found.ambiguous:
+        errors.add_value(
+            item.row,
+            "category",
+            text,
+            f"「{text}」对应多个分类：{'、'.join(found.ambiguous)}；请写完整路径",
+            f"{text!r} names several categories: {', '.join(found.ambiguous)}; write the full path",
+        )
+        return
+    if create and found.path and len(found.path) == 1:
+        errors.add_value(
+            item.row,
+            "category",
+            text,
+            f"分类「{text}」不存在：要新建，请写出它的完整路径（如 城市管理/市政设施/{text}），以免把笔误建成一级分类",
+            f"unknown category {text!r}: to create it, write its full path (such as 城市管理/市政设施/{text}), "
+            "so that a typo does not become a top-level category",
+        )
+        return
+    if create and found.path and len(found.path) <= 3:
+        item.category_path = found.path
+        if found.path not in plan.new_categories:
+            plan.new_categories.append(found.path)
+        return
+    errors.add_value(
+        item.row,
+        "category",
+        text,
+        f"分类「{text}」不存在（填写分类代码、名称或路径如 城市管理/市政设施/路灯照明；"
+        "或勾选「创建缺少的分类」/ 使用 --create-categories）",
+        f"unknown category {text!r} (give a code, a name or a path such as 城市管理/市政设施/路灯照明; "
+        "or create missing categories: --create-categories)",
+    )
