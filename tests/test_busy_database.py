@@ -38,9 +38,9 @@ def world(app, client, clock) -> World:  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def write_lock_held(settings: Settings) -> Iterator[None]:
-    """Another connection holds what an intake needs: SQLite's write lock (as a long import does); on
-    PostgreSQL an exclusive lock on the cases table."""
+def write_lock_held(settings: Settings, table: str = "cases") -> Iterator[None]:
+    """Another connection holds what a writer needs: SQLite's write lock (as a long import does); on
+    PostgreSQL an exclusive lock on `table`."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         other = sqlite3.connect(str(url.database), isolation_level=None)
@@ -53,7 +53,7 @@ def write_lock_held(settings: Settings) -> Iterator[None]:
         return
     engine = create_engine(settings.database_url)
     with engine.connect() as conn:
-        conn.execute(text("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE"))
+        conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
         try:
             yield
         finally:

@@ -4,21 +4,17 @@ exit code 2, no traceback (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import socket
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from grievance.config import PROJECT_ROOT
 from grievance.db import transaction
 from grievance.reference.models import Department, Enterprise, Meeting
+from tests.test_busy_database import write_lock_held
 
 SHIPPED = PROJECT_ROOT / "workflows"
 
@@ -303,31 +299,9 @@ def test_workflows_check_of_one_file(cli):
 # --- the database, and faults ---------------------------------------------------------------------------
 
 
-@contextmanager
-def _write_lock_held(url: str) -> Iterator[None]:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        other = sqlite3.connect(str(parsed.database), isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            other.rollback()
-            other.close()
-        return
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        conn.execute(text("LOCK TABLE departments IN ACCESS EXCLUSIVE MODE"))
-        try:
-            yield
-        finally:
-            conn.rollback()
-    engine.dispose()
-
-
 def test_a_busy_database_is_a_clear_error_after_the_bounded_wait(cli, app, settings, monkeypatch):
     monkeypatch.setenv("GRIEVANCE_DB_LOCK_TIMEOUT_SECONDS", "1")
-    with _write_lock_held(settings.database_url):
+    with write_lock_held(settings, table="departments"):
         started = time.monotonic()
         result = cli("department", "add", "CGJ", "城市管理局")
         assert time.monotonic() - started < 5

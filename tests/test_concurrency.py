@@ -185,7 +185,7 @@ def _in_parallel(count: int, work: Any) -> list[Any]:
         return list(pool.map(run, range(count)))
 
 
-def _wait_until_blocked(app: Any, database: Any) -> None:
+def wait_until_blocked(app: Any, database: Any) -> None:
     """Until another transaction waits for a lock (PostgreSQL), or a moment (SQLite's busy wait is invisible)."""
     if database.backend == "sqlite":
         time.sleep(0.5)
@@ -226,7 +226,7 @@ def test_idempotent_intake_racing_an_uncommitted_twin_returns_its_case(app, worl
         first_id, first_no = first.case.id, first.case.case_no
         thread = threading.Thread(target=second_intake)
         thread.start()
-        _wait_until_blocked(app, database)
+        wait_until_blocked(app, database)
     thread.join(30)
     assert not thread.is_alive()
     with transaction(app.state.sessions) as session:

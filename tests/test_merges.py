@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import col, select
 
 from grievance.cases.models import Case, CaseEvent
@@ -19,6 +18,7 @@ from grievance.errors import Conflict
 from grievance.users.service import get_user
 from grievance.workflow.engine import fire
 from tests.factories import World
+from tests.test_concurrency import wait_until_blocked
 from tests.web.support import Browser, text_of
 
 API = "/api/v1"
@@ -76,27 +76,6 @@ def test_opposite_merges_at_once_leave_exactly_one_winner(world: World, database
     assert rounds >= 5, f"only {rounds} rounds in {SECONDS} s"
 
 
-def _wait_until_blocked(app: Any, database: Any) -> None:
-    """Until another transaction waits for a row lock (PostgreSQL), or a moment (SQLite's busy wait is invisible)."""
-    if database.backend == "sqlite":
-        time.sleep(0.5)
-        return
-    deadline = time.monotonic() + 10
-    with app.state.engine.connect() as conn:
-        while time.monotonic() < deadline:
-            waiting = conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-            ).scalar_one()
-            if waiting:
-                return
-            conn.rollback()
-            time.sleep(0.02)
-    raise AssertionError("the opposite merge never waited for the first one's lock on the cases")
-
-
 def test_an_opposite_merge_waits_for_the_first_and_is_refused(app: Any, world: World, database: Any) -> None:
     """Deterministic: B into A starts while A into B is written but not committed. It waits for the lock on the
     cases (PostgreSQL: SELECT ... FOR UPDATE in id order; SQLite: BEGIN IMMEDIATE), then sees A merged and
@@ -123,7 +102,7 @@ def test_an_opposite_merge_waits_for_the_first_and_is_refused(app: Any, world: W
         fire(session, runtime, case=case, action="merge", actor=actor, payload={"into": b["case_no"]})
         thread = threading.Thread(target=opposite)
         thread.start()
-        _wait_until_blocked(app, database)
+        wait_until_blocked(app, database)
     thread.join(30)
     assert not thread.is_alive()
     assert isinstance(outcome.get("error"), Conflict), repr(outcome.get("error"))
