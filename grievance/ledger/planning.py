@@ -36,14 +36,6 @@ from grievance.reference.schemas import CREDIT_CODE
 MAX_ERRORS = 200
 CHUNK = 500
 EARLIEST_YEAR = 2000  # an earlier received year is imported, with a warning to check it
-# What the timeline says of a time the ledger did not record, by the column it was inferred from.
-INFERRED_FROM = {
-    "received_at": ("台账未记载，按受理时间推定", "not in the ledger; inferred from the received time"),
-    "resolved_at": ("台账未记载，按办结时间推定", "not in the ledger; inferred from the resolve time"),
-    "closed_at": ("台账未记载，按归档时间推定", "not in the ledger; inferred from the close time"),
-    "satisfaction": ("台账未记载，按满意度推定", "not in the ledger; inferred from the satisfaction"),
-    "solved": ("台账未记载，按是否解决推定", "not in the ledger; inferred from 'solved'"),
-}
 
 
 def column_label(name: str) -> str:
