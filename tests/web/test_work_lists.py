@@ -9,7 +9,7 @@ from typing import Any
 from tests.api._support import end_of_working_days, sh
 from tests.factories import World
 from tests.web.support import soup, text_of
-from web.pages import work
+from web.pages.work import cases as work_cases
 
 MON = sh(2025, 11, 3)  # a quiet working week
 
@@ -64,7 +64,7 @@ def test_overdue_and_due_soon_filters_and_the_traffic_light(world, browser, cloc
 
 
 def test_the_list_pages_with_a_more_link_that_keeps_the_filters(world, browser, clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(work, "PAGE_SIZE", 2)
+    monkeypatch.setattr(work_cases, "PAGE_SIZE", 2)
     numbers = [world.intake(title=f"路灯不亮{i}")["case_no"] for i in range(3)]
     b = browser("dispatcher")
     page = b.page("/cases?q=路灯")

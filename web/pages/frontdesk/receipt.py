@@ -1,0 +1,69 @@
+"""The printable receipt (回执) the petitioner takes home."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from grievance.cases.service import (
+    INTAKE_ROLES,
+    case_detail,
+    get_case,
+    possible_duplicates,
+)
+from grievance.reference.models import Enterprise, Meeting, Station
+from grievance.reference.service import get_or_404
+from web.deps import DbSession
+from web.i18n import Formatter
+from web.pages.common import CurrentViewer, render
+from web.pages.frontdesk.desk import (
+    due_text,
+    limit_text,
+    state_label,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/cases/{case_no}/receipt", response_class=HTMLResponse)
+def receipt(case_no: str, request: Request, viewer: CurrentViewer, session: DbSession) -> Response:
+    """The printable receipt (回执) the petitioner takes home: number, query code, what happens next and when."""
+    runtime = request.app.state.runtime
+    case = get_case(session, case_no, viewer.user)
+    detail = case_detail(session, runtime, case, viewer.user)
+    meeting = get_or_404(session, Meeting, case.meeting_id, "恳谈会") if case.meeting_id else None
+    station = get_or_404(session, Station, case.station_id, "驿站") if case.station_id else None
+    enterprise = get_or_404(session, Enterprise, case.enterprise_id, "企业") if case.enterprise_id else None
+    workflow = runtime.workflows.get(case.workflow)
+    # Shown on screen only, to the clerk: a duplicate is merged before it is dispatched.
+    duplicates = (
+        possible_duplicates(session, runtime, case, viewer.user)
+        if viewer.user.role in INTAKE_ROLES and case.state == workflow.initial_state
+        else []
+    )
+    fmt = Formatter(viewer.locale, runtime.settings.timezone)
+    clocks = [
+        {**c, "limit_text": limit_text(viewer, str(c["limit"])), "due_text": due_text(fmt, c["due_at"])}
+        for c in detail["clocks"]
+    ]
+    logged_by = detail["timeline"][0]["actor"] if detail["timeline"] else None
+    back = f"/meetings/{case.meeting_id}" if meeting else f"/stations/{station.code}" if station else "/intake"
+    return render(
+        request,
+        "frontdesk/receipt.html",
+        viewer,
+        case=case,
+        detail=detail,
+        clocks=clocks,
+        meeting=meeting,
+        station=station,
+        enterprise=enterprise,
+        logged_by=logged_by,
+        duplicates=duplicates,
+        state_labels={d["case_no"]: state_label(runtime, d) for d in duplicates},
+        back=back,
+        may_log=viewer.user.role in INTAKE_ROLES or case.created_by_id == viewer.user.id,  # a liaison's too
+    )
+
+
+# --- registers of a meeting or a station -------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""The centre's board: overdue, due soon, extension requests, returned cases and key cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from grievance.cases import service
+from grievance.glossary import Role
+from web.deps import DbSession
+from web.pages.common import (
+    Viewer,
+    render,
+)
+from web.pages.work.common import (
+    BOARD_SIZE,
+    CENTRE_BOARD,
+    Row,
+    all_departments,
+    department_options,
+    open_states,
+    rows_of,
+    runtime_of,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/board", response_class=HTMLResponse)
+def board(request: Request, session: DbSession, viewer: Viewer = CENTRE_BOARD) -> Response:
+    runtime = runtime_of(request)
+
+    def section(suggestions: bool = False, **criteria: Any) -> tuple[list[Row], bool]:
+        filters = service.CaseFilter(sort="due", limit=BOARD_SIZE, **criteria)
+        items, more = service.list_cases(session, runtime, viewer.user, filters)
+        return rows_of(session, runtime, viewer, items, suggestions=suggestions), more is not None
+
+    departments = all_departments(session)
+    return render(
+        request,
+        "work/board.html",
+        viewer,
+        overdue=section(overdue=True),
+        due_soon=section(due_soon=True),
+        extensions=section(pending_extension=True),
+        returned=section(suggestions=True, state=["returned"]),
+        key_cases=section(supervised=True, state=open_states(runtime)),
+        departments={d.id: d.name for d in departments},
+        department_options=department_options(departments),
+        read_only=viewer.user.role != Role.supervisor,
+        workflows=runtime.workflows.definitions,
+    )

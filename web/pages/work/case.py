@@ -1,0 +1,357 @@
+"""The case page: fields, clocks, timeline, attachments and exactly the actions the engine allows now;
+the forms that fire those actions and upload files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlmodel import Session
+from starlette.datastructures import FormData, UploadFile
+
+from grievance.cases import service
+from grievance.cases.access import in_scope
+from grievance.cases.models import Case
+from grievance.cases.routing import suggest_departments
+from grievance.errors import Conflict, Forbidden, InvalidInput, NotFound
+from grievance.glossary import DEPARTMENT_ROLES, LABELS, Role
+from grievance.reference import service as reference
+from grievance.reference.models import Category, Enterprise, Meeting, Station
+from grievance.workflow import engine
+from grievance.workflow.definition import INTAKE, MERGE_EFFECT, ActionDef, WorkflowDef
+from grievance.workflow.effects import MERGED_IN
+from grievance.workflow.engine import Runtime
+from web.deps import DbSession
+from web.pages.common import (
+    CurrentViewer,
+    Viewer,
+    check_csrf,
+    form_errors,
+    gettext_for,
+    redirect,
+    render,
+)
+from web.pages.work.common import (
+    PostedForm,
+    ViewerBeforeBody,
+    all_departments,
+    back_to,
+    department_options,
+    runtime_of,
+)
+
+# The step that moves a case on, in order of preference: shown first, open, on the case page.
+PRIMARY = (
+    "accept",
+    "claim",
+    "respond",
+    "resolve",
+    "accept_petition",
+    "dispatch",
+    "callback",
+    "close",
+    "approve_extension",
+    "answer_review",
+    "answer_re_review",
+    "resume",
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def _name(session: Session, model: type[Any], ref: int | None, attribute: str) -> str | None:
+    if ref is None:
+        return None
+    try:
+        return str(getattr(reference.get_or_404(session, model, ref, model.__name__), attribute))
+    except NotFound:
+        return str(ref)
+
+
+# What the timeline says of a step the ledger import inferred, by the column whose time it took.
+INFERRED_FROM = {
+    "received_at": "Not in the ledger; inferred from the received time",
+    "dispatched_at": "Not in the ledger; inferred from the dispatch time",
+    "accepted_at": "Not in the ledger; inferred from the accept time",
+    "responded_at": "Not in the ledger; inferred from the response time",
+    "resolved_at": "Not in the ledger; inferred from the resolve time",
+    "callback_at": "Not in the ledger; inferred from the callback time",
+    "reopened_at": "Not in the ledger; inferred from the reopen time",
+    "closed_at": "Not in the ledger; inferred from the close time",
+    "extended_due_at": "Not in the ledger; inferred from the extended due time",
+    "other": "Not in the ledger; inferred from another time of the row",
+}
+
+
+def _payload_lines(
+    _: Any, workflow: WorkflowDef, action: str, payload: dict[str, Any], departments: dict[int | None, str]
+) -> list[tuple[str, str]]:
+    """An event's input as a person reads it: field labels, department names, vocabulary labels, yes/no."""
+    declared = workflow.actions[action].fields if action in workflow.actions else {}
+    known = {
+        "channel": (_("Channel"), "Channel"),
+        "case_type": (_("Case type"), "CaseType"),
+        "filename": (_("File"), None),
+        "ledger_note": (_("Ledger remark"), None),
+        "case_no": (_("Duplicate case"), None),  # of a MERGED_IN event
+        "size": (_("Size (bytes)"), None),
+    }
+    lines = []
+    for key, value in payload.items():
+        if key == "inferred_from":  # a step the ledger did not record, at the time of another column
+            lines.append((_("Time"), _(INFERRED_FROM.get(value, INFERRED_FROM["other"]))))
+            continue
+        spec = declared.get(key)
+        label, vocabulary = known.get(key, (key, None))
+        if spec is not None:
+            label, vocabulary = spec.label or key, spec.choices
+        if isinstance(value, bool):
+            text = _("Yes") if value else _("No")
+        elif (spec is not None and spec.type == "department") or key == "department_id":
+            text = departments.get(value, str(value))
+        elif vocabulary:
+            text = LABELS[vocabulary].get(str(value), str(value))
+        else:
+            text = str(value)
+        lines.append((label, text))
+    return lines
+
+
+def _may_attach(runtime: Runtime, case: Case, viewer: Viewer) -> bool:
+    """Whether to offer the upload form; add_attachment decides for real."""
+    user = viewer.user
+    if user.role in (Role.leader, Role.admin) or runtime.workflows.get(case.workflow).is_final(case.state):
+        return False
+    return user.role not in DEPARTMENT_ROLES or case.department_id == user.department_id
+
+
+def _ordered(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The primary step first, the rest in the workflow's order."""
+    rank = {name: i for i, name in enumerate(PRIMARY)}
+    first = min(actions, key=lambda a: rank.get(a["action"], len(PRIMARY)), default=None)
+    if first is None or first["action"] not in rank:
+        return actions
+    return [first, *[a for a in actions if a is not first]]
+
+
+def _case_page(
+    request: Request,
+    viewer: Viewer,
+    session: Session,
+    case_no: str,
+    *,
+    status_code: int = 200,
+    action: str | None = None,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    problem: str | None = None,
+    upload_errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    runtime = runtime_of(request)
+    _ = gettext_for(viewer)
+    user = viewer.user
+    # The same path as GET /api/v1/cases/{ref}: scope check (404 for another department), audit of a
+    # confidential view, masking of personal data, the actions the engine allows now.
+    case = service.get_case(session, case_no, user)
+    detail = service.case_detail(session, runtime, case, user)
+    workflow = runtime.workflows.get(case.workflow)
+    suggestions = suggest_departments(session, case) if user.role in (Role.dispatcher, Role.supervisor) else []
+    departments = all_departments(session)
+    names = {d.id: d.name for d in departments}
+    actions = _ordered(detail["available_actions"])
+    available = {a["action"] for a in actions}
+    # The actions that merge this case (effect merge_into, whatever the workflow calls them) offer the hints.
+    merges = {a for a in available if MERGE_EFFECT in workflow.actions[a].effects}
+    duplicates = service.possible_duplicates(session, runtime, case, user) if merges else []
+    # The events that are not workflow actions get a name of their own.
+    own_labels = {INTAKE: _("Case logged"), "attach": _("File attached"), MERGED_IN: _("Duplicate merged in")}
+    timeline = [
+        {
+            **event,
+            "label": own_labels.get(event["action"], event["label"]),
+            "lines": _payload_lines(_, workflow, event["action"], event["payload"], names),
+        }
+        for event in reversed(detail["timeline"])  # newest first: what happened last matters most
+    ]
+    return render(
+        request,
+        "work/case.html",
+        viewer,
+        status_code=status_code,
+        case=detail,
+        workflow=workflow,
+        actions=actions,
+        primary=actions[0]["action"] if actions and actions[0]["action"] in PRIMARY else None,
+        open_action=action,
+        values={action: values or {}} if action else {},
+        errors={action: errors or {}} if action else {},
+        problem=problem,
+        upload_errors=upload_errors or {},
+        timeline=timeline,
+        suggestions=suggestions,
+        department_options=department_options(departments, case.accused_department_id),
+        accused_department=names.get(case.accused_department_id) if case.accused_department_id else None,
+        meeting=_name(session, Meeting, case.meeting_id, "title"),
+        station=_name(session, Station, case.station_id, "name"),
+        enterprise=_name(session, Enterprise, case.enterprise_id, "name"),
+        category=_name(session, Category, case.category_id, "name"),
+        duplicates=duplicates,
+        merge_actions=merges,
+        may_attach=_may_attach(runtime, case, viewer),
+        state_labels={code: s.label for code, s in workflow.states.items()},
+    )
+
+
+@router.get("/cases/{case_no}", response_class=HTMLResponse)
+def case_page(request: Request, case_no: str, viewer: CurrentViewer, session: DbSession) -> Response:
+    return _case_page(request, viewer, session, case_no)
+
+
+def _raw_input(definition: ActionDef, form: FormData) -> dict[str, str]:
+    """What the person typed in the action's declared fields, to show again if the action is refused."""
+    return {name: value for name in definition.fields if isinstance(value := form.get(name), str)}
+
+
+def _action_input(definition: ActionDef, raw: dict[str, str]) -> dict[str, Any]:
+    """The action's declared fields typed as the engine expects; blank means not given."""
+    typed: dict[str, Any] = {}
+    errors: list[dict[str, str]] = []
+    for name, spec in definition.fields.items():
+        value = raw.get(name, "").strip()
+        if not value:
+            continue
+        label = spec.label or name
+        if spec.type == "int":
+            try:
+                typed[name] = int(value)
+            except ValueError:
+                errors.append(
+                    {"field": name, "message": f"{label}应为整数", "message_en": f"{name} must be a whole number"}
+                )
+        elif spec.type == "bool":
+            if value not in ("true", "false"):
+                errors.append(
+                    {"field": name, "message": f"请选择{label}", "message_en": f"choose yes or no for {name}"}
+                )
+            else:
+                typed[name] = value == "true"
+        elif spec.type == "department":
+            typed[name] = int(value) if value.isdigit() else value
+        else:
+            typed[name] = raw[name] if spec.type == "text" else value
+    if errors:
+        raise InvalidInput("输入有误 (invalid input)", errors)
+    return typed
+
+
+def _version(form: FormData) -> int | None:
+    value = form.get("expected_version")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+@router.post("/cases/{case_no}/actions/{action}", response_class=HTMLResponse)
+def fire_action(
+    request: Request, case_no: str, action: str, form: PostedForm, viewer: CurrentViewer, session: DbSession
+) -> Response:
+    check_csrf(viewer, form)
+    runtime = runtime_of(request)
+    _ = gettext_for(viewer)
+    case = service.get_case(session, case_no, viewer.user)
+    definition = runtime.workflows.get(case.workflow).actions.get(action)
+    if definition is None:
+        raise NotFound(f"该流程没有动作 {action} (the case's workflow has no action {action!r})")
+    raw = _raw_input(definition, form)
+    try:
+        payload = _action_input(definition, raw)
+        engine.fire(
+            session,
+            runtime,
+            case=case,
+            action=action,
+            actor=viewer.user,
+            payload=payload,
+            expected_version=_version(form),
+        )
+    except InvalidInput as exc:
+        session.rollback()  # nothing of a refused action is kept
+        return _case_page(
+            request,
+            viewer,
+            session,
+            case_no,
+            status_code=422,
+            action=action,
+            values=raw,
+            errors=form_errors(exc, viewer.locale),
+        )
+    except (Conflict, Forbidden) as exc:
+        session.rollback()
+        return _case_page(
+            request,
+            viewer,
+            session,
+            case_no,
+            status_code=exc.status_code,
+            action=action,
+            values=raw,
+            problem=exc.message,
+        )
+    message = _("%(case_no)s: %(action)s done") % {"case_no": case.case_no, "action": definition.label}
+    back = back_to(form.get("next"))
+    if back is None:
+        # After a return the case leaves the department: its page would now answer 404.
+        back = f"/cases/{case.case_no}" if in_scope(case, viewer.user) else "/"
+    return redirect(back, flash=message)
+
+
+def _read_upload(item: UploadFile, runtime: Runtime) -> service.Upload:
+    """One uploaded file, refused before it is read into memory when it is too large."""
+    limit = runtime.settings.attachment_max_bytes
+    if item.size is not None and item.size > limit:
+        raise InvalidInput.field(
+            "files",
+            f"附件 {item.filename} 超过 {limit // 1048576} MB",
+            f"attachment {item.filename!r} is larger than {limit} bytes",
+        )
+    return service.Upload(item.filename or "attachment", item.content_type or "", item.file.read())
+
+
+@router.post("/cases/{case_no}/attachments", response_class=HTMLResponse)
+def upload_attachment(
+    request: Request, case_no: str, viewer: ViewerBeforeBody, form: PostedForm, session: DbSession
+) -> Response:
+    # In this order: the viewer (own short transaction), the body with its files, then the transaction.
+    check_csrf(viewer, form)
+    runtime = runtime_of(request)
+    _ = gettext_for(viewer)
+    case = service.get_case(session, case_no, viewer.user)
+    try:
+        files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+        if not files:
+            raise InvalidInput.field("files", "请选择要上传的文件", "choose a file to upload")
+        for upload in [_read_upload(f, runtime) for f in files]:
+            service.add_attachment(session, runtime, case=case, actor=viewer.user, upload=upload)
+    except InvalidInput as exc:
+        session.rollback()
+        return _case_page(
+            request, viewer, session, case_no, status_code=422, upload_errors=form_errors(exc, viewer.locale)
+        )
+    except Forbidden as exc:
+        session.rollback()
+        return _case_page(request, viewer, session, case_no, status_code=403, problem=exc.message)
+    count = len(files)
+    return redirect(f"/cases/{case.case_no}", flash=_("%(n)d file(s) attached") % {"n": count})
+
+
+@router.get("/cases/{case_no}/attachments/{attachment_id}")
+def download_attachment(
+    request: Request, case_no: str, attachment_id: int, viewer: CurrentViewer, session: DbSession
+) -> FileResponse:
+    case = service.get_case(session, case_no, viewer.user)
+    found = next((a for a in service.load_parts(session, case).attachments if a.id == attachment_id), None)
+    if found is None:
+        raise NotFound(f"附件 {attachment_id} 不存在 (no attachment {attachment_id} on this case)")
+    return FileResponse(
+        service.attachment_path(runtime_of(request), found), media_type=found.content_type, filename=found.filename
+    )
