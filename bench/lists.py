@@ -26,9 +26,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from intake import drop_database, make_database, prepare  # noqa: E402
 
 from grievance.cases import search  # noqa: E402
+from grievance.cases.listing import CaseFilter, list_cases  # noqa: E402
 from grievance.cases.models import NO_DUE, Case  # noqa: E402
 from grievance.cases.schemas import CaseCreate  # noqa: E402
-from grievance.cases.service import CaseFilter, intake_case, list_cases  # noqa: E402
+from grievance.cases.service import intake_case  # noqa: E402
 from grievance.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from grievance.reference.models import Department  # noqa: E402
 from grievance.users.service import get_user  # noqa: E402

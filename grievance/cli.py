@@ -191,8 +191,24 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
             )
         elif args.calendar_command == "import":
             data = read_file(Path(args.file))
-            count = calendar_service.import_overrides(session, data, timezone=settings.timezone, now=utcnow())
-            print(f"已从 {args.file} 导入 {count} 天 (imported {count} day(s) from {args.file})")
+            done = calendar_service.import_overrides(
+                session, data, timezone=settings.timezone, now=utcnow(), dry_run=args.dry_run
+            )
+            kind = {True: "工作日 (workday)", False: "休息日 (holiday)"}
+            for change in done.changes:
+                print(f"{change.day}\t{kind[change.was_workday]} -> {kind[change.is_workday]}\t{change.note}")
+            n, same, moved = len(done.changes), len(done.unchanged), done.moved
+            if args.dry_run:
+                print(
+                    f"检查 {args.file}：将调整 {n} 天，{same} 天已是如此；{moved} 件诉求的期限将随之调整；未写入任何数据 "
+                    f"(checked {args.file}: {n} day(s) would change, {same} already so; "
+                    f"due times would move on {moved} case(s); nothing written)"
+                )
+            else:
+                print(
+                    f"已从 {args.file} 导入 {n} 天，{same} 天已是如此未改动；{moved} 件诉求的期限随之调整 "
+                    f"(imported {n} day(s) from {args.file}, {same} already so; due times moved on {moved} case(s))"
+                )
         elif args.calendar_command == "due":
             calendar: WorkCalendar = load_calendar(session, settings)
             start = calendar_service.parse_moment(args.start, calendar.tz, "start")
@@ -388,6 +404,19 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_ledger_template(args: argparse.Namespace, settings: Settings) -> int:
+    from grievance.ledger.template import template_xlsx
+
+    path = Path(args.output)
+    if path.suffix.lower() != ".xlsx":
+        raise InvalidInput.field(
+            "output", f"模板文件须以 .xlsx 结尾，收到 {path}", f"the template file must end in .xlsx, got {path}"
+        )
+    path.write_bytes(template_xlsx())
+    print(f"已写入台账模板 {path} (wrote the ledger template to {path})")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from grievance.ledger import exporter
     from grievance.reports.periods import local_midnight
@@ -474,6 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal_rm.add_argument("day")
     cal_imp = cal_sub.add_parser("import", help="import lines 'YYYY-MM-DD,workday|holiday[,note]'")
     cal_imp.add_argument("file")
+    cal_imp.add_argument("--dry-run", action="store_true", help="say what the file would change; write nothing")
     cal_due = cal_sub.add_parser("due", help="the due time of a limit from a start")
     cal_due.add_argument("start", help="ISO time; without a zone it is Asia/Shanghai")
     cal_due.add_argument("amount", type=cli_errors.number)
@@ -561,13 +591,22 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     imp.set_defaults(handler=cmd_import)
 
+    ledger = sub.add_parser("ledger", help="the ledger format").add_subparsers(dest="ledger_command", required=True)
+    template = ledger.add_parser("template", help="write the ledger template: Chinese headers and one example row")
+    template.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
+    template.set_defaults(handler=cmd_ledger_template)
+
     exp = sub.add_parser("export", help="export cases as a ledger (.csv or .xlsx), the import format")
     exp.add_argument("file")
     exp.add_argument("--from", dest="start", help="received from this day (YYYY-MM-DD)")
     exp.add_argument("--to", dest="end", help="received before this day (YYYY-MM-DD)")
     exp.set_defaults(handler=cmd_export)
 
-    demo = sub.add_parser("demo", help="load demo data and demo accounts (demo only)")
+    demo = sub.add_parser(
+        "demo",
+        help="load demo data (the year 2025 and the time since, up to now) and demo accounts (demo only); "
+        "on a database that has the demo, change nothing (its API tokens keep working)",
+    )
     demo.add_argument("--if-empty", action="store_true", help="only when the database has no users yet")
     demo.set_defaults(handler=cmd_demo)
     return parser

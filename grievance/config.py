@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     workflows_dir: Path = PROJECT_ROOT / "workflows"
     categories_file: Path = PROJECT_ROOT / "config" / "categories.yaml"
     timezone: str = "Asia/Shanghai"
+    # The address petitioners' phones reach the public tracking page at (receipt link and QR code), e.g.
+    # https://12345.example.gov.cn/ ; unset: the address the front desk itself used (fine on one network).
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     case_no_prefix: str = "GX"
     duplicate_window_days: int = 30
     # Roles that see a petitioner's full phone and ID number; everyone else sees them masked.

@@ -4,8 +4,9 @@ whose annual report reproduces the figures of DOMAIN.md "What the articles repor
 37 meetings with at least 260 resolved meeting cases; mediation rate 96.1 % (148 of 154 disputes);
 104 urban stations; 174 enterprises served by 508 enterprise-channel cases; 179 large enterprises, each
 with a liaison (coverage 100 %); enterprise response rate 100 % and resolution rate 98 % (498 of 508);
-34 inspection referrals, all resolved. Around them, a few thousand ordinary cases over the months,
-departments and categories: some late, some extended, some reopened, some merged, some still open.
+34 inspection referrals, all resolved; no complaint about the demolition programme (征迁安置). Around them, a
+few thousand ordinary cases over the months, departments and categories: some late, some extended, some
+reopened, some merged, some still open at the year's end (grievance.demo_now finishes them the next year).
 
 Everything is drawn from a seeded random generator, so every run produces the same year.
 """
@@ -18,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from grievance.identifiers import with_credit_check_digit
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.definition import RESOLVE_CLOCK
 from grievance.workflow.loader import Workflows
@@ -47,6 +49,9 @@ DISPUTE_CHANNELS = ["station", "walk_in", "hotline", "mobile_desk"]
 
 # Category codes of config/categories.yaml by first level, with the department each routes to.
 CATEGORY_DEPARTMENTS = {"01": "CGJ", "02": "QFJ", "03": "SSJ", "04": "ZFB", "05": "ZQB"}
+DEMOLITION = "05"  # 征迁安置: appeals about it are questions and requests for help, never complaints
+# The departments a report (举报) may accuse: never the centre, whose dispatchers route every case.
+ACCUSABLE = ["CGJ", "SSJ", "ZQB", "JD1", "JD2"]
 ORDINARY_TYPES = [("help", 34), ("complaint", 20), ("consult", 22), ("suggestion", 9), ("report", 3), ("praise", 2)]
 TITLES = {
     "01": [
@@ -81,7 +86,7 @@ def _local(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def credit_code(n: int) -> str:
-    return f"91420100MA4K{n:06d}"
+    return with_credit_check_digit(f"91420100MA4K{n:05d}")  # GB 32100: the 18th character is a check
 
 
 def zone() -> DemoZone:
@@ -114,13 +119,26 @@ def zone() -> DemoZone:
 class _Year:
     """Draws the cases of the year, each as a ledger row with its whole life."""
 
-    def __init__(self, workflows: Workflows, calendar: WorkCalendar, categories: dict[str, list[str]]) -> None:
-        self.rng = random.Random(YEAR)
+    def __init__(
+        self,
+        workflows: Workflows,
+        calendar: WorkCalendar,
+        categories: dict[str, list[str]],
+        *,
+        seed: int = YEAR,
+        end: datetime | None = None,
+        callback_share: float = 0.95,
+    ) -> None:
+        self.rng = random.Random(seed)
+        # Draws the department each report accuses: a generator of its own, so the rest of the year is the same
+        # with or without it (the articles' figures depend on the main one's sequence).
+        self.accused_rng = random.Random(f"accused-{seed}")
+        self.callback_share = callback_share  # of resolved cases called back (the rest never are)
         self.workflows = workflows
         self.calendar = calendar
         self.categories = categories  # first-level code -> leaf codes
         self.rows: list[dict[str, Any]] = []
-        self.end = _local(date(YEAR, 12, 31), 18)
+        self.end = end or _local(date(YEAR, 12, 31), 18)  # nothing of a case happens after it
 
     # --- moments -------------------------------------------------------------------------------------------
 
@@ -165,6 +183,8 @@ class _Year:
         rng = self.rng
         case_type = case_type or self._weighted(ORDINARY_TYPES)
         first_level = first_level or rng.choice(["01", "01", "01", "02", "03", "03", "05"])
+        if case_type == "complaint" and first_level == DEMOLITION:
+            case_type = "help"  # the articles: zero complaints about the demolition programme
         category = rng.choice(self.categories[first_level])
         name, phone = self.person()
         urgency = "normal" if rng.random() < 0.9 else ("urgent" if rng.random() < 0.8 else "emergency")
@@ -188,6 +208,8 @@ class _Year:
         department = CATEGORY_DEPARTMENTS[first_level]
         if channel == "station" and first_level == "01" and rng.random() < 0.5:
             department = rng.choice(["JD1", "JD2"])
+        if case_type == "report":  # 被举报单位: never the department that handles it (nor sees it)
+            row["accused_department"] = self.accused_rng.choice([d for d in ACCUSABLE if d != department])
         dispatched = received + timedelta(minutes=rng.randint(10, 120))
         accepted = dispatched + timedelta(minutes=rng.randint(5, 180))
         if quick_response:  # enterprises: contact within the hour, nearly always
@@ -224,7 +246,7 @@ class _Year:
 
     def _callback(self, row: dict[str, Any], resolved: datetime) -> dict[str, Any]:
         rng = self.rng
-        if rng.random() > 0.95:
+        if rng.random() > self.callback_share:
             return row
         callback = self.after(resolved, 1)
         if callback > self.end:

@@ -1,4 +1,5 @@
-"""The closed vocabularies of DOMAIN.md (channels, case types, urgencies, roles...), with their Chinese labels."""
+"""The closed vocabularies of DOMAIN.md (channels, case types, urgencies, roles...), with their labels in Chinese
+(LABELS, the default) and English (LABELS_EN): the one place either is written."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ class LabelledEnum(StrEnum):
     @property
     def label(self) -> str:
         return LABELS[type(self).__name__][self.value]
+
+    def label_in(self, locale: str) -> str:
+        """The label in a page locale ("en" or the default Chinese)."""
+        return label_of(type(self).__name__, self.value, locale)
 
     @classmethod
     def accepted(cls) -> str:
@@ -127,3 +132,64 @@ LABELS: dict[str, dict[str, str]] = {
     "Satisfaction": {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"},
     "PetitionerKind": {"resident": "群众", "enterprise": "企业"},
 }
+
+# The same vocabularies for English pages; tests/web/test_languages.py checks both tables name the same codes.
+LABELS_EN: dict[str, dict[str, str]] = {
+    "Channel": {
+        "meeting": "Dialogue meeting",
+        "station": "City station",
+        "mobile_desk": "Mobile desk",
+        "hotline": "12345 hotline",
+        "online": "Online",
+        "walk_in": "Walk-in",
+        "letter": "Letter",
+        "enterprise": "Enterprise liaison",
+        "inspection": "Inspection referral",
+        "leader": "Leader's referral",
+    },
+    "CaseType": {
+        "consult": "Consultation",
+        "help": "Request for help",
+        "complaint": "Complaint",
+        "report": "Report",
+        "suggestion": "Suggestion",
+        "praise": "Praise",
+        "dispute": "Dispute",
+        "petition": "Petition",
+    },
+    "Urgency": {"emergency": "Emergency", "urgent": "Urgent", "normal": "Normal"},
+    "Role": {
+        "intake": "Front desk",
+        "dispatcher": "Dispatcher",
+        "handler": "Handler",
+        "dept_head": "Department head",
+        "supervisor": "Supervisor",
+        "leader": "Leader",
+        "admin": "Administrator",
+    },
+    "Outcome": {
+        "answered_on_spot": "Answered on the spot",
+        "solved": "Solved",
+        "explained": "Explained",
+        "mediated": "Mediated",
+        "not_mediated": "Not mediated",
+        "rejected": "Not supported",
+    },
+    "Satisfaction": {
+        "satisfied": "Satisfied",
+        "basically_satisfied": "Basically satisfied",
+        "unsatisfied": "Unsatisfied",
+    },
+    "PetitionerKind": {"resident": "Resident", "enterprise": "Enterprise"},
+}
+
+
+def labels_in(locale: str) -> dict[str, dict[str, str]]:
+    """Every vocabulary's labels in a page locale: English for "en", Chinese otherwise."""
+    return LABELS_EN if locale == "en" else LABELS
+
+
+def label_of(vocabulary: str, code: str, locale: str = "zh_CN") -> str:
+    """One code's label in a locale, e.g. label_of("Channel", "station", "en") -> "City station"; an unknown
+    code (an old row, a vocabulary a deployment dropped) is shown as itself rather than failing the page."""
+    return labels_in(locale).get(vocabulary, {}).get(code, code)

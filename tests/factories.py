@@ -50,7 +50,7 @@ class World:
             self.enterprise_id = reference.create_enterprise(
                 session,
                 enterprise_in=EnterpriseIn(
-                    name="云帆光电科技有限公司", credit_code="91420100MA4K000011", is_large=True, liaison="liaison"
+                    name="云帆光电科技有限公司", credit_code="91420100MA4K00001U", is_large=True, liaison="liaison"
                 ),
                 now=app.state.runtime.now(),  # known to the zone from the test's (frozen) now on
             ).id

@@ -107,7 +107,7 @@ def test_a_bad_credit_code_is_one_bilingual_message_without_pydantic_wording(cli
             "no station 'NOPE'",
         ),
         (("department", "add", "JD2", "二街道", "--parent", "NOPE"), "承办单位 NOPE 不存在", "no department 'NOPE'"),
-        (("enterprise", "add", "某公司", "91420100MA4K000011", "--liaison", "nobody"), "用户 nobody 不存在", "no user"),
+        (("enterprise", "add", "某公司", "91420100MA4K00001U", "--liaison", "nobody"), "用户 nobody 不存在", "no user"),
         (
             ("user", "add", "dave", "--role", "handler", "--department", "NOPE", "--no-password"),
             "承办单位 NOPE 不存在",
@@ -143,7 +143,10 @@ def test_calendar_import_reads_chinese_encodings(cli, tmp_path, encoding):
     path.write_bytes("日期,类型,说明\n2027-10-01,放假,国庆节\n2027-10-09,补班,国庆节调休\n".encode(encoding))
     result = cli("calendar", "import", str(path))
     assert result.code == 0, result.err
-    assert result.out == f"已从 {path} 导入 2 天 (imported 2 day(s) from {path})\n"
+    assert result.out.splitlines()[-1] == (
+        f"已从 {path} 导入 2 天，0 天已是如此未改动；0 件诉求的期限随之调整 "
+        f"(imported 2 day(s) from {path}, 0 already so; due times moved on 0 case(s))"
+    )
     assert cli("calendar", "list").out.splitlines() == [
         "2027-10-01\tholiday\t国庆节",
         "2027-10-09\tworkday\t国庆节调休",
@@ -327,4 +330,4 @@ def test_an_unexpected_fault_is_one_line_unless_the_traceback_is_asked_for(cli, 
 def test_errors_go_to_stderr_and_successes_to_stdout(cli, tmp_path: Path):
     failed = cli("calendar", "add", "2027-02-30", "holiday")
     assert failed.out == ""
-    one_error(failed, "day 应为日期，如 2027-10-01，收到 '2027-02-30'", "day must be a date like 2027-10-01")
+    one_error(failed, "应为日期，如 2027-10-01，收到 '2027-02-30'", "The day must be a date like 2027-10-01")

@@ -18,7 +18,14 @@ from tests.ledger._support import counts, csv_bytes, extra_database
 from tests.ledger.test_reports import PERIOD, ROWS
 from tests.ledger.test_reports import ledger as october_ledger
 
-COUNT_METRICS = {"intake_count", "overdue_count", "duplicate_count", "enterprises_served"}
+COUNT_METRICS = {
+    "intake_count",
+    "overdue_count",
+    "department_overdue_count",
+    "centre_overdue_count",
+    "duplicate_count",
+    "enterprises_served",
+}
 REPORT = ["report", "--from", PERIOD["from"], "--to", PERIOD["to"], "--as-of", PERIOD["as_of"]]
 
 

@@ -1,5 +1,7 @@
-"""`grievance demo`: the synthetic 2025 of the fictional zone, loaded once per database (it takes a while),
-reproduces the figures of DOMAIN.md "What the articles report" in the year's report."""
+"""`grievance demo`: the synthetic 2025 of the fictional zone reproduces the figures of DOMAIN.md "What the
+articles report" in the year's report, and the time since then up to the moment of loading looks like a live
+office that day. The demo is loaded once per backend (it takes a while) and only read by these tests: the
+SQLite one as of a Monday afternoon late in 2026, the PostgreSQL one as of a Monday early in 2026."""
 
 from __future__ import annotations
 
@@ -8,25 +10,34 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from grievance.cases.models import Case, CaseClock
+from grievance import demo_now
+from grievance.cases.models import Case, CaseClock, CaseEvent
 from grievance.cli import main
 from grievance.config import Settings
 from grievance.db import transaction
+from grievance.demo import ACCOUNTS, LIAISON_CADRES
+from grievance.demo_year import zone
 from grievance.reference.models import Meeting, Station
 from grievance.users.models import User
 from grievance.users.service import create_token
+from grievance.workflow.calendar import WorkCalendar
+from grievance.workflow.loader import load_workflows
 from tests.ledger._support import counts, extra_database
 from web.app import create_app
 
 YEAR = {"from": "2025-01-01", "to": "2026-01-01", "as_of": "2026-01-10T00:00:00"}
 DEMO_LINE = re.compile(r"^\s+(demo_\w+)\s+(\w+)\s+(\S+)\s+(gv_\S+)\s", re.MULTILINE)
+LOADED_AT = {  # the moment the demo is loaded at, by backend (both a Monday, in Beijing 14:00)
+    "sqlite": datetime(2026, 11, 30, 6, 0, tzinfo=UTC),
+    "postgresql": datetime(2026, 3, 2, 6, 0, tzinfo=UTC),
+}
 
 
 @dataclass
@@ -37,10 +48,12 @@ class Demo:
     data_dir: str
     output: str
     token: str  # a leader's
+    now: datetime  # when it was loaded
 
     def cli(self, *argv: str) -> tuple[int, str]:
         with pytest.MonkeyPatch.context() as env:
             _environment(env, self.url, self.data_dir)
+            env.setattr("grievance.demo.utcnow", lambda: self.now)
             out, err = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 code = main(list(argv))
@@ -65,12 +78,13 @@ def _environment(env: pytest.MonkeyPatch, url: str, data_dir: str) -> None:
 
 @pytest.fixture(scope="module")
 def demo(database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:  # type: ignore[no-untyped-def]
-    """The demo loaded by `grievance demo` into a database of its own, once per backend."""
+    """The demo loaded by `make run`'s `grievance demo --if-empty` into a database of its own, once per backend
+    (the only load of the demo in the test suite: tests that need it read this one)."""
     root = tmp_path_factory.mktemp("demo")
     with extra_database(database, root) as db:
         url = db.fresh_url(root)
-        loaded = Demo(None, None, url, str(root / "data"), "", "")  # type: ignore[arg-type]
-        code, loaded.output = loaded.cli("demo")
+        loaded = Demo(None, None, url, str(root / "data"), "", "", LOADED_AT[database.backend])  # type: ignore[arg-type]
+        code, loaded.output = loaded.cli("demo", "--if-empty")
         assert code == 0, loaded.output
         loaded.app = create_app(Settings(database_url=url, data_dir=root / "data"))
         loaded.client = TestClient(loaded.app)
@@ -84,8 +98,16 @@ def demo(database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]: 
 def test_the_demo_prints_its_accounts_and_the_year(demo):
     assert "demo data loaded" in demo.output
     assert re.search(r"demo year loaded: \d{4} cases", demo.output)
-    accounts = {name: role for name, role, _password, _token in DEMO_LINE.findall(demo.output)}
-    assert accounts["demo_leader"] == "leader" and accounts["demo_admin"] == "admin"
+    assert re.search(r"and \d+ cases since 2026-01-01, with \d+ live actions", demo.output)
+    accounts = {name: (role, password) for name, role, password, _token in DEMO_LINE.findall(demo.output)}
+    assert set(accounts) == {username for username, *_rest in ACCOUNTS}
+    assert accounts["demo_leader"] == ("leader", "demo-leader-2025")
+    assert accounts["demo_admin"] == ("admin", "demo-admin-2025")
+    with transaction(demo.app.state.sessions) as session:
+        users = session.execute(select(func.count()).select_from(User)).scalar_one()
+    # The demo accounts, plus two more handlers of 城管局 and the liaison cadres of the demo's large enterprises
+    # (no password, not listed).
+    assert users == len(ACCOUNTS) + 2 + LIAISON_CADRES
 
 
 def test_dialogue_meetings(demo):
@@ -156,20 +178,174 @@ def test_the_demo_cases_came_in_through_the_ledger_with_their_history(demo):
         assert events == first.version >= 1
 
 
-def test_running_the_demo_again_adds_nothing(demo):
-    engine = demo.app.state.engine
-    before = counts(engine)
-    code, output = demo.cli("demo")
-    assert code == 0, output
-    assert "demo data loaded" not in output
-    assert {a[0] for a in DEMO_LINE.findall(output)} == {a[0] for a in DEMO_LINE.findall(demo.output)}
-    code, output = demo.cli("demo", "--if-empty")
-    assert code == 0, output
-    assert "demo data loaded" not in output and "demo not loaded" not in output
-    after = counts(engine)
-    # Each run issues fresh demo tokens (and revokes the last run's); nothing else is added.
-    assert after.pop("api_tokens") == before.pop("api_tokens") + 2 * len(DEMO_LINE.findall(output))
-    assert after == before
+def test_no_complaint_about_the_demolition_programme(demo):
+    demolition = demo.rates(category="05")  # 征迁安置
+    assert demolition["intake_count"]["value"] > 100
+    assert demo.rates(category="05", case_type="complaint")["intake_count"] == {"value": 0}
+    assert demo.rates(case_type="complaint")["intake_count"]["value"] > 0
+
+
+def test_every_report_names_the_department_it_accuses_and_another_handles_it(demo):
+    with transaction(demo.app.state.sessions) as session:
+        reports = session.execute(
+            select(Case.case_no, Case.department_id, Case.accused_department_id).where(Case.case_type == "report")
+        ).all()
+    assert len(reports) > 100
+    assert [no for no, _department, accused in reports if accused is None] == []
+    assert [no for no, department, accused in reports if accused == department] == []
+
+
+def test_running_the_demo_again_keeps_its_tokens_and_adds_nothing(demo):
+    tokens = {name: token for name, _role, _password, token in DEMO_LINE.findall(demo.output)}
+    before = counts(demo.app.state.engine)
+    for argv in (("demo", "--if-empty"), ("demo",)):
+        code, output = demo.cli(*argv)
+        assert code == 0, output
+        assert "demo is already loaded; nothing changed" in output
+        assert "demo data loaded" not in output and "demo not loaded" not in output
+        assert "gv_" not in output and "grievance token create demo_admin" in output
+        assert "demo_dispatcher  dispatcher  demo-dispatcher-2025" in output
+    assert counts(demo.app.state.engine) == before
+    for name in ("demo_admin", "demo_handler"):
+        me = demo.client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens[name]}"})
+        assert me.status_code == 200, me.text
+        assert me.json()["username"] == name
+
+
+# --- the present: a live office on the day the demo is loaded -------------------------------------------------
+
+
+def _working_days_between(calendar: WorkCalendar, start: datetime, end: datetime) -> int:
+    """Working days from the local date of `start` to that of `end` (0 on the same day)."""
+    day, last, n = start.astimezone(demo_now.LOCAL).date(), end.astimezone(demo_now.LOCAL).date(), 0
+    while day < last:
+        day += timedelta(days=1)
+        n += calendar.is_workday(day)
+    return n
+
+
+def test_the_present_has_a_case_in_every_state(demo):
+    with transaction(demo.app.state.sessions) as session:
+        since = datetime(2025, 12, 31, 16, tzinfo=UTC)
+        states = dict(
+            session.execute(
+                select(Case.state, func.count()).where(Case.received_at >= since).group_by(Case.state)
+            ).all()
+        )
+        open_cases = Case.state.not_in(["resolved", "closed", "merged"])  # type: ignore[attr-defined]
+        supervised = session.execute(select(func.count()).where(open_cases, Case.supervised)).scalar_one()
+        assignees = dict(
+            session.execute(
+                select(User.username, func.count())
+                .join(Case, Case.assignee_id == User.id)
+                .where(open_cases)
+                .group_by(User.username)
+            ).all()
+        )
+        last_events = session.execute(
+            select(CaseEvent.action, func.count())
+            .where(
+                CaseEvent.id.in_(  # type: ignore[union-attr]
+                    select(func.max(CaseEvent.id)).where(CaseEvent.action != "urge").group_by(CaseEvent.case_id)
+                )
+            )
+            .group_by(CaseEvent.action)
+        ).all()
+        reopened_open = session.execute(
+            select(func.count(func.distinct(Case.id))).where(
+                Case.state == "handling",
+                Case.id.in_(select(CaseEvent.case_id).where(CaseEvent.action == "reopen")),  # type: ignore[union-attr]
+            )
+        ).scalar_one()
+    assert {
+        "received",
+        "pool",
+        "dispatched",
+        "returned",
+        "accepted",
+        "handling",
+        "suspended",
+        "resolved",
+        "closed",
+    } <= set(states), states
+    assert states["closed"] > states["handling"] > 5
+    last = dict(last_events)
+    assert last.get("request_extension", 0) >= 2  # 延期 waiting for the supervisor
+    assert last.get("supervise", 0) >= 1 and supervised >= 3  # 督办 and key cases
+    assert reopened_open >= 1
+    # 城管局's head has given cases to each of its handlers (我的 / 本单位 / 未分配).
+    assert set(assignees) == set(demo_now.HANDLERS) and assignees["demo_handler"] >= 4
+
+
+def test_the_present_is_due_soon_or_late_by_days_not_by_hundreds(demo):
+    with transaction(demo.app.state.sessions) as session:
+        running = session.execute(
+            select(CaseClock.name, CaseClock.due_at, Case.received_at)
+            .join(Case, Case.id == CaseClock.case_id)
+            .where(CaseClock.stopped_at.is_(None), CaseClock.paused_at.is_(None))  # type: ignore[union-attr]
+        ).all()
+    with transaction(demo.app.state.sessions) as session:
+        calendar = demo.app.state.runtime.calendar(session)
+    late = [_working_days_between(calendar, due, demo.now) for _name, due, _received in running if due < demo.now]
+    soon = [due for _name, due, _received in running if demo.now <= due <= demo.now + timedelta(days=2)]
+    assert late and max(late) <= 6, sorted(late)[-10:]
+    assert len(soon) >= 3
+    assert {"resolve", "callback"} <= {name for name, due, _received in running if due < demo.now}
+    assert all(received.year >= 2025 for *_rest, received in running)
+
+
+def test_the_years_loose_ends_are_finished_the_next_year(demo):
+    """2025 cases are closed or resolved with their callback done; the ten open enterprise appeals of the
+    articles' 98 % are resolved after the annual report's as-of (2026-01-10)."""
+    with transaction(demo.app.state.sessions) as session:
+        end = datetime(2025, 12, 31, 16, tzinfo=UTC)
+        states = dict(
+            session.execute(select(Case.state, func.count()).where(Case.received_at < end).group_by(Case.state)).all()
+        )
+        uncalled = session.execute(
+            select(func.count())
+            .select_from(CaseClock)
+            .join(Case, Case.id == CaseClock.case_id)
+            .where(Case.received_at < end, CaseClock.stopped_at.is_(None))  # type: ignore[union-attr]
+        ).scalar_one()
+    assert set(states) == {"closed", "resolved", "merged"}, states
+    assert uncalled == 0
+    assert demo.rates(channel="enterprise", as_of=demo.now.isoformat())["resolution_rate"]["value"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2027, 3, 2, 1, 0, tzinfo=UTC),  # 09:00 in Beijing, in a year chinese_calendar does not know
+        datetime(2026, 1, 4, 12, 0, tzinfo=UTC),  # a Sunday worked after New Year, four days into the year
+        datetime(2026, 10, 3, 4, 0, tzinfo=UTC),  # National Day holidays
+    ],
+    ids=str,
+)
+def test_the_present_on_any_day(now):
+    """The present is planned for any day (no database): numbered by the year received, nothing after `now`,
+    the live actions after their case's steps; in a year chinese_calendar does not know too."""
+    workflows = load_workflows(Settings().workflows_dir)
+    categories = {"01": ["010101"], "02": ["020101"], "03": ["030101"], "04": ["040101"], "05": ["050101"]}
+    present = demo_now.present(workflows, WorkCalendar(), categories, zone(), now)
+    today = now.astimezone(demo_now.LOCAL).date()
+    assert present.rows and present.actions
+    assert min(r["received_at"] for r in present.rows).astimezone(demo_now.LOCAL).date() >= date(2026, 1, 1)
+    for row in present.rows:
+        times = [v for k, v in row.items() if k.endswith("_at") and not k.endswith("_due_at")]
+        assert max(times) <= now, row
+        assert row["case_no"].startswith(f"GX-{row['received_at'].astimezone(demo_now.LOCAL).year}-")
+        assert not (row["case_type"] == "complaint" and row["category"].startswith("05"))
+        if row["case_type"] == "report":
+            assert row["accused_department"] not in ("", None, row.get("department")), row
+    assert len({r["case_no"] for r in present.rows}) == len(present.rows)
+    for action in present.actions:
+        steps = [v for k, v in action.row.items() if k.endswith("_at") and not k.endswith("_due_at")]
+        assert max(steps) < action.at <= now
+    assert all(day < today for day, *_rest in present.meetings)
+    assert (
+        demo_now.present(workflows, WorkCalendar(), categories, zone(), datetime(2025, 12, 31, tzinfo=UTC)).rows == []
+    )
 
 
 def test_demo_if_empty_on_a_database_with_users_loads_nothing(settings, tmp_path):

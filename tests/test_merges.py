@@ -19,7 +19,7 @@ from grievance.users.service import get_user
 from grievance.workflow.engine import fire
 from tests.factories import World
 from tests.test_concurrency import wait_until_blocked
-from tests.web.support import Browser, text_of
+from tests.web.support import Browser, soup, text_of
 
 API = "/api/v1"
 
@@ -167,14 +167,14 @@ def test_track_of_a_duplicate_shows_the_target_number_state_and_reply_and_no_per
     code = world.get(second, "intake")["query_code"]
     world.act(second, "merge", "intake", into=first)
 
-    page = Browser(app).page(f"/track?code={code}")
+    page = soup(Browser(app).post("/track", {"code": code}).text)
     assert text_of(page.find(id="status")) == "已合并"
     merged = page.find(id="merged-into")
     assert first in text_of(merged.find("h2")) and text_of(merged.find(id="merged-status")) == "待派单"
     assert "暂无答复" in text_of(merged)
 
     resolve(world, first, reply="路灯已于10月1日修复")
-    page = Browser(app).page(f"/track?code={code}")
+    page = soup(Browser(app).post("/track", {"code": code}).text)
     merged = page.find(id="merged-into")
     assert text_of(merged.find(id="merged-status")) == "已办结"
     assert "路灯已于10月1日修复" in text_of(merged)

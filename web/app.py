@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 
@@ -17,10 +19,16 @@ from grievance.workflow.engine import Runtime
 from grievance.workflow.loader import load_workflows
 from web.api import api_router
 from web.errors import _is_page, install_error_handlers
+from web.i18n import in_locale
+from web.lookup_throttle import LookupThrottle
+from web.no_store import NoStoreMiddleware
 from web.pages import pages_router
-from web.pages.common import render
+from web.pages.common import locale_of, render
 
 STATIC = Path(__file__).resolve().parent / "static"
+# Swagger UI and ReDoc as packaged on PyPI (fastapi-offline), served by the app: /docs works without a CDN.
+API_DOCS_ASSETS = Path(fastapi_offline.__file__).resolve().parent / "static"
+API_DOCS_URL = "/static/api-docs"
 log = logging.getLogger("grievance.web")
 
 
@@ -38,13 +46,45 @@ def install_busy_handler(app: FastAPI, settings: Settings) -> None:
         headers = {"Retry-After": str(error.detail["retry_after"])}
         if _is_page(request):
             # No viewer: looking up the session cookie would wait for the busy database again.
-            page = render(request, "error.html", None, status_code=503, status=503, message=error.message, allowed=[])
+            message = in_locale(error.message, locale_of(request))
+            page = render(request, "error.html", None, status_code=503, status=503, message=message, allowed=[])
             page.headers.update(headers)
             return page
         return JSONResponse(status_code=503, content=error.to_dict(), headers=headers)
 
     for kind in (DatabaseBusy, sa_exc.DBAPIError, sa_exc.TimeoutError):
         app.add_exception_handler(kind, busy)
+
+
+def install_api_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc for the JSON API, every script and style from API_DOCS_URL."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    oauth2_redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} API",
+            oauth2_redirect_url=oauth2_redirect,
+            swagger_js_url=f"{API_DOCS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{API_DOCS_URL}/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} API",
+            redoc_js_url=f"{API_DOCS_URL}/redoc.standalone.js",
+            redoc_favicon_url="/static/favicon.svg",
+            with_google_fonts=False,
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -54,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="grievance",
         summary="诉求办理：受理、派单、办理、回访、归档 (case management for citizen and enterprise appeals)",
         version="0.1.0",
+        docs_url=None,  # served below from packaged assets instead of a CDN
+        redoc_url=None,
     )
     engine = make_engine(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds)
     problem = pending_migration(engine)
@@ -63,12 +105,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     # Workflow files are validated once at start: a broken file stops the service with file and line.
     app.state.runtime = Runtime(settings=settings, workflows=load_workflows(settings.workflows_dir))
+    app.state.lookup_throttle = LookupThrottle()  # public query-code lookups per client address
     install_error_handlers(app)
     install_busy_handler(app, settings)
+    # Case data never stays in a shared computer's browser cache (Back after sign-out); /static keeps caching.
+    app.add_middleware(NoStoreMiddleware)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)
     # Every asset is served by the app itself: government intranets have no CDN.
+    app.mount(API_DOCS_URL, StaticFiles(directory=API_DOCS_ASSETS), name="api-docs")  # before /static
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_api_docs(app)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Browsers ask for /favicon.ico whatever the page links: the same icon, not a logged 404."""
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -4,6 +4,7 @@ with a message per field in Chinese and English."""
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +15,8 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grievance.errors import DomainError, NotAuthenticated, field_errors
-from web.pages.common import LoginRequired, optional_viewer, render
+from web.i18n import in_locale
+from web.pages.common import LoginRequired, Viewer, locale_of, optional_viewer, render
 
 log = logging.getLogger("grievance.web")
 
@@ -31,6 +33,21 @@ def _is_page(request: Request) -> bool:
     return not request.url.path.startswith(("/api/", "/static/", "/healthz"))
 
 
+def _reader_locale(request: Request, viewer: Viewer | None) -> str:
+    return viewer.locale if viewer else locale_of(request)
+
+
+def _http_message(detail: Any, status: int, locale: str) -> str:
+    """An HTTPException's detail for the page: Starlette's stock English phrase ("Not Found") is left to the
+    page's own heading; our own bilingual details show the reader's half."""
+    try:
+        if str(detail) == HTTPStatus(status).phrase:
+            return ""
+    except ValueError:
+        pass
+    return in_locale(str(detail), locale)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -40,13 +57,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _is_page(request):
+            viewer = optional_viewer(request)
             return render(
                 request,
                 "error.html",
-                optional_viewer(request),
+                viewer,
                 status_code=exc.status_code,
                 status=exc.status_code,
-                message=exc.detail,
+                message=_http_message(exc.detail, exc.status_code, _reader_locale(request, viewer)),
                 allowed=[],
             )
         return JSONResponse(
@@ -57,13 +75,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: DomainError) -> Response:
         if _is_page(request):
             log.info("%s %s -> %s: %s", request.method, request.url.path, exc.status_code, exc.message)
+            viewer = optional_viewer(request)
             return render(
                 request,
                 "error.html",
-                optional_viewer(request),
+                viewer,
                 status_code=exc.status_code,
                 status=exc.status_code,
-                message=exc.message,
+                message=in_locale(exc.message, _reader_locale(request, viewer)),
                 allowed=exc.detail.get("allowed", []),
             )
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
@@ -77,11 +96,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = field_errors(list(exc.errors()))
         if _is_page(request):
-            message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+            viewer = optional_viewer(request)
+            key = "message_en" if _reader_locale(request, viewer) == "en" else "message"
+            message = "；".join(str(e.get(key) or e["message"]) for e in errors)
             return render(
                 request,
                 "error.html",
-                optional_viewer(request),
+                viewer,
                 status_code=422,
                 status=422,
                 message=message,

@@ -70,6 +70,12 @@ def mask_id_no(id_no: str) -> str:
     return "*" * len(id_no)
 
 
+def may_read_personal_data(user: User, settings: Any) -> bool:
+    """Whether the user's role may see full phone and ID numbers and search by phone: the roles in
+    Settings.personal_data_roles (DOMAIN.md, privacy). Masking on a case also needs `handles`."""
+    return user.role in settings.personal_data_roles
+
+
 def masked_petitioner(case: Case, user: User, personal_data_roles: list[str]) -> dict[str, Any]:
     # A department sees who to contact only once the case is its own, not while it sits in the pool.
     full = user.role in personal_data_roles and handles(case, user)

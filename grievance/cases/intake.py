@@ -4,18 +4,12 @@ search terms, query code) cannot drift between the two."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
-from grievance.cases import search
+from grievance.cases import query_codes, search
 from grievance.cases.models import Case
 from grievance.glossary import CONFIDENTIAL_TYPES, Channel
 from grievance.workflow.definition import WorkflowDef
-
-
-def new_query_code() -> str:
-    """The petitioner's unguessable query code (printed on the receipt, typed on /track)."""
-    return secrets.token_urlsafe(12)
 
 
 def new_case(
@@ -51,7 +45,7 @@ def new_case(
     """
     return Case(
         case_no=case_no,
-        query_code=new_query_code(),
+        query_code=query_codes.new_query_code(),  # short, unambiguous, unguessable: cases.query_codes
         workflow=workflow.name,
         state=workflow.initial_state,
         state_changed_at=received_at,

@@ -33,6 +33,7 @@ class Case(SQLModel, table=True):
         Index("ix_cases_station", "station_id", "received_at"),
         Index("ix_cases_enterprise", "enterprise_id", "received_at"),
         Index("ix_cases_channel", "channel", "received_at"),
+        Index("ix_cases_assignee", "assignee_id", "next_due_at", "id"),  # a handler's own queue (我的)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +61,9 @@ class Case(SQLModel, table=True):
     category_id: int | None = Field(default=None, foreign_key="categories.id", index=True)
 
     department_id: int | None = Field(default=None, foreign_key="departments.id")
+    # The department's handler (承办人) who works the case; set by the effect assign_handler, cleared whenever the
+    # case changes department (grievance/workflow/effects.py). NULL: not assigned to a person (未分配).
+    assignee_id: int | None = Field(default=None, foreign_key="users.id")
     # For reports (举报): the accused department never sees the case nor who raised it.
     accused_department_id: int | None = Field(default=None, foreign_key="departments.id")
     confidential: bool = False

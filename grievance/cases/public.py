@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from grievance.cases import query_codes
 from grievance.cases.merges import answering_case
 from grievance.cases.models import Case, CaseEvent
 from grievance.errors import NotFound
@@ -27,13 +28,23 @@ def _replies(session: Session, case: Case) -> list[dict[str, Any]]:
     ]
 
 
+def find_by_query_code(session: Session, typed: str) -> Case | None:
+    """The case whose query code a person typed, as they typed it: a current code in any case, with or without
+    blanks and dashes (O, I, L read as 0, 1, 1), or a code of the old format exactly (cases.query_codes)."""
+    candidates = query_codes.lookup_candidates(typed)
+    if not candidates:
+        return None
+    found = {c.query_code: c for c in session.exec(select(Case).where(col(Case.query_code).in_(candidates))).all()}
+    return next((found[code] for code in candidates if code in found), None)
+
+
 def public_status(session: Session, runtime: Runtime, query_code: str) -> dict[str, Any]:
-    """The case with this query code: `case_no`, `title`, `state`, `state_label`, `received_at`, `resolved_at`,
-    `replies` [{at, reply}], and `merged_into` (None unless the case is a duplicate): the number, state, resolution
-    time and replies of the case that answers it (the case it was merged into, or the end of a chain of merges),
-    without its title or anything of its petitioner. A confidential target's replies are not shown.
-    Raises NotFound for an unknown code."""
-    case = session.exec(select(Case).where(Case.query_code == query_code)).first()
+    """The case with this query code (as typed: find_by_query_code): `case_no`, `title`, `state`, `state_label`,
+    `received_at`, `resolved_at`, `replies` [{at, reply}], and `merged_into` (None unless the case is a duplicate):
+    the number, state, resolution time and replies of the case that answers it (the case it was merged into, or the
+    end of a chain of merges), without its title or anything of its petitioner. A confidential target's replies are
+    not shown. Raises NotFound for an unknown code."""
+    case = find_by_query_code(session, query_code)
     if case is None:
         raise NotFound("查询码无效 (no case has this query code)")
     workflows = runtime.workflows

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from grievance.cases.phones import INVALID_EN, INVALID_ZH, normalize_phone
 from grievance.errors import BilingualValueError
 from grievance.glossary import CaseType, Channel, PetitionerKind, Urgency
+from grievance.identifiers import normalize_resident_id
 from grievance.schemas import In
+
+ACCUSED_REQUIRED_ZH = "举报件须填写被举报单位，该单位看不到此件"
+ACCUSED_REQUIRED_EN = "a report needs the accused department, which will never see it"
 
 
 class PetitionerIn(In):
@@ -21,7 +25,12 @@ class PetitionerIn(In):
         description="as typed (138-1234-5678, +86 138 1234 5678, 0710-1234567...); stored in the one form of "
         "grievance/cases/phones.py: 13812345678, 0710-1234567, 0710-1234567转123",
     )
-    id_no: str = Field(default="", max_length=32)
+    id_no: str = Field(
+        default="",
+        max_length=32,
+        description="resident ID number (居民身份证号码): 18 characters with a valid GB 11643 check digit, the last "
+        "may be X; spaces are dropped and x is stored as X",
+    )
     kind: PetitionerKind | None = None  # defaults to enterprise when an enterprise is given
 
     @field_validator("phone")
@@ -32,6 +41,11 @@ class PetitionerIn(In):
         if phone is None:
             raise BilingualValueError(INVALID_ZH, INVALID_EN)
         return phone
+
+    @field_validator("id_no")
+    @classmethod
+    def _id_no(cls, value: str) -> str:
+        return normalize_resident_id(value)
 
 
 class CaseCreate(In):
@@ -49,9 +63,23 @@ class CaseCreate(In):
     )
     category: int | str | None = Field(default=None, description="category id or code")
     accused_department: int | str | None = Field(
-        default=None, description="for reports (举报): the department accused, which will never see the case"
+        default=None,
+        validate_default=True,
+        description="department id or code; required for reports (举报): the department accused, which will never "
+        "see the case",
     )
     occurred_at: AwareDatetime | None = Field(default=None, description="when it was raised; defaults to now")
+
+    @field_validator("accused_department")
+    @classmethod
+    def _accused_department(cls, value: int | str | None, info: ValidationInfo) -> int | str | None:
+        """A report (举报) names the department it accuses, so that department never sees it (信访工作条例:
+        an accusation is never shown to the accused); without one the report would be visible to everyone."""
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is None and info.data.get("case_type") == CaseType.report:
+            raise BilingualValueError(ACCUSED_REQUIRED_ZH, ACCUSED_REQUIRED_EN)
+        return value
 
 
 class ActionIn(BaseModel):
@@ -75,10 +103,30 @@ class CaseSummary(BaseModel):
     case_type: str
     urgency: str
     department_id: int | None
+    assignee_id: int | None = Field(default=None, description="the handler (承办人) of the department who has it")
+    assignee: str | None = Field(default=None, description="that handler's name")
     received_at: datetime
-    next_due_at: datetime | None
+    next_due_at: datetime | None = Field(
+        description="the earliest due time (UTC) of the running clocks that count for the reader: a department's "
+        "own clocks for department roles, every clock (the centre's callback included) for the others"
+    )
+    due_clock: str | None = Field(default=None, description="the clock due at next_due_at, e.g. resolve, callback")
+    due_clock_label: str | None = Field(default=None, description="that clock's label in its workflow, e.g. 回访时限")
     overdue: bool
     due_soon: bool
+    paused: bool = Field(default=False, description="every clock that counts is paused (中止): no due time runs")
+    overdue_by: int | None = Field(
+        default=None,
+        description="when overdue: whole units past next_due_at, rounded up, in overdue_unit (working days on the "
+        "working-day calendar for working-day limits); 0 while none of that unit has passed (a weekend after the due)",
+    )
+    overdue_unit: str | None = Field(default=None, description="working_days, days or hours: the late clock's unit")
+    final: bool = Field(default=False, description="the case is in a final state of its workflow (closed, merged)")
+    light: str = Field(
+        default="none",
+        description="the traffic light every list shows: overdue, due_soon, running, paused (every clock that counts "
+        "is paused), finished (a final state) or none (open, no clock runs for the reader); cases/deadlines.py",
+    )
     confidential: bool
     version: int
 

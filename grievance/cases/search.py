@@ -116,3 +116,17 @@ def contains_all(session: Session, query_tokens: list[str], rare: bool = False) 
     # SQLite not to drive the query from the id list.
     case_id = literal_column("+cases.id") if matched > COMMON_MATCHES else col(Case.id)
     return case_id.in_(_fts_rowids(fts_query))
+
+
+def contains_any_group(session: Session, groups: list[list[str]]) -> ColumnElement[bool]:
+    """Cases whose search terms contain every token of at least one group: many contains_all(rare=True) in one
+    index query (duplicate flags for a whole page of cases, cases/duplicates.py). `false()` for no group."""
+    groups = [g[:MAX_QUERY_TOKENS] for g in groups if g]
+    if not groups:
+        return false()
+    if session.get_bind().dialect.name == "postgresql":
+        vector = literal_column("cases.search_vector")
+        tsquery = " | ".join("(" + " & ".join(g) + ")" for g in groups)
+        return vector.op("@@")(func.to_tsquery(literal_column("'simple'"), tsquery))
+    fts_query = " OR ".join("(" + " AND ".join(f'"{t}"' for t in g) + ")" for g in groups)
+    return col(Case.id).in_(_fts_rowids(fts_query))

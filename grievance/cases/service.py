@@ -1,13 +1,11 @@
-"""Cases: intake, reading one with its timeline and clocks, listing and searching, attachments.
+"""Cases: intake, reading one with its timeline and clocks, attachments (lists and search: cases/listing.py).
 
 Every function works inside the caller's transaction and never commits.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,18 +13,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, true, tuple_
+from sqlalchemy import and_, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from grievance.cases import search
-from grievance.cases.access import POOL_STATE, in_scope, masked_petitioner, visibility_filter
+from grievance.cases.access import in_scope, masked_petitioner, visibility_filter
 from grievance.cases.intake import new_case
 from grievance.cases.merges import merge_target, merged_cases
 from grievance.cases.models import NO_DUE, Attachment, AuditEntry, Case, CaseClock, CaseEvent, CaseNumberCounter
-from grievance.cases.phones import INVALID_EN, INVALID_ZH, normalize_phone
-from grievance.cases.schemas import CaseCreate, CaseSummary
+from grievance.cases.phones import normalize_phone
+from grievance.cases.schemas import CaseCreate
+from grievance.cases.upload_limits import too_large
 from grievance.db import find_by_ref
 from grievance.errors import Forbidden, InvalidInput, NotFound
 from grievance.glossary import DEPARTMENT_ROLES, CaseType, Channel, PetitionerKind, Role
@@ -358,6 +357,7 @@ def case_detail(
         workflow_label=workflow.label,
         next_due_at=None if case.next_due_at == NO_DUE else case.next_due_at,
         department=department.name if department else None,
+        assignee=_assignee(session, case),
         duplicate_of=duplicate_of.case_no if duplicate_of else None,
         merged_into=merge_target(session, runtime.workflows, case, actor),
         merged_cases=merged_cases(session, case, actor),
@@ -394,160 +394,16 @@ def case_detail(
     return data
 
 
-@dataclass
-class CaseFilter:
-    state: list[str] | None = None
-    department_id: int | None = None
-    channel: str | None = None
-    station_id: int | None = None
-    meeting_id: int | None = None
-    enterprise_id: int | None = None
-    category_id: int | None = None
-    case_type: str | None = None
-    urgency: str | None = None
-    overdue: bool | None = None
-    due_soon: bool | None = None
-    received_from: datetime | None = None
-    received_to: datetime | None = None
-    q: str | None = None
-    phone: str | None = None
-    mine: bool = False  # only the cases this user logged
-    pending_extension: bool | None = None  # an extension request awaits the supervisor
-    supervised: bool | None = None  # key cases: supervised (督办), inspection referrals included
-    sort: str = "received"  # "received" (newest first) or "due" (earliest due first, for queues)
-    cursor: str | None = None
-    limit: int = 50
-
-
-def _encode_cursor(sort: str, at: datetime, case_id: int) -> str:
-    raw = json.dumps([sort, at.isoformat(), case_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, sort: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        kind, at, case_id = json.loads(raw)
-        moment = datetime.fromisoformat(at)
-        if kind != sort or moment.tzinfo is None or not 0 < int(case_id) < 2**63:
-            raise ValueError
-        return moment, int(case_id)
-    except (ValueError, TypeError, json.JSONDecodeError):
-        raise InvalidInput.field(
-            "cursor", "分页游标无效，请从第一页重新开始", "invalid cursor: use the next_cursor of the previous page"
-        ) from None
-
-
-def list_cases(
-    session: Session, runtime: Runtime, actor: User, filters: CaseFilter, now: datetime | None = None
-) -> tuple[list[CaseSummary], str | None]:
-    """One page of the cases this actor may see, filtered, in keyset order.
-
-    `filters.phone` is matched in its canonical form (cases/phones.py), so 138-1234-5678 finds 13812345678;
-    text that is no phone number raises InvalidInput on the field `phone`, naming the accepted forms."""
-    now = now or runtime.now()
-    if filters.sort not in ("received", "due"):
-        raise InvalidInput.field("sort", "排序应为 received 或 due", "sort must be 'received' or 'due'")
-    phone = None if filters.phone is None else normalize_phone(filters.phone)
-    if filters.phone is not None and not phone:
-        raise InvalidInput.field("phone", INVALID_ZH, INVALID_EN)
-    # Department staff list their own cases, or the open pool when they ask for state=pool.
-    stmt = select(Case).where(visibility_filter(actor, pool=filters.state == [POOL_STATE], mine=filters.mine))
-    equal = {
-        "department_id": Case.department_id,
-        "channel": Case.channel,
-        "station_id": Case.station_id,
-        "meeting_id": Case.meeting_id,
-        "enterprise_id": Case.enterprise_id,
-        "category_id": Case.category_id,
-        "case_type": Case.case_type,
-        "urgency": Case.urgency,
-    }
-    for name, column in equal.items():
-        value = getattr(filters, name)
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if phone:
-        stmt = stmt.where(Case.petitioner_phone == phone)
-    if filters.state:
-        stmt = stmt.where(col(Case.state).in_(filters.state))
-    if filters.overdue is not None:
-        # A department is late on its own clocks; the centre and supervisors also on the centre's.
-        late = Case.next_due_at <= now
-        if actor.role not in DEPARTMENT_ROLES:
-            late = or_(late, Case.centre_due_at <= now)
-        stmt = stmt.where(late if filters.overdue else ~late)
-    if filters.due_soon is not None:
-        due_soon = and_(Case.next_warn_at <= now, Case.next_due_at > now)
-        stmt = stmt.where(due_soon if filters.due_soon else ~due_soon)
-    if filters.pending_extension is not None:
-        pending = col(Case.pending_extension_days).is_not(None)
-        stmt = stmt.where(pending if filters.pending_extension else ~pending)
-    if filters.supervised is not None:
-        stmt = stmt.where(Case.supervised == filters.supervised)
-    if filters.received_from:
-        stmt = stmt.where(Case.received_at >= filters.received_from)
-    if filters.received_to:
-        stmt = stmt.where(Case.received_at < filters.received_to)
-    if filters.q:
-        stmt = stmt.where(search.matches(session, filters.q))
-    key = Case.received_at if filters.sort == "received" else Case.next_due_at
-    if filters.cursor:
-        at, last_id = _decode_cursor(filters.cursor, filters.sort)
-        position = tuple_(key, Case.id)
-        stmt = stmt.where(
-            position < tuple_(at, last_id) if filters.sort == "received" else position > tuple_(at, last_id)
-        )
-    if filters.sort == "received":
-        stmt = stmt.order_by(col(Case.received_at).desc(), col(Case.id).desc())
-    else:
-        stmt = stmt.order_by(col(Case.next_due_at), col(Case.id))
-    limit = max(1, min(filters.limit, 200))
-    rows = list(session.exec(stmt.limit(limit + 1)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = None
-    if more:
-        last = rows[-1]
-        next_cursor = _encode_cursor(filters.sort, getattr(last, key.key), last.id)  # type: ignore[arg-type]
-    confidential = [c.id for c in rows if c.confidential]
-    if confidential:  # a confidential case seen in a list is a view too (信访工作条例 confidentiality)
-        session.add_all(AuditEntry(user_id=actor.id, action="list_confidential", case_id=i) for i in confidential)
-    return [summarize(runtime, c, now, actor) for c in rows], next_cursor
-
-
-def summarize(runtime: Runtime, case: Case, now: datetime, actor: User) -> CaseSummary:
-    workflow = runtime.workflows.get(case.workflow)
-    due = None if case.next_due_at == NO_DUE else case.next_due_at
-    centre_late = actor.role not in DEPARTMENT_ROLES and case.centre_due_at <= now
-    return CaseSummary(
-        id=case.id,  # type: ignore[arg-type]
-        case_no=case.case_no,
-        title=case.title,
-        state=case.state,
-        state_label=workflow.states[case.state].label,
-        workflow=case.workflow,
-        channel=case.channel,
-        case_type=case.case_type,
-        urgency=case.urgency,
-        department_id=case.department_id,
-        received_at=case.received_at,
-        next_due_at=due,
-        overdue=(due is not None and now >= due) or centre_late,
-        due_soon=due is not None and case.next_warn_at <= now < due,
-        confidential=case.confidential,
-        version=case.version,
-    )
+def _assignee(session: Session, case: Case) -> dict[str, Any] | None:
+    """The case's handler (承办人) as {id, name}, or None while nobody of the department has it."""
+    user = session.get(User, case.assignee_id) if case.assignee_id is not None else None
+    return {"id": user.id, "name": user.display_name} if user else None
 
 
 def check_upload(runtime: Runtime, upload: Upload) -> None:
     settings = runtime.settings
     if len(upload.data) > settings.attachment_max_bytes:
-        raise InvalidInput.field(
-            "files",
-            f"附件 {upload.filename} 超过 {settings.attachment_max_bytes // 1048576} MB",
-            f"attachment {upload.filename!r} is larger than {settings.attachment_max_bytes} bytes",
-        )
+        raise too_large([upload.filename], settings.attachment_max_bytes)
     if upload.content_type not in settings.attachment_types:
         accepted = ", ".join(settings.attachment_types)
         raise InvalidInput.field(

@@ -42,6 +42,12 @@ COLUMNS: list[Column] = [
     Column("meeting_title", ("恳谈会名称", "恳谈会"), "text"),
     Column("category", ("业务分类", "分类"), "category code or name (any level)"),
     Column("department", ("承办单位",), "department code or name"),
+    Column(
+        "accused_department",
+        ("被举报单位", "被举报部门"),
+        "department code or name; for a report (举报) the department accused, which never sees the case nor "
+        "handles it; also kept for a complaint, ignored for other types",
+    ),
     Column("dispatched_at", ("派单时间",), "time"),
     Column("accepted_at", ("签收时间",), "time"),
     Column("responded_at", ("响应时间",), "time of the first response"),
@@ -62,6 +68,51 @@ COLUMNS: list[Column] = [
 ]
 NAMES = [c.name for c in COLUMNS]
 BY_NAME = {c.name: c for c in COLUMNS}
+# Each column's `help` in Chinese, for the import page and the template's instructions sheet.
+HELP_ZH: dict[str, str] = {
+    "case_no": "诉求编号：导入的键，不可重复",
+    "received_at": "日期和时间；不写时区按北京时间",
+    "channel": "渠道代码或中文名称",
+    "case_type": "类型代码或中文名称",
+    "urgency": "代码或中文名称；不填为一般",
+    "title": "文字",
+    "description": "文字",
+    "petitioner_name": "文字",
+    "petitioner_phone": "文字",
+    "enterprise_name": "企业名称；企业包保渠道必填",
+    "enterprise_code": "18 位；新企业必填",
+    "station": "驿站代码或名称；城市驿站渠道必填",
+    "meeting_date": "YYYY-MM-DD；阳光恳谈会渠道与恳谈会名称一起填写",
+    "meeting_title": "文字",
+    "category": "分类代码或名称（任一级）",
+    "department": "单位代码或名称",
+    "accused_department": "单位代码或名称；举报件应填写：被举报的单位看不到此件，也不能承办；投诉件也可填写，其他类型不导入",
+    "dispatched_at": "时间",
+    "accepted_at": "时间",
+    "responded_at": "首次响应的时间",
+    "respond_due_at": "时间；不填由流程计算",
+    "resolved_at": "最后一次办结的时间",
+    "resolve_due_at": "时间；不填由流程计算",
+    "extended_due_at": "时间：延期获批后的时限",
+    "outcome": "代码或中文名称",
+    "reply": "文字（可不填）",
+    "callback_at": "时间",
+    "callback_reached": "是/否",
+    "solved": "是/否",
+    "satisfaction": "代码或中文名称",
+    "reopened_at": "时间；晚于办结时间表示重新办理",
+    "closed_at": "时间",
+    "duplicate_of": "合并到的诉求的编号",
+    "note": "文字：作为台账备注记在诉求的时间线上",
+}
+# The columns whose cells are words of a vocabulary (read_choice): the glossary's enum of each.
+VOCABULARY_COLUMNS = {
+    "channel": "Channel",
+    "case_type": "CaseType",
+    "urgency": "Urgency",
+    "outcome": "Outcome",
+    "satisfaction": "Satisfaction",
+}
 
 
 def _fold(text: str) -> str:

@@ -39,10 +39,12 @@ def export_rows(
     respond = aliased(CaseClock, name="respond_clock")
     resolve = aliased(CaseClock, name="resolve_clock")
     target = aliased(Case, name="target")
+    accused = aliased(Department, name="accused")
     query = (
         select(
             Case,
             Department.code.label("department"),
+            accused.code.label("accused_department"),
             Station.code.label("station"),
             Meeting.held_on.label("meeting_date"),
             Meeting.title.label("meeting_title"),
@@ -56,6 +58,7 @@ def export_rows(
             target.case_no.label("duplicate_of"),
         )
         .outerjoin(Department, Department.id == Case.department_id)
+        .outerjoin(accused, accused.id == Case.accused_department_id)
         .outerjoin(Station, Station.id == Case.station_id)
         .outerjoin(Meeting, Meeting.id == Case.meeting_id)
         .outerjoin(Enterprise, Enterprise.id == Case.enterprise_id)
@@ -100,6 +103,7 @@ def export_rows(
                 "meeting_title": row.meeting_title or "",
                 "category": row.category or "",
                 "department": row.department or "",
+                "accused_department": row.accused_department or "",
                 # A returned case (退单) is back at the centre with no department: not dispatched, as far as
                 # the ledger can say (its columns have no return), so that it imports.
                 "dispatched_at": moment(case.dispatched_at) if row.department else "",

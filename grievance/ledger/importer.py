@@ -350,7 +350,14 @@ def _resolve_stand_ins(r: Replayed, real: dict[int, int]) -> None:
     """Replace the negative stand-in ids of references created by this import with their real ids."""
     if not real:
         return
-    for column in ("department_id", "station_id", "meeting_id", "enterprise_id", "category_id"):
+    for column in (
+        "department_id",
+        "accused_department_id",
+        "station_id",
+        "meeting_id",
+        "enterprise_id",
+        "category_id",
+    ):
         value = r.case.get(column)
         if value is not None and value < 0:
             r.case[column] = real[value]

@@ -17,7 +17,9 @@ from sqlmodel import Session
 
 from grievance.cases.models import Case
 from grievance.cases.phones import normalize_phone
+from grievance.errors import BilingualValueError
 from grievance.glossary import CaseType, Channel, Outcome, Satisfaction, Urgency
+from grievance.identifiers import normalize_credit_code
 from grievance.ledger.categories import CategoryIndex
 from grievance.ledger.columns import (
     BY_NAME,
@@ -31,7 +33,6 @@ from grievance.ledger.columns import (
 )
 from grievance.ledger.reading import LedgerFile
 from grievance.reference.models import Department, Enterprise, Meeting, Station
-from grievance.reference.schemas import CREDIT_CODE
 
 MAX_ERRORS = 200
 CHUNK = 500
@@ -53,6 +54,7 @@ class LedgerCase:
     values: dict[str, Any]
     times: dict[str, datetime | None]
     department: str | None = None
+    accused_department: str | None = None  # 被举报单位, as the row names it (code or name)
     station: str | None = None
     meeting: tuple[str, str] | None = None  # (date, title)
     enterprise: tuple[str, str] | None = None  # (name, code)
@@ -245,6 +247,7 @@ def plan_import(
         if item is None:
             continue
         _link(item, raw, errors, departments, stations, enterprises, meetings, plan)
+        _accused(item, raw, errors, departments, plan)
         _category(item, raw, errors, categories, plan, create_categories)
         _infer(item, plan, errors)
         plan.cases.append(item)
@@ -494,9 +497,13 @@ def _link(
     elif channel == "meeting":
         errors.add(number, "meeting_date", "阳光恳谈会渠道须填写恳谈会日期和名称", "required for the meeting channel")
     name, code = text_of(raw.get("enterprise_name")), text_of(raw.get("enterprise_code")).upper()
-    if code and not CREDIT_CODE.match(code):
-        errors.add(number, "enterprise_code", "统一社会信用代码应为18位数字或大写字母", "an 18-character credit code")
-    elif code or name:
+    if code and code not in enterprises:
+        try:  # a code already in the register is its own; a new one must be a real one (GB 32100 check digit)
+            code = normalize_credit_code(code)
+        except BilingualValueError as exc:
+            errors.add(number, "enterprise_code", exc.message, exc.message_en)
+            return
+    if code or name:
         if not (code in enterprises or name in enterprises or (name, code) in plan.new_enterprises):
             if not code:
                 errors.add(number, "enterprise_code", "新企业须填写统一社会信用代码", "required for a new enterprise")
@@ -507,6 +514,54 @@ def _link(
         item.enterprise = (name, code)
     elif channel == "enterprise":
         errors.add(number, "enterprise_name", "企业包保渠道须填写企业", "required for the enterprise channel")
+
+
+# The case types that may name the department they accuse, as in live intake (cases.service._validate_links).
+ACCUSING_TYPES = (CaseType.report.value, CaseType.complaint.value)
+
+
+def _accused(item: LedgerCase, raw: dict[str, Any], errors: _Errors, departments: dict[str, int], plan: Plan) -> None:
+    """The department a report (举报) accuses (被举报单位), found or planned like 承办单位. The accused department
+    never sees the case (cases.access) and is never given it (the workflow guard not_accused_department), so a
+    row whose 被举报单位 is its own 承办单位 is an error. A report without one is imported with a warning: nothing
+    would hide it. As in live intake a complaint (投诉) may name one too; any other type's is ignored, with a
+    warning (a consultation accuses nobody, and hiding it from a department would only lose it)."""
+    number, case_type = item.row, item.values["case_type"]
+    accused = text_of(raw.get("accused_department"))
+    if not accused:
+        if case_type == CaseType.report.value:
+            plan.warn(
+                number,
+                "accused_department",
+                "report-without-accused",
+                "举报件未填写：导入后不对任何单位隐藏（被举报的单位也能看到）；请在此列填写被举报单位的代码或名称后再导入",
+                "empty for a report: after import no department is kept from it (the accused one included); fill in "
+                "the accused department's code or name in this column before importing",
+            )
+        return
+    if case_type not in ACCUSING_TYPES:
+        plan.warn(
+            number,
+            "accused_department",
+            "not-accusing",
+            "只有举报件和投诉件记录被举报单位：这些行的被举报单位未导入",
+            "only reports and complaints name an accused department: not imported for these rows",
+        )
+        return
+    department = item.department
+    if department and departments.get(accused, accused) == departments.get(department, department):
+        kind, kind_en = ("举报件", "a report") if case_type == CaseType.report.value else ("投诉件", "a complaint")
+        errors.add(
+            number,
+            "accused_department",
+            f"「{accused}」与承办单位「{department}」是同一单位：{kind}不能由被举报单位办理，请改填承办单位或被举报单位",
+            f"{accused!r} is the same department as the department column ({department!r}): {kind_en} is never "
+            "handled by the department it accuses; change one of the two",
+        )
+        return
+    item.accused_department = accused
+    if accused not in departments and accused not in plan.new_departments:
+        plan.new_departments.append(accused)
 
 
 def _category(

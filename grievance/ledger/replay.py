@@ -228,7 +228,8 @@ def replay(
     actor: User,
 ) -> Replayed:
     """The row as the case it became: built by `new_case`, then each step applied with `apply_action` at its
-    time. `refs` gives the ids of the department, station, meeting and enterprise each row names."""
+    time. `refs` gives the ids of the departments (承办单位, 被举报单位), station, meeting and enterprise each row
+    names."""
     v, t = item.values, item.times
     received = t["received_at"]
     assert received is not None
@@ -249,6 +250,7 @@ def replay(
         meeting_id=refs["meeting"].get(item.meeting) if item.meeting else None,
         station_id=refs["station"].get(item.station) if item.station else None,
         category_id=item.category_id if item.category_path is None else refs["category"].get(item.category_path),
+        accused_department_id=refs["department"].get(item.accused_department) if item.accused_department else None,
         created_by_id=actor.id,
     )
     ctx = ActionContext(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from grievance.errors import BilingualValueError
+from grievance.identifiers import normalize_credit_code
 from grievance.schemas import In
-
-CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 
 
 class DepartmentIn(In):
@@ -43,13 +42,32 @@ class StationOut(BaseModel):
     department_id: int | None
 
 
+# A day as clerks type it: 2025-09-28, 2025-9-28, 2025/9/28, 2025.9.28, 2025年9月28日 or 20250928.
+_DAY = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))$")
+
+
 class MeetingIn(In):
     title: str = Field(min_length=1, max_length=200)
-    held_on: date
+    held_on: date = Field(description="the day it was held: 2025-09-28 (also 2025/9/28, 2025年9月28日, 20250928)")
     venue: str = Field(default="", max_length=200)
     hosts: str = Field(default="", max_length=200)
     attendee_count: int = Field(default=0, ge=0, le=100000)
-    station: str | int | None = None
+    station: str | int | None = Field(default=None, description="station code or id; none when not at a station")
+
+    @field_validator("held_on", mode="before")
+    @classmethod
+    def _held_on(cls, value: Any) -> Any:
+        """The written forms of a day a clerk types in a plain text field (a date picker swallows Tab)."""
+        if not isinstance(value, str):
+            return value
+        found = _DAY.match(value.strip())
+        if not found:
+            return value.strip()
+        year, month, day = int(found[1]), int(found[2] or found[4]), int(found[3] or found[5])
+        try:
+            return date(year, month, day)
+        except ValueError:
+            return value.strip()  # 2025-02-30: pydantic's own message, which names the accepted form
 
 
 class MeetingOut(BaseModel):
@@ -64,20 +82,17 @@ class MeetingOut(BaseModel):
 
 class EnterpriseIn(In):
     name: str = Field(min_length=1, max_length=200)
-    credit_code: str = Field(description="统一社会信用代码, 18 characters")
+    credit_code: str = Field(
+        description="统一社会信用代码: 18 characters with a valid GB 32100 check character; spaces are dropped and "
+        "letters upper-cased"
+    )
     is_large: bool = False
     liaison: str | int | None = Field(default=None, description="username or id of the liaison cadre")
 
     @field_validator("credit_code")
     @classmethod
     def _credit_code(cls, value: str) -> str:
-        value = value.upper()
-        if not CREDIT_CODE.match(value):
-            raise BilingualValueError(
-                "统一社会信用代码应为18位数字或大写字母（不含 I、O、S、V、Z）",
-                "a unified social credit code is 18 digits or capital letters (not I, O, S, V, Z)",
-            )
-        return value
+        return normalize_credit_code(value)
 
 
 class EnterpriseOut(BaseModel):

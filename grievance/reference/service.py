@@ -10,11 +10,13 @@ import yaml
 from sqlmodel import Session, SQLModel, col, select
 from typing_extensions import TypedDict  # pydantic (the API's response model) needs this one before 3.12
 
+from grievance.cases.models import AuditEntry
 from grievance.db import find_by_ref, utcnow
 from grievance.errors import Conflict, InvalidInput, NotFound
 from grievance.reference.models import Category, Department, Enterprise, LiaisonAssignment, Meeting, Station
 from grievance.reference.schemas import DepartmentIn, EnterpriseIn, MeetingIn, StationIn
 from grievance.textfiles import read_text_file
+from grievance.users.models import User
 from grievance.users.service import find_department, get_user
 
 T = TypeVar("T", bound=SQLModel)
@@ -58,6 +60,38 @@ def create_meeting(session: Session, *, meeting_in: MeetingIn) -> Meeting:
     session.add(meeting)
     session.flush()
     return meeting
+
+
+def update_meeting(
+    session: Session, *, meeting: Meeting, meeting_in: MeetingIn, actor: User | None, now: datetime | None = None
+) -> list[str]:
+    """Correct a meeting's record (title, date, venue, hosts, attendee count, station) with the same rules as
+    create_meeting, in the caller's transaction (flushes, never commits).
+
+    Returns the names of the fields that changed, in MeetingIn's order ([] when nothing did: no write at all).
+    A change is written to the audit log with each field's old and new value, since the meeting's cases and
+    its printed follow-up report quote these facts. Raises NotFound for an unknown station."""
+    station_id = get_or_404(session, Station, meeting_in.station, "驿站").id if meeting_in.station else None
+    wanted = {**meeting_in.model_dump(exclude={"station"}), "station_id": station_id}
+    changed = {
+        name: (getattr(meeting, name), value) for name, value in wanted.items() if getattr(meeting, name) != value
+    }
+    if not changed:
+        return []
+    for name, (_old, value) in changed.items():
+        setattr(meeting, name, value)
+    session.add(meeting)
+    detail = "; ".join(f"{name}: {old!s} -> {new!s}" for name, (old, new) in changed.items())
+    session.add(
+        AuditEntry(
+            at=now or utcnow(),
+            user_id=actor.id if actor else None,
+            action="meeting_update",
+            detail=f"meeting {meeting.id}: {detail}"[:500],
+        )
+    )
+    session.flush()
+    return list(changed)
 
 
 def create_enterprise(session: Session, *, enterprise_in: EnterpriseIn, now: datetime | None = None) -> Enterprise:

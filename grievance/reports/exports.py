@@ -42,7 +42,7 @@ DEPARTMENT_COLUMNS = (
     "resolution_rate",
     "on_time_resolution_rate",
     "satisfaction_rate",
-    "overdue_count",
+    "department_overdue_count",
 )
 CATEGORY_COLUMNS = ("intake_count", "resolution_rate", "satisfaction_rate")
 FILTER_LABELS = {
@@ -323,7 +323,7 @@ def _value(row: dict[str, Any], key: str) -> float | None:
 
 def monthly_charts(doc: dict[str, Any]) -> dict[str, Markup]:
     months = trend_rows(doc)
-    labels = [f"{int(row['key'][5:])}月" for row in months]
+    labels = [row["key"] for row in months]  # 2025-12, 2026-01: the trend spans two years
     span = f"{months[0]['label']}至{months[-1]['label']}"
     return {
         "intake": bar_chart(f"受理量（{span}）", labels, [_value(row, "intake_count") for row in months]),
@@ -643,13 +643,26 @@ def monthly_xlsx(doc: dict[str, Any]) -> bytes:
     write_table(
         book.create_sheet("单位排名"),
         ["排名", "承办单位", *(label_of(key) for key in DEPARTMENT_COLUMNS)],
-        [[rank, *line] for rank, line in enumerate(_summary_rows(doc["departments"], DEPARTMENT_COLUMNS), start=1)],
+        [
+            *(
+                [rank, *line]
+                for rank, line in enumerate(_summary_rows(doc["departments"], DEPARTMENT_COLUMNS), start=1)
+            ),
+            # The centre's lateness, apart from the departments' and unranked.
+            [None, doc["centre"]["label"], *(_centre_cell(doc, key) for key in DEPARTMENT_COLUMNS)],
+        ],
     )
     write_table(
         book.create_sheet("超期清单"),
-        ["诉求编号", "标题", "承办单位", "受理日期"],
+        ["诉求编号", "标题", "承办单位", "受理日期", "超期环节"],
         [
-            [item["case_no"], item["title"], item.get("department_name", ""), local_day(item["received_at"], tz)]
+            [
+                item["case_no"],
+                item["title"],
+                item.get("department_name", ""),
+                local_day(item["received_at"], tz),
+                late_at(item),
+            ]
             for item in doc["overdue"]["items"]
         ],
     )
@@ -687,9 +700,52 @@ def monthly_xlsx(doc: dict[str, Any]) -> bytes:
     return _bytes(book)
 
 
+def late_at(item: dict[str, Any]) -> str:
+    """Whose time limit an overdue case missed: 承办单位, 中心 or both (a case_list row)."""
+    return "、".join(
+        name for key, name in (("department_overdue", "承办单位"), ("centre_overdue", "中心")) if item.get(key)
+    )
+
+
+def _centre_cell(doc: dict[str, Any], key: str) -> Any:
+    """The centre row's cell under a ranking column: its own overdue count under the departments' one."""
+    return doc["centre"]["overdue"]["value"] if key == "department_overdue_count" else None
+
+
 def _rate_cells(metric: dict[str, Any]) -> list[Any]:
     """A rate's value, numerator and denominator, the columns of the enterprise sheet."""
     return [metric_cell(metric.get("value"), "rate"), metric.get("numerator"), metric.get("denominator")]
+
+
+CASE_LIST_HEADER = ("诉求编号", "诉求标题", "受理时间", "状态", "承办单位", "来源渠道")  # the page list's columns
+ENTERPRISE_LIST_HEADER = ("企业名称", "统一社会信用代码")
+
+
+def case_list_xlsx(body: dict[str, Any], heading: Sequence[str], timezone: str) -> bytes:
+    """The cases (or enterprises) behind one figure (service.explain with no limit) as a workbook: the columns of
+    the page's list, one row per case in the list's order, under the lines of `heading` (what the figure is, its
+    period, moment and filters). Each row may carry "state_label" (the workflow's label of its state)."""
+    book = _workbook()
+    sheet = book.create_sheet("诉求清单" if body["unit"] == "case" else "企业清单")
+    for n, line in enumerate(heading, start=1):
+        set_cell(sheet.cell(row=n, column=1), line)
+    start = len(heading) + 2
+    if body["unit"] == "case":
+        rows = [
+            [
+                item["case_no"],
+                item["title"],
+                moment_cn(item["received_at"], timezone),
+                item.get("state_label") or item["state"],
+                item.get("department_name") or DASH,
+                item.get("channel_label") or item["channel"],
+            ]
+            for item in body["items"]
+        ]
+        write_table(sheet, CASE_LIST_HEADER, rows, start=start)
+    else:
+        write_table(sheet, ENTERPRISE_LIST_HEADER, [[i["name"], i["credit_code"]] for i in body["items"]], start=start)
+    return _bytes(book)
 
 
 # --- the two entry points ---------------------------------------------------------------------------------------

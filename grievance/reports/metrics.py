@@ -35,6 +35,16 @@ FACTS: dict[str, Fact] = {
             "last resolve by its due time (extensions included)",
         ),
         Fact("overdue", "有超期未办或超期办理的时限", "a due time passed unmet, or met late"),
+        Fact(
+            "department_overdue",
+            "承办单位的时限（签收、响应、办结）超期未办或超期办理",
+            "a due time of the department (accept, respond, resolve) passed unmet, or met late",
+        ),
+        Fact(
+            "centre_overdue",
+            "中心的时限（回访等）超期未办或超期办理",
+            "a due time of the centre (callback...) passed unmet, or met late",
+        ),
         Fact("callback_reached", "办结后回访联系到诉求人", "a callback after the resolve reached the petitioner"),
         Fact("reached", "最近一次回访联系到诉求人", "the latest callback reached the petitioner"),
         Fact("solved", "回访表示已解决", "the reached callback says solved"),
@@ -102,6 +112,14 @@ METRICS: dict[str, Metric] = {
             "on_time_resolution_rate", "按时办结率", "on-time resolution rate", "rate", "resolved_on_time", "resolved"
         ),
         Metric("overdue_count", "超期件数", "overdue cases", "count", "overdue"),
+        Metric(
+            "department_overdue_count",
+            "承办单位超期件数",
+            "overdue at departments",
+            "count",
+            "department_overdue",
+        ),
+        Metric("centre_overdue_count", "中心超期件数", "overdue at the centre", "count", "centre_overdue"),
         Metric("callback_rate", "回访率", "callback rate", "rate", "callback_reached", "resolved"),
         Metric("solved_rate", "解决率", "solved rate", "rate", "solved", "reached"),
         Metric("satisfaction_rate", "满意率", "satisfaction rate", "rate", "satisfied", "reached"),

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Subquery
 from sqlmodel import Session
 
-from grievance.cases.models import Case, CaseState
+from grievance.cases.models import Case, CaseClock, CaseState
 from grievance.reference.models import Category, Enterprise, LiaisonAssignment
 from grievance.reports.metrics import FACTS
 from grievance.reports.periods import Period, local_midnight, months_between
@@ -37,6 +37,7 @@ SATISFIED = ("satisfied", "basically_satisfied")
 
 cases = Case.__table__  # type: ignore[attr-defined]
 case_states = CaseState.__table__  # type: ignore[attr-defined]
+case_clocks = CaseClock.__table__  # type: ignore[attr-defined]
 categories = Category.__table__  # type: ignore[attr-defined]
 
 
@@ -109,6 +110,28 @@ def _month(q: ReportQuery) -> ColumnElement[str]:
     return case(*whens, else_=months[-1].key)
 
 
+def _clock_late(as_of: datetime, *, centre: bool) -> ColumnElement[bool]:
+    """Whether one of the case's clocks of the centre (callback, acceptance notice... `owner: centre` in the
+    workflow files) or of the department was missed as of the moment: due by then and not stopped by its due
+    time (a clock paused before its due time is not late).
+
+    A CaseClock row holds a clock's latest round only, so a round replaced by a restart after `as_of` (re-dispatch,
+    reopen) is not seen here; the case-level fact stays the CaseState's (see `facts`), this only says whose it is."""
+    owner = case_clocks.c.owner == "centre" if centre else case_clocks.c.owner != "centre"
+    return (
+        select(case_clocks.c.id)
+        .where(
+            case_clocks.c.case_id == cases.c.id,
+            owner,
+            case_clocks.c.started_at <= as_of,
+            case_clocks.c.due_at <= as_of,
+            or_(case_clocks.c.stopped_at.is_(None), case_clocks.c.stopped_at > case_clocks.c.due_at),
+            or_(case_clocks.c.paused_at.is_(None), case_clocks.c.paused_at >= case_clocks.c.due_at),
+        )
+        .exists()
+    )
+
+
 def facts(q: ReportQuery) -> Subquery:
     """One row per case of the cohort: its group keys as of the moment and a 0/1 column per fact, from the one
     CaseState row valid at that moment (ix_case_states_case: one index probe per case)."""
@@ -121,6 +144,9 @@ def facts(q: ReportQuery) -> Subquery:
     resolved = and_(received, st.c.resolved.is_(True))
     reached = and_(received, st.c.reached.is_(True))
     dispute = and_(received, cases.c.case_type == "dispute")
+    # Overdue from the due moment on, as the case page (clock_status) and the extension guard say.
+    overdue = and_(received, or_(st.c.late.is_(True), st.c.next_due_at <= as_of))
+    centre_late = _clock_late(as_of, centre=True)
     columns: dict[str, ColumnElement[Any]] = {
         "received": _flag(received),
         "duplicate": _flag(st.c.merged.is_(True)),
@@ -128,8 +154,11 @@ def facts(q: ReportQuery) -> Subquery:
         "responded_on_time": _flag(and_(received, st.c.responded_on_time.is_(True))),
         "resolved": _flag(resolved),
         "resolved_on_time": _flag(and_(resolved, st.c.resolved_on_time.is_(True))),
-        # Overdue from the due moment on, as the case page (clock_status) and the extension guard say.
-        "overdue": _flag(and_(received, or_(st.c.late.is_(True), st.c.next_due_at <= as_of))),
+        "overdue": _flag(overdue),
+        # Whose lateness: the centre's when one of its clocks was missed; the department's when one of the
+        # department's was, or when the centre's clocks do not explain it (a round missed before a restart).
+        "department_overdue": _flag(and_(overdue, or_(_clock_late(as_of, centre=False), ~centre_late))),
+        "centre_overdue": _flag(and_(overdue, centre_late)),
         "callback_reached": _flag(and_(resolved, st.c.callback_reached.is_(True))),
         "reached": _flag(reached),
         "solved": _flag(and_(reached, st.c.solved.is_(True))),
@@ -243,6 +272,9 @@ def case_list(
             f.c.department,
             f.c.channel,
             f.c.confidential,
+            # Whose lateness an overdue case is (both may be): for the overdue lists.
+            f.c.department_overdue,
+            f.c.centre_overdue,
         )
         .where(condition)
         .order_by(f.c.received_at, f.c.case_id)

@@ -1,4 +1,8 @@
-"""The administrator's calendar overrides: list, add, remove, and import a year's list from a file."""
+"""The administrator's calendar overrides: list, add, remove, and import a year's list from a file.
+
+An override must change the calendar: a day made what it already is is refused (NothingToChange), here, so
+the CLI, the API and the pages refuse it alike; a file's lines that change nothing are reported, not stored.
+"""
 
 from __future__ import annotations
 
@@ -15,36 +19,60 @@ from sqlmodel import Session, col, select
 from grievance.cases.models import CalendarOverride, Case, CaseClock
 from grievance.cases.states import current_state, record_state, state_after
 from grievance.db import utcnow
-from grievance.errors import InvalidInput, NotFound
+from grievance.errors import Conflict, InvalidInput, NotFound
 from grievance.textfiles import decode_text
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.clocks import refresh_next_due
 
 WORKDAY_WORDS = {"workday": True, "work": True, "班": True, "上班": True, "补班": True, "工作日": True}
 HOLIDAY_WORDS = {"holiday": False, "off": False, "休": False, "休息": False, "放假": False, "节假日": False}
+MAX_NOTE = 200  # characters of an override's note (the column's size)
+
+
+class NothingToChange(Conflict):
+    """An override, or a whole calendar file, that would leave every day as it already is."""
+
+    code = "nothing_to_change"
+
+
+FIELD_NAMES_EN = {"day": "The day", "check_day": "The day", "kind": "The kind of day", "start": "The start"}
+
+
+def _prefix(where: str, label_en: str) -> tuple[str, str]:
+    """How a message starts: a file line by its number and what it holds ("第3行：" / "line 3: the day "); a
+    form field or a command's argument by nothing in Chinese (the message sits beside its label) and by its
+    name in English."""
+    if where.startswith("line "):
+        return f"第{where.removeprefix('line ')}行：", f"{where}: {label_en.lower()} "
+    return "", f"{FIELD_NAMES_EN.get(where, where)} "
 
 
 def parse_kind(text: str, where: str = "kind") -> bool:
+    """True for a working day, False for a day off, from the words WORKDAY_WORDS and HOLIDAY_WORDS accept.
+    Raises InvalidInput at `where` (a field, or "line N" of a file)."""
     word = text.strip().lower()
     if word in WORKDAY_WORDS:
         return True
     if word in HOLIDAY_WORDS:
         return False
+    zh, en = _prefix(where, "The kind of day")
     raise InvalidInput.field(
         where,
-        f"{where} 应为 workday（上班/补班）或 holiday（休息/放假），收到 {text!r}",
-        f"{where} must be 'workday' or 'holiday', got {text!r}",
+        f"{zh}应为 workday（上班/补班）或 holiday（休息/放假），收到 {text!r}",
+        f"{en}must be 'workday' or 'holiday', got {text!r}",
     )
 
 
 def parse_day(text: str, where: str = "day") -> date:
+    """A day written YYYY-MM-DD. Raises InvalidInput at `where` (a field, or "line N" of a file)."""
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
+        zh, en = _prefix(where, "The day")
         raise InvalidInput.field(
             where,
-            f"{where} 应为日期，如 2027-10-01，收到 {text!r}",
-            f"{where} must be a date like 2027-10-01, got {text!r}",
+            f"{zh}应为日期，如 2027-10-01，收到 {text!r}",
+            f"{en}must be a date like 2027-10-01, got {text!r}",
         ) from None
 
 
@@ -53,10 +81,11 @@ def parse_moment(text: str, tz: tzinfo, where: str = "start") -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
+        zh, en = _prefix(where, "The start")
         raise InvalidInput.field(
             where,
-            f"{where} 应为时间，如 2025-09-30T10:00 或 2025-09-30T10:00+08:00，收到 {text!r}",
-            f"{where} must be a time like 2025-09-30T10:00 or 2025-09-30T10:00+08:00, got {text!r}",
+            f"{zh}应为时间，如 2025-09-30T10:00 或 2025-09-30T10:00+08:00，收到 {text!r}",
+            f"{en}must be a time like 2025-09-30T10:00 or 2025-09-30T10:00+08:00, got {text!r}",
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
@@ -69,8 +98,8 @@ def check_amount(amount: float, unit: str) -> float:
     if not 0 < amount <= MAX_AMOUNT.get(unit, 0) or (unit != "hours" and amount != int(amount)):
         raise InvalidInput.field(
             "amount",
-            f"时限应为正数且不超过一年，{unit} 须为整数，收到 {amount:g}",
-            f"amount must be positive, at most a year, and whole for {unit}; got {amount:g}",
+            f"时限应为正数且不超过一年，天数须为整数，收到 {amount:g}",
+            f"The limit must be positive, at most a year, and whole days unless in hours; got {amount:g}",
         )
     return amount
 
@@ -86,12 +115,11 @@ def _overrides(session: Session) -> dict[date, bool]:
     return {o.day: o.is_workday for o in session.exec(select(CalendarOverride)).all()}
 
 
-def reschedule_running_clocks(
+def _clock_moves(
     session: Session, old: WorkCalendar, new: WorkCalendar, first_day: date, now: datetime
-) -> int:
-    """Keep the working time each running working-day clock has left when the calendar changes on or after
-    `first_day` (importing next year's holidays, say): its due time and warning move accordingly.
-    Paused clocks need nothing: they keep their remaining working time and resume on the new calendar."""
+) -> list[tuple[CaseClock, datetime, datetime]]:
+    """The running working-day clocks whose due time or warning moves from `old` to `new` (a change on or
+    after `first_day`), each with its new due time and warning; nothing is written."""
     after = max(now, new.local_midnight(first_day))
     clocks = session.exec(
         select(CaseClock).where(
@@ -101,15 +129,28 @@ def reschedule_running_clocks(
             CaseClock.due_at > after,
         )
     ).all()
-    moved: set[int] = set()
+    moves = []
     for clock in clocks:
         due = new.add_working_seconds(now, old.working_seconds_between(now, clock.due_at))
         warn = new.add_working_seconds(now, old.working_seconds_between(now, clock.warn_at))
         if due != clock.due_at or (clock.warn_at > now and warn != clock.warn_at):
-            clock.due_at = due
-            clock.warn_at = warn if clock.warn_at > now else clock.warn_at
-            session.add(clock)
-            moved.add(clock.case_id)
+            moves.append((clock, due, warn if clock.warn_at > now else clock.warn_at))
+    return moves
+
+
+def reschedule_running_clocks(
+    session: Session, old: WorkCalendar, new: WorkCalendar, first_day: date, now: datetime
+) -> int:
+    """Keep the working time each running working-day clock has left when the calendar changes on or after
+    `first_day` (importing next year's holidays, say): its due time and warning move accordingly.
+    Paused clocks need nothing: they keep their remaining working time and resume on the new calendar.
+    Returns how many cases had a due time moved."""
+    moved: set[int] = set()
+    for clock, due, warn in _clock_moves(session, old, new, first_day, now):
+        clock.due_at = due
+        clock.warn_at = warn
+        session.add(clock)
+        moved.add(clock.case_id)
     if moved:
         running = session.exec(select(CaseClock).where(col(CaseClock.case_id).in_(moved))).all()
         for case in session.exec(select(Case).where(col(Case.id).in_(moved))).all():
@@ -125,6 +166,25 @@ def reschedule_running_clocks(
     return len(moved)
 
 
+def _already(calendar: WorkCalendar, day: date, row: CalendarOverride | None) -> str:
+    """The refusal of an override that changes nothing, saying what the day is and which rule says so."""
+    info = describe_day(calendar, day, row.note if row else "")
+    kind_zh, kind_en = ("工作日", "a working day") if info.is_workday else ("休息日", "a day off")
+    if info.source == "override":
+        why_zh, why_en = "本地调整", "a local adjustment"
+    elif info.source == "weekdays":
+        why_zh, why_en = f"{day.year} 年尚无法定节假日数据，按周末计算", f"no statutory holidays known for {day.year}"
+    elif info.holiday and info.is_workday:
+        why_zh, why_en = f"{info.holiday}调休上班", f"a make-up workday for {info.holiday_en}"
+    elif info.holiday:
+        why_zh, why_en = f"法定节假日：{info.holiday}", f"statutory holiday, {info.holiday_en}"
+    elif info.is_workday:
+        why_zh, why_en = "平日", "an ordinary weekday"
+    else:
+        why_zh, why_en = "周末", "a weekend"
+    return f"{day} 已是{kind_zh}（{why_zh}），无需调整 ({day} is already {kind_en}: {why_en}; nothing to change)"
+
+
 def change_overrides(
     session: Session,
     changes: list[tuple[date, bool | None, str]],
@@ -132,8 +192,10 @@ def change_overrides(
     timezone: str = "Asia/Shanghai",
     now: datetime | None = None,
 ) -> int:
-    """Set (True/False) or remove (None) overrides, then move the running clocks they affect.
-    Returns how many cases had their due times moved."""
+    """Set (True: a working day, False: a day off) or remove (None) overrides, then move the running clocks
+    they affect. Returns how many cases had their due times moved.
+    Raises NotFound for removing a day without an override, and NothingToChange (409) for setting a day to
+    what it already is with the note it already has (the issue 9 rule: an override must change something)."""
     if not changes:
         return 0
     old = WorkCalendar(_overrides(session), timezone)
@@ -144,24 +206,52 @@ def change_overrides(
                 raise NotFound(f"{day} 没有本地调整 (no override on {day})")
             session.delete(row)
             continue
+        if old.is_workday(day) == is_workday and (row is None or row.note == note[:MAX_NOTE]):
+            raise NothingToChange(_already(old, day, row))
         row = row or CalendarOverride(day=day, is_workday=is_workday)
         row.is_workday = is_workday
-        row.note = note[:200]
+        row.note = note[:MAX_NOTE]
         session.add(row)
     session.flush()
     new = WorkCalendar(_overrides(session), timezone)
     return reschedule_running_clocks(session, old, new, min(day for day, _, _ in changes), now or utcnow())
 
 
-def import_overrides(
-    session: Session, source: str | bytes, *, timezone: str = "Asia/Shanghai", now: datetime | None = None
-) -> int:
-    """Import lines `YYYY-MM-DD,workday|holiday[,note]` (a header line is allowed); all or nothing.
-    `source` is the file's bytes (UTF-8 with or without BOM, or GB18030 as Chinese Excel saves a CSV: decoded
-    by grievance.textfiles) or its text. Returns how many days were imported; raises InvalidInput listing
-    every bad line (nothing imported) or naming the encodings accepted."""
-    rows = []
-    errors = []
+@dataclass(frozen=True)
+class DayChange:
+    """A day a calendar file changes: what it was, what it becomes, and its note (a new note alone is a
+    change too)."""
+
+    line: int
+    day: date
+    was_workday: bool
+    is_workday: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class CalendarImport:
+    """What a calendar file did, or on a dry run would do."""
+
+    changes: list[DayChange]  # in the file's order
+    unchanged: list[date]  # days already as the file says: nothing is stored for them
+    moved: int  # open cases whose running due times moved (or would move)
+    dry_run: bool
+
+    @property
+    def first_year(self) -> int:
+        return min(c.day for c in self.changes).year
+
+
+def read_calendar_file(source: str | bytes) -> list[tuple[int, date, bool, str]]:
+    """The lines `YYYY-MM-DD,workday|holiday[,note]` of a calendar file as (line, day, is_workday, note).
+    A header on the first line, blank lines and lines starting with # are skipped. `source` is the file's
+    bytes (UTF-8 with or without BOM, or GB18030 as Chinese Excel saves a CSV: decoded by grievance.textfiles)
+    or its text. Raises InvalidInput listing every bad line (a day twice included), or at "file" when the
+    file lists no day or its encoding is not one of those."""
+    rows: list[tuple[int, date, bool, str]] = []
+    errors: list[dict[str, object]] = []
+    seen: dict[date, int] = {}
     text = decode_text(source) if isinstance(source, bytes) else source
     text = text.removeprefix("\ufeff")  # Excel and WPS save UTF-8 CSV with a byte-order mark
     for number, fields in enumerate(csv.reader(io.StringIO(text)), start=1):
@@ -176,19 +266,73 @@ def import_overrides(
                     f"第{number}行应为：日期,workday|holiday[,说明]",
                     f"line {number}: expected day,kind[,note]",
                 )
-            rows.append(
-                (
-                    parse_day(fields[0], f"line {number}"),
-                    parse_kind(fields[1], f"line {number}"),
-                    ",".join(fields[2:]).strip(),
+            day = parse_day(fields[0], f"line {number}")
+            is_workday = parse_kind(fields[1], f"line {number}")
+            if day in seen:
+                raise InvalidInput.field(
+                    f"line {number}",
+                    f"第{number}行：{day} 已在第{seen[day]}行列出，每天只能列一次",
+                    f"line {number}: {day} is already listed on line {seen[day]}; list each day once",
                 )
-            )
+            seen[day] = number
+            note = ",".join(fields[2:]).strip()
+            if len(note) > MAX_NOTE:
+                raise InvalidInput.field(
+                    f"line {number}",
+                    f"第{number}行：说明最多 {MAX_NOTE} 个字",
+                    f"line {number}: the note is longer than {MAX_NOTE} characters",
+                )
+            rows.append((number, day, is_workday, note))
         except InvalidInput as exc:
             errors.extend(exc.detail["errors"])
     if errors:
         raise InvalidInput("日历文件有误，未导入任何一天 (the calendar file has errors; nothing was imported)", errors)
-    change_overrides(session, rows, timezone=timezone, now=now)
-    return len(rows)
+    if not rows:
+        raise InvalidInput.field(
+            "file",
+            "文件中没有日期行，应为每行一天：2027-10-01,holiday,国庆节",
+            "the file lists no day; expected one day a line: 2027-10-01,holiday,国庆节",
+        )
+    return rows
+
+
+def import_overrides(
+    session: Session,
+    source: str | bytes,
+    *,
+    timezone: str = "Asia/Shanghai",
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> CalendarImport:
+    """Import a calendar file (read_calendar_file says its form), all or nothing: the days it changes become
+    overrides and the running due times they affect move; days already as the file says are left alone and
+    reported. A dry run writes nothing and says the same. The file a year's statutory holidays are published
+    in lists weekends too, so such days are no error; a file that changes no day at all is refused with
+    NothingToChange (409), a bad file with InvalidInput (read_calendar_file)."""
+    rows = read_calendar_file(source)
+    now = now or utcnow()
+    old = WorkCalendar(_overrides(session), timezone)
+    stored = {o.day: o for o in session.exec(select(CalendarOverride)).all()}
+    changes: list[DayChange] = []
+    unchanged: list[date] = []
+    for line, day, is_workday, note in rows:
+        row = stored.get(day)
+        if old.is_workday(day) == is_workday and (row is None or row.note == note):
+            unchanged.append(day)
+        else:
+            changes.append(DayChange(line, day, old.is_workday(day), is_workday, note))
+    if not changes:
+        raise NothingToChange(
+            f"文件所列的 {len(unchanged)} 天都已是文件所写的安排，没有需要导入的调整 "
+            f"(all {len(unchanged)} day(s) in the file are already as it says; nothing to import)"
+        )
+    if dry_run:
+        new = WorkCalendar({**old.overrides, **{c.day: c.is_workday for c in changes}}, timezone)
+        moves = _clock_moves(session, old, new, min(c.day for c in changes), now)
+        moved = len({clock.case_id for clock, _, _ in moves})
+    else:
+        moved = change_overrides(session, [(c.day, c.is_workday, c.note) for c in changes], timezone=timezone, now=now)
+    return CalendarImport(changes, unchanged, moved, dry_run)
 
 
 @dataclass(frozen=True)

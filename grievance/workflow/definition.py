@@ -32,6 +32,8 @@ STOPPED_BY_EFFECT: dict[str, tuple[str, ...]] = {
 EXTENDS_BY_EFFECT: dict[str, str] = {"approve_extension": RESOLVE_CLOCK}
 # The effect that makes a case a duplicate of another (sets duplicate_of_id): reports and pages key on it.
 MERGE_EFFECT = "merge_into"
+# The type each effect's input field must have, so that what it reads was looked up and checked by the engine.
+FIELD_TYPE_BY_EFFECT: dict[str, dict[str, str]] = {"assign_handler": {"handler_id": "handler"}}
 # Effects whose action must end in a final state: a merged duplicate leaves every denominator, its clocks stop.
 ENDS_IN_FINAL_STATE: tuple[str, ...] = (MERGE_EFFECT,)
 
@@ -40,19 +42,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class Labelled(Strict):
+    """A thing people see by name: `label` (Chinese, required) and an optional `label_en` for English pages.
+    Without label_en an English page shows the Chinese label, not the code: the label is the deployment's
+    approved name, while a code is an identifier that need not be words (and is shown on the admin page)."""
+
+    label: str
+    label_en: str | None = None
+
+    def label_in(self, locale: str) -> str:
+        return self.label_en if locale == "en" and self.label_en else self.label
+
+
 class AppliesTo(Strict):
     channels: list[str] | None = None  # None: any channel
     case_types: list[str] | None = None  # None: any type
 
 
-class StateDef(Strict):
-    label: str
+class StateDef(Labelled):
     final: bool = False
 
 
-class FieldDef(Strict):
-    type: Literal["text", "int", "bool", "department", "case", "choice"]
-    label: str = ""
+class FieldDef(Labelled):
+    # "handler": a person who may work the case, an active handler (or head) of the case's department.
+    type: Literal["text", "int", "bool", "department", "case", "choice", "handler"]
+    label: str = ""  # empty: pages show the field's code
     required: bool = False
     required_if: str | None = None  # required when this other (bool) field is true
     choices: str | None = None  # name of a glossary vocabulary, for type "choice"
@@ -67,8 +81,7 @@ class FieldDef(Strict):
         return self
 
 
-class ActionDef(Strict):
-    label: str
+class ActionDef(Labelled):
     from_: list[str] = Field(alias="from")
     to: str | None = None  # None: the case stays in its state
     roles: list[str]
@@ -116,8 +129,7 @@ class LimitRule(Strict):
         )
 
 
-class ClockDef(Strict):
-    label: str
+class ClockDef(Labelled):
     # Whose deadline it is: a department's (its queue and overdue list) or the centre's (callbacks,
     # acceptance decisions, reviews), which only the centre's lists count as overdue.
     owner: Literal["department", "centre"] = "department"
@@ -140,9 +152,8 @@ class ClockDef(Strict):
         return next(r for r in self.limits if r.matches(urgency=urgency, case_type=case_type, channel=channel))
 
 
-class WorkflowDef(Strict):
+class WorkflowDef(Labelled):
     name: str
-    label: str
     extends: str | None = None
     priority: int = 0  # the matching workflow with the highest priority wins
     applies_to: AppliesTo

@@ -77,16 +77,17 @@ def columns_of(wf: WorkflowDef) -> dict[str, int]:
     return {name: distance.get(name, last) for name in wf.states}
 
 
-def _transitions(wf: WorkflowDef) -> tuple[list[_Edge], dict[str, list[str]]]:
-    """Arrows (one per pair of states, with every action that takes it) and each state's in-state actions."""
+def _transitions(wf: WorkflowDef, locale: str = "zh_CN") -> tuple[list[_Edge], dict[str, list[str]]]:
+    """Arrows (one per pair of states, with every action that takes it) and each state's in-state actions,
+    named in the locale."""
     edges: dict[tuple[str, str], _Edge] = {}
     loops: dict[str, list[str]] = {name: [] for name in wf.states}
     for action in wf.actions.values():
         for source in action.from_:
             if action.to is None or action.to == source:
-                loops[source].append(action.label)
+                loops[source].append(action.label_in(locale))
             else:
-                edges.setdefault((source, action.to), _Edge(source, action.to)).labels.append(action.label)
+                edges.setdefault((source, action.to), _Edge(source, action.to)).labels.append(action.label_in(locale))
     return list(edges.values()), loops
 
 
@@ -164,14 +165,14 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def workflow_svg(wf: WorkflowDef, *, title: str | None = None) -> str:
+def workflow_svg(wf: WorkflowDef, *, title: str | None = None, locale: str = "zh_CN") -> str:
     """The workflow's state diagram as a standalone <svg> element (ids prefixed with the workflow's name,
-    so several diagrams can share a page)."""
+    so several diagrams can share a page), its labels and description in the locale ("en" or Chinese)."""
     prefix = "wf-" + re.sub(r"[^A-Za-z0-9_-]", "-", wf.name)
-    edges, loops = _transitions(wf)
+    edges, loops = _transitions(wf, locale)
     column = columns_of(wf)
     nodes = {
-        name: _Node(name=name, label=state.label, final=state.final, column=column[name], loops=loops[name])
+        name: _Node(name=name, label=state.label_in(locale), final=state.final, column=column[name], loops=loops[name])
         for name, state in wf.states.items()
     }
     count = max(column.values()) + 1
@@ -312,7 +313,13 @@ def workflow_svg(wf: WorkflowDef, *, title: str | None = None) -> str:
     bottom_edge = max([total_h, *(box[3] + 4 for box in labels.taken)])
     top_edge = min([0.0, *(box[1] - 4 for box in labels.taken)])
     finals = [nodes[n].label for n in wf.states if nodes[n].final]
-    desc = f"{len(nodes)} 个状态，{len(edges)} 条流转；起始：{nodes[wf.initial_state].label}；终止：{'、'.join(finals)}"
+    if locale == "en":
+        desc = (
+            f"{len(nodes)} states, {len(edges)} transitions; starts in {nodes[wf.initial_state].label}; "
+            f"ends in {', '.join(finals)}"
+        )
+    else:
+        desc = f"{len(nodes)} 个状态，{len(edges)} 条流转；起始：{nodes[wf.initial_state].label}；终止：{'、'.join(finals)}"
     return "\n".join(
         [
             f'<svg xmlns="http://www.w3.org/2000/svg" class="workflow-diagram" role="img" '
@@ -322,7 +329,7 @@ def workflow_svg(wf: WorkflowDef, *, title: str | None = None) -> str:
             f'style="width:100%;height:auto;min-width:{_num(right_edge - left_edge)}px;'
             f'max-width:{_num((right_edge - left_edge) * 1.3)}px" '
             f'aria-labelledby="{prefix}-title {prefix}-desc">',
-            f'<title id="{prefix}-title">{escape(title if title is not None else wf.label)}</title>',
+            f'<title id="{prefix}-title">{escape(title if title is not None else wf.label_in(locale))}</title>',
             f'<desc id="{prefix}-desc">{escape(desc)}</desc>',
             f'<defs><marker id="{prefix}-arrow" viewBox="0 0 10 10" refX="9.5" refY="5" markerWidth="8" '
             f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{MUTED}"/></marker></defs>',

@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm.attributes import flag_modified
 
-from grievance.cases.models import CaseEvent
+from grievance.cases.models import Case, CaseEvent
+from grievance.users.models import User
 from grievance.workflow.context import ActionContext
 
 Effect = Callable[[ActionContext], None]
@@ -34,9 +35,16 @@ def _payload(ctx: ActionContext) -> dict:
     return ctx.payload
 
 
+def _leaves_department(case: Case) -> None:
+    # A handler works a case for their department: whenever the case changes department (dispatched, claimed,
+    # returned), nobody there has it yet. A resolved or closed case keeps its handler: who did the work.
+    case.assignee_id = None
+
+
 @effect("department_id")
 def assign_department(ctx: ActionContext) -> None:
     case = ctx.case
+    _leaves_department(case)
     case.department_id = _payload(ctx)["department_id"]
     case.dispatched_at = ctx.now
     case.accepted_at = None
@@ -46,6 +54,7 @@ def assign_department(ctx: ActionContext) -> None:
 @effect()
 def claim_for_department(ctx: ActionContext) -> None:
     case = ctx.case
+    _leaves_department(case)
     case.department_id = ctx.actor.department_id
     case.dispatched_at = ctx.now
     case.accepted_at = ctx.now
@@ -62,6 +71,26 @@ def record_return(ctx: ActionContext) -> None:
     # The case leaves the department's queue and goes back to the dispatch centre.
     ctx.case.department_id = None
     ctx.case.accepted_at = None
+    _leaves_department(ctx.case)
+
+
+@effect("handler_id")
+def assign_handler(ctx: ActionContext) -> None:
+    """The case goes to one person of its department (承办人). The engine has checked that `handler_id` names an
+    active handler of the case's department (a field of type "handler"); the event keeps the handler's name as
+    it was (payload `handler`), so the timeline reads who without a lookup."""
+    handler: User = ctx.refs["handler_id"]
+    ctx.case.assignee_id = handler.id
+    _payload(ctx)["handler"] = handler.display_name
+
+
+@effect()
+def clear_handler(ctx: ActionContext) -> None:
+    """The case goes back to its department as a whole (未分配); the event names whom it was taken from."""
+    previous = ctx.session.get(User, ctx.case.assignee_id) if ctx.session and ctx.case.assignee_id else None
+    if previous is not None and ctx.payload is not None:
+        ctx.payload["handler"] = previous.display_name
+    ctx.case.assignee_id = None
 
 
 @effect()

@@ -24,7 +24,7 @@ from grievance.cases.states import current_state, record_state, state_after
 from grievance.config import Settings
 from grievance.db import find_by_ref, utcnow
 from grievance.errors import Conflict, Forbidden, InvalidInput, NotFound
-from grievance.glossary import DEPARTMENT_ROLES, LABELS
+from grievance.glossary import DEPARTMENT_ROLES, LABELS, label_of
 from grievance.reference.models import Department
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
@@ -162,6 +162,7 @@ def available_actions(
             {
                 "action": name,
                 "label": action.label,
+                "label_en": action.label_en,
                 "to": action.to or case.state,
                 "fields": {k: f.model_dump(exclude_defaults=True) for k, f in action.fields.items()},
             }
@@ -169,29 +170,34 @@ def available_actions(
     return result
 
 
-def _coerce(session: Session, name: str, field: FieldDef, value: Any, refs: dict[str, Any]) -> Any:
-    """Turn one input value into its stored form, or raise a clear field error."""
+def _coerce(
+    session: Session, name: str, field: FieldDef, value: Any, refs: dict[str, Any], case: Case | None = None
+) -> Any:
+    """Turn one input value into its stored form, or raise a clear field error. `case` is the case acted on,
+    which a "handler" field needs (a handler of the case's department). Messages name the field by its label
+    (its code only when the workflow gives none): "延期工作日数应在 1 到 15 之间"."""
+    zh, en = field.label or name, field.label_in("en") or name
     if field.type == "text":
         if not isinstance(value, str):
-            raise InvalidInput.field(name, f"{name} 应为文本", f"{name} must be text")
+            raise InvalidInput.field(name, f"{zh} 应为文本", f"{en} must be text")
         value = value.strip()
         if "\x00" in value:
-            raise InvalidInput.field(name, f"{name} 含有不可见的空字符", f"{name} contains a NUL character")
+            raise InvalidInput.field(name, f"{zh} 含有不可见的空字符", f"{en} contains a NUL character")
         if len(value) > field.max_length:
             raise InvalidInput.field(
-                name, f"{name} 不能超过{field.max_length}字", f"{name} must be at most {field.max_length} characters"
+                name, f"{zh} 不能超过{field.max_length}字", f"{en} must be at most {field.max_length} characters"
             )
         return value
     if field.type == "bool":
         if not isinstance(value, bool):
-            raise InvalidInput.field(name, f"{name} 应为 true 或 false", f"{name} must be true or false")
+            raise InvalidInput.field(name, f"{zh} 应为 true 或 false", f"{en} must be true or false")
         return value
     if field.type == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput.field(name, f"{name} 应为整数", f"{name} must be an integer")
+            raise InvalidInput.field(name, f"{zh} 应为整数", f"{en} must be an integer")
         lo, hi = field.min, field.max
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise InvalidInput.field(name, f"{name} 应在 {lo} 到 {hi} 之间", f"{name} must be between {lo} and {hi}")
+            raise InvalidInput.field(name, f"{zh} 应在 {lo} 到 {hi} 之间", f"{en} must be between {lo} and {hi}")
         return value
     if field.type == "choice":
         assert field.choices is not None
@@ -199,8 +205,9 @@ def _coerce(session: Session, name: str, field: FieldDef, value: Any, refs: dict
         for code, label in labels.items():
             if value in (code, label):
                 return code
-        accepted = ", ".join(f"{c} ({lbl})" for c, lbl in labels.items())
-        raise InvalidInput.field(name, f"{name} 应为以下之一：{accepted}", f"{name} must be one of: {accepted}")
+        accepted = "、".join(labels.values())
+        accepted_en = ", ".join(f"{c} ({label_of(field.choices, c, 'en')})" for c in labels)
+        raise InvalidInput.field(name, f"{zh} 应为以下之一：{accepted}", f"{en} must be one of: {accepted_en}")
     if field.type == "department":
         dept = find_by_ref(session, Department, value, "code") if isinstance(value, int | str) else None
         if dept is None:
@@ -214,13 +221,42 @@ def _coerce(session: Session, name: str, field: FieldDef, value: Any, refs: dict
             raise InvalidInput.field(name, f"诉求 {value} 不存在", f"no case numbered {value!r}")
         refs[name] = target
         return target.case_no
+    if field.type == "handler":
+        return _coerce_handler(session, name, field, value, refs, case)
     raise AssertionError(field.type)
 
 
+def _coerce_handler(
+    session: Session, name: str, field: FieldDef, value: Any, refs: dict[str, Any], case: Case | None
+) -> int:
+    """A user id or username that names an active handler (or head) of the case's department, as its id; the
+    user goes to refs[name]. The error names the field by its label and says who is accepted."""
+    label, label_en = field.label or name, field.label_in("en") or name
+    user = find_by_ref(session, User, value, "username") if isinstance(value, int | str) else None
+    if user is None:
+        raise InvalidInput.field(
+            name, f"{label}：没有用户 {value}", f"{label_en}: no user {value!r}; give a user id or username"
+        )
+    if not user.active:
+        raise InvalidInput.field(
+            name,
+            f"{label}：{user.display_name} 的账号已停用，请选择本单位在岗的承办人",
+            f"{label_en}: {user.display_name}'s account is deactivated; choose an active handler of the department",
+        )
+    if user.role not in DEPARTMENT_ROLES or case is None or user.department_id != case.department_id:
+        raise InvalidInput.field(
+            name,
+            f"{label}：{user.display_name} 不是本件承办单位的人员，只能分派给本单位的承办人",
+            f"{label_en}: {user.display_name} is not in the case's department; choose a handler of that department",
+        )
+    refs[name] = user
+    return user.id  # type: ignore[return-value]
+
+
 def validate_input(
-    session: Session, action_name: str, action: ActionDef, raw: dict[str, Any]
+    session: Session, action_name: str, action: ActionDef, raw: dict[str, Any], case: Case | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Check the input of an action against its declared fields; all problems are reported at once."""
+    """Check the input of an action on `case` against its declared fields; all problems are reported at once."""
     errors: list[dict[str, Any]] = []
     unknown = sorted(set(raw) - set(action.fields))
     for key in unknown:
@@ -237,7 +273,7 @@ def validate_input(
     for name, field in action.fields.items():
         value = raw.get(name)
         try:
-            value = None if value is None else _coerce(session, name, field, value, refs)
+            value = None if value is None else _coerce(session, name, field, value, refs, case)
         except InvalidInput as exc:
             errors.extend(exc.detail["errors"])
             continue
@@ -246,8 +282,8 @@ def validate_input(
     for name, field in action.fields.items():
         required = field.required or (field.required_if is not None and payload.get(field.required_if) is True)
         if required and name not in payload and not any(e["field"] == name for e in errors):
-            label = field.label or name
-            errors.append({"field": name, "message": f"{label} 为必填项", "message_en": f"{name} is required"})
+            label, label_en = field.label or name, field.label_in("en") or name
+            errors.append({"field": name, "message": f"{label} 为必填项", "message_en": f"{label_en} is required"})
     if errors:
         raise InvalidInput(f"动作 {action_name} 的输入有误 (invalid input for {action_name})", errors)
     return payload, refs
@@ -277,8 +313,8 @@ def fire(
         expected_version=expected_version,
         now=now,
     )
-    values = ctx.payload or {}
     from_state = apply_action(ctx, definition)
+    values = ctx.payload or {}  # after the effects: an event may record what they looked up (a handler's name)
     event = CaseEvent(
         case_id=case.id,  # type: ignore[arg-type]
         action=action,
@@ -355,7 +391,7 @@ def check_action(
             state=case.state,
             allowed_actions=allowed,
         )
-    values, refs = validate_input(session, action, definition, payload or {})
+    values, refs = validate_input(session, action, definition, payload or {}, case)
     ctx = _context(session, runtime, case, actor, action, now)
     ctx.payload, ctx.refs = values, refs
     reason = _guard_problem(ctx, definition)

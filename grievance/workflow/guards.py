@@ -171,3 +171,31 @@ def supervisor_designates_after_limit(ctx: ActionContext) -> str | None:
             f"(dispatch number {limit} is the supervisor's designation; the supervisor designates the department)"
         )
     return None
+
+
+@guard(fields=("handler_id",))
+def handler_takes_for_self(ctx: ActionContext) -> str | None:
+    """A head gives a case to any handler of the department, and may give it to another later (改派); a handler
+    takes an unassigned case for themselves only (我来办), never a colleague's. Giving a case to whoever already
+    has it is refused. Before the input is known (the engine listing what an actor may do) only the first two
+    rules apply, so a handler is not offered 我来办 on a case someone has."""
+    case = ctx.case
+    if ctx.actor.role == Role.handler and case.assignee_id == ctx.actor.id:
+        return "该件已由您承办 (the case is already yours)"
+    if ctx.actor.role == Role.handler and case.assignee_id is not None:
+        return "该件已分派给其他承办人，请由单位负责人改派 (the case is assigned to a colleague; the head reassigns it)"
+    if ctx.payload is None:
+        return None
+    target = ctx.payload.get("handler_id")
+    if ctx.actor.role == Role.handler and target != ctx.actor.id:
+        return "承办人只能把件分派给自己，分派给他人须由单位负责人操作 (a handler takes a case only for themselves)"
+    if target is not None and target == case.assignee_id:
+        return "该件已由此承办人办理 (the case is already assigned to this handler)"
+    return None
+
+
+@guard()
+def has_assignee(ctx: ActionContext) -> str | None:
+    if ctx.case.assignee_id is None:
+        return "该件尚未分派给承办人 (the case is not assigned to a handler)"
+    return None

@@ -15,6 +15,7 @@ from grievance.glossary import LABELS, CaseType, Channel, Role, Urgency
 from grievance.workflow.definition import (
     ENDS_IN_FINAL_STATE,
     EXTENDS_BY_EFFECT,
+    FIELD_TYPE_BY_EFFECT,
     INTAKE,
     REQUIRED_CLOCKS,
     STOPPED_BY_EFFECT,
@@ -181,6 +182,16 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
                 field = action.fields.get(field_name)
                 if field is None or not field.required:
                     errs.append(((*at, key, i), f"{kind} {name_!r} needs the required field {field_name!r}"))
+        for effect in action.effects:
+            for field_name, type_ in FIELD_TYPE_BY_EFFECT.get(effect, {}).items():
+                field = action.fields.get(field_name)
+                if field is not None and field.type != type_:
+                    errs.append(
+                        (
+                            (*at, "fields", field_name),
+                            f"effect {effect!r} reads {field_name!r} as a {type_!r} field, not {field.type!r}",
+                        )
+                    )
         for field_name, field in action.fields.items():
             other = action.fields.get(field.required_if or "")
             if field.required_if is not None and (other is None or other.type != "bool"):

@@ -13,7 +13,7 @@ from tests.factories import World
 
 MON = sh(2025, 11, 3)
 PHONE = "13812341234"
-ID_NO = "420102199001011234"
+ID_NO = "420102199001011236"
 
 
 def listed(world: World, as_user: str, **params: Any) -> list[str]:
@@ -249,7 +249,7 @@ def test_phone_and_id_number_are_masked_for_leader_and_dept_head(world, clock):
         response = world.client.get(f"{API}/cases/{no}", headers=world.headers(user))
         petitioner = response.json()["petitioner"]
         assert petitioner["phone"] == "138****1234", user
-        assert petitioner["id_no"] == "420***********1234", user
+        assert petitioner["id_no"] == "420***********1236", user
         assert petitioner["masked"] is True
         assert PHONE not in response.text
         assert ID_NO not in response.text
@@ -299,8 +299,8 @@ def test_available_actions_are_exactly_what_each_user_may_do_now(world, clock):
 
     world.act(no, "dispatch", "dispatcher", department_id="CGJ")
     expected = {
-        "handler": {"accept", "return"},
-        "head": {"accept", "return"},
+        "handler": {"accept", "return", "assign"},  # assign: 我来办 for the handler, to anyone for the head
+        "head": {"accept", "return", "assign"},
         "dispatcher": {"urge"},
         "supervisor": {"urge", "supervise"},
         "intake": set(),
@@ -310,11 +310,13 @@ def test_available_actions_are_exactly_what_each_user_may_do_now(world, clock):
         assert actions(world.get(no, user)) == allowed, user
 
     world.act(no, "accept", "handler")
-    assert actions(world.get(no, "handler")) == {"respond", "return", "note", "request_extension"}
+    assert actions(world.get(no, "handler")) == {"respond", "return", "note", "request_extension", "assign"}
     world.act(no, "respond", "handler", note="已联系")
-    assert actions(world.get(no, "head")) == {"note", "request_extension", "suspend", "resolve"}
+    assert actions(world.get(no, "head")) == {"note", "request_extension", "suspend", "resolve", "assign"}
     world.act(no, "request_extension", "handler", days=2, reason="需协调")
+    world.act(no, "assign", "handler", handler_id="handler")
     assert actions(world.get(no, "handler")) == {"note", "suspend", "resolve"}
+    assert actions(world.get(no, "head")) == {"note", "suspend", "resolve", "assign", "unassign"}
     assert actions(world.get(no, "supervisor")) == {"approve_extension", "reject_extension", "urge", "supervise"}
 
     # Each action offered also describes its input.
@@ -331,6 +333,7 @@ def test_every_offered_action_can_be_fired(world, clock):
     world.act(no, "accept", "handler")
     inputs = {"respond": {"note": "已联系"}, "return": {"reason": "非本单位"}, "note": {"note": "记录"}}
     inputs["request_extension"] = {"days": 1, "reason": "需协调"}
+    inputs["assign"] = {"handler_id": "handler"}
     for action in sorted(actions(world.get(no, "handler"))):
         version = world.get(no, "handler")["version"]
         response = fire(world, no, action, "handler", version=version, **inputs[action])
@@ -346,7 +349,7 @@ def test_the_enterprise_liaison_logs_cases_for_their_own_enterprise_only(world, 
     clock.set(MON)
     other = world.client.post(
         f"{API}/enterprises",
-        json={"name": "青桐精密制造有限公司", "credit_code": "91420100MA4K000022", "is_large": True},
+        json={"name": "青桐精密制造有限公司", "credit_code": "91420100MA4K00002Y", "is_large": True},
         headers=world.headers("admin"),
     )
     assert other.status_code == 201, other.text
@@ -361,7 +364,7 @@ def test_the_enterprise_liaison_logs_cases_for_their_own_enterprise_only(world, 
 
     refused = world.client.post(
         f"{API}/cases",
-        json={"channel": "enterprise", "case_type": "help", "title": "申报项目", "enterprise": "91420100MA4K000022"},
+        json={"channel": "enterprise", "case_type": "help", "title": "申报项目", "enterprise": "91420100MA4K00002Y"},
         headers=world.headers("liaison"),
     )
     assert refused.status_code == 403
@@ -390,8 +393,8 @@ def test_the_enterprise_liaison_logs_cases_for_their_own_enterprise_only(world, 
     [
         ("POST", "/departments", {"code": "SSJ", "name": "社会事务局"}),
         ("POST", "/stations", {"code": "ZS02", "name": "青桐二号驿站"}),
-        ("POST", "/enterprises", {"name": "某公司", "credit_code": "91420100MA4K000033"}),
-        ("PUT", "/enterprises/91420100MA4K000011/liaison", {"liaison": None}),
+        ("POST", "/enterprises", {"name": "某公司", "credit_code": "91420100MA4K000032"}),
+        ("PUT", "/enterprises/91420100MA4K00001U/liaison", {"liaison": None}),
         ("POST", "/categories/reload", None),
         ("GET", "/users", None),
         ("POST", "/users", {"username": "newbie", "role": "intake", "department": "ZX"}),

@@ -199,7 +199,7 @@ def test_return_with_a_reason_sends_it_back_to_the_dispatch_centre(world, clock)
     no_reason = fire(world, no, "return", "handler")
     assert no_reason.status_code == 422
     assert no_reason.json()["errors"] == [
-        {"field": "reason", "message": "退单理由 为必填项", "message_en": "reason is required"}
+        {"field": "reason", "message": "退单理由 为必填项", "message_en": "Reason for return is required"}
     ]
 
     case = world.act(no, "return", "handler", reason="属于青桐街道职责")
@@ -246,7 +246,7 @@ def test_return_refused_after_one_working_day(world, clock):
     assert "1个工作日内" in body["message"]
     assert "within 1 working days of dispatch" in body["message"]
     assert body["state"] == "dispatched"
-    assert body["allowed_actions"] == ["accept"]
+    assert body["allowed_actions"] == ["accept", "assign"]  # assign: the handler may take it (我来办)
     assert world.get(late, "handler")["state"] == "dispatched"
 
 
@@ -266,7 +266,7 @@ def test_no_return_after_three_dispatches_the_supervisor_designates(world, clock
     body = refused.json()
     assert "由督办员指定承办单位" in body["message"]
     assert "the supervisor designates the department" in body["message"]
-    assert body["allowed_actions"] == ["accept"]
+    assert body["allowed_actions"] == ["accept", "assign"]  # assign: the handler may take it (我来办)
     assert world.get(no, "handler")["department"] == "城市管理局"
 
 
@@ -440,7 +440,7 @@ def test_suspend_pauses_the_resolve_clock_and_resume_pushes_the_due_time_back(wo
     assert resolve["status"] == "paused"
     assert ts(resolve["paused_at"]) == MON
     assert resolve["remaining_seconds"] == pytest.approx(14 * 3600 + 15 * 86400)
-    assert actions(world.get(no, "handler")) == {"note", "resume"}
+    assert actions(world.get(no, "handler")) == {"note", "resume", "assign"}
 
     # Two working days later the clock still shows paused and is not overdue.
     clock.set(MON + timedelta(days=2))
@@ -495,7 +495,7 @@ def test_resolve_records_the_outcome_and_starts_the_callback_clock(world, clock)
     assert bad.status_code == 422
     error = bad.json()["errors"][0]
     assert error["field"] == "outcome"
-    assert "solved (已解决)" in error["message_en"]
+    assert "solved (Solved)" in error["message_en"] and "已解决" in error["message"]
     missing = fire(world, no, "resolve", "handler")
     assert {e["field"] for e in missing.json()["errors"]} == {"outcome", "reply"}
 
@@ -933,7 +933,7 @@ def test_enterprise_cases_respond_in_one_hour_and_resolve_in_five_working_days(w
         as_user="liaison",
         channel="enterprise",
         meeting=None,
-        enterprise="91420100MA4K000011",
+        enterprise="91420100MA4K00001U",
         case_type="help",
         title="企业用工招聘需要协调",
     )

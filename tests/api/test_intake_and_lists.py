@@ -128,7 +128,7 @@ def test_a_disallowed_action_is_409_naming_the_state_and_the_allowed_actions(wor
     assert "「办结」" in data["message"]
     assert "state 'dispatched'" in data["message"]
     assert data["state"] == "dispatched"
-    assert data["allowed_actions"] == ["accept", "return"]
+    assert data["allowed_actions"] == ["accept", "return", "assign"]
     assert world.get(no, "handler")["state"] == "dispatched"
 
 
@@ -379,7 +379,7 @@ def five(world: World, clock: Any) -> dict[str, str]:
     made["enterprise"] = world.intake(
         channel="enterprise",
         meeting=None,
-        enterprise="91420100MA4K000011",
+        enterprise="91420100MA4K00001U",
         case_type="consult",
         title="企业奖补资金申报咨询",
         description="想了解今年的奖补政策",

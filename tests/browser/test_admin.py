@@ -1,6 +1,6 @@
 """The administrator's day in a real browser: create an account that then signs in, read a workflow's diagram,
-import a ledger after a dry run. Screenshots: admin-users, admin-workflow, admin-import-check,
-admin-import-result."""
+load a year's holidays from a file after a check, import a ledger after a dry run (and download its template).
+Screenshots: admin-users, admin-workflow, admin-calendar-file, admin-import-check, admin-import-result."""
 
 from __future__ import annotations
 
@@ -62,6 +62,23 @@ def test_the_administrator_reads_a_workflow_diagram(person) -> None:  # type: ig
     admin.screenshot("admin-workflow")
 
 
+def test_the_administrator_loads_a_years_holidays_from_a_file_after_a_check(person, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    holidays = tmp_path / "2027节假日.csv"
+    holidays.write_text("日期,类型,说明\n2027-10-01,放假,国庆节\n2027-10-02,放假,国庆节\n2027-10-09,补班,调休上班\n")
+    admin = person("admin")
+    page = admin.go("/admin/calendar?year=2027")
+    page.set_input_files("#calendar-file #f-file", str(holidays))
+    page.click("#calendar-file button[type=submit]")
+    result = page.wait_for_selector("#calendar-file-result")
+    assert result.inner_text().count("国庆节") == 1 and "调休上班" in result.inner_text()
+    assert "1 天已与文件一致，保持不变：2027-10-02" in result.inner_text()  # a Saturday
+    admin.screenshot("admin-calendar-file")
+    page.click("text=立即调整这 2 天")
+    page.wait_for_selector(".flash")
+    assert "调整 2 天，1 天已一致未改动" in page.inner_text(".flash")
+    assert page.locator("tbody tr", has_text="调休上班").count() == 1
+
+
 def test_the_administrator_imports_a_ledger_after_a_dry_run(person, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     ledger = tmp_path / "九月台账.csv"
     ledger.write_bytes(
@@ -76,6 +93,9 @@ def test_the_administrator_imports_a_ledger_after_a_dry_run(person, tmp_path: Pa
     admin = person("admin")
     page = admin.go("/admin/import")
     assert page.is_checked("input[name=dry_run]")  # checking first is the default
+    with page.expect_download() as download:
+        page.click("text=下载台账模板（.xlsx）")
+    assert download.value.suggested_filename == "台账模板.xlsx"
     page.set_input_files("#f-file", str(ledger))
     page.click("form[enctype='multipart/form-data'] button[type=submit]")
     page.wait_for_selector("#result")

@@ -113,3 +113,58 @@ def _load_small_tree(live: Any) -> None:
     )
     with transaction(live.app.state.sessions) as session:
         load_categories(session, path)
+
+
+def test_a_meeting_is_opened_with_the_keyboard_alone_then_corrected(person, live) -> None:  # type: ignore[no-untyped-def]
+    clerk = person("intake")
+    page = clerk.go("/meetings")
+    assert focused_name(page) == "title"
+    typed = [
+        ("title", "第二期阳光恳谈会"),
+        ("held_on", "2025-10-10"),  # replaces today's date, selected as Tab arrives
+        ("venue", "青桐社区会议室"),
+        ("hosts", "管委会主任"),
+        ("attendee_count", "42"),
+    ]
+    for name, text in typed:
+        assert focused_name(page) == name
+        page.keyboard.type(text)
+        page.keyboard.press("Tab")
+    assert focused_name(page) == "station"
+    page.keyboard.press("ArrowDown")  # the first station
+    for name, text in typed:
+        assert page.input_value(f"[name={name}]") == text, name
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    assert page.inner_text("h1") == "第二期阳光恳谈会"
+    facts = page.inner_text(".fd-facts")
+    for label, value in (("地点", "青桐社区会议室"), ("主持", "管委会主任"), ("参会人数", "42"), ("驿站", "青桐驿站")):
+        assert f"{label}：{value}" in facts, (label, facts)
+    assert "10月10日" in facts
+
+    page.click("text=修改恳谈会信息")
+    page.wait_for_selector("h1:has-text('修改恳谈会信息')")
+    clerk.screenshot("frontdesk-meeting-edit")
+    page.fill("[name=venue]", "青桐驿站二楼")
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    assert page.inner_text(".flash") == "恳谈会信息已保存"
+    assert "地点：青桐驿站二楼" in page.inner_text(".fd-facts")
+
+
+def test_a_report_asks_for_the_accused_department_and_enterprises_are_searched(person, live) -> None:  # type: ignore[no-untyped-def]
+    clerk = person("intake")
+    page = clerk.go("/intake")
+    assert not page.is_visible("select[name=accused_department]")
+    page.select_option("select[name=case_type]", "report")
+    assert page.is_visible("select[name=accused_department]") and page.is_visible("#accused_department-search")
+    page.fill("#accused_department-search", "城市")
+    assert page.input_value("select[name=accused_department]") == "CGJ"
+    page.select_option("select[name=channel]", "enterprise")
+    page.fill("#enterprise-search", "云帆")
+    assert page.input_value("select[name=enterprise]") == "91420100MA4K00001U"
+    clerk.screenshot("frontdesk-intake-report")
+    page.fill("input[name=title]", "举报企业服务专员索要好处")
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    assert "/receipt" in page.url

@@ -4,9 +4,13 @@ and the monthly report go to screenshots/."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from typing import Any
 
+from grievance.db import transaction
+from grievance.reference import service as reference
+from grievance.reference.schemas import DepartmentIn, StationIn
 from tests.api._support import sh
 
 
@@ -43,9 +47,20 @@ def test_the_leader_opens_the_monthly_report_and_drills_into_a_rate(person, live
     leader = person("leader")
     page = leader.page
     assert page.url.endswith("/dashboard")  # a leader's day starts on the dashboard
-    assert "2025年10月" in page.inner_text("h1")
+    # 10 October is the second working day after the holidays: the dashboard opens on complete September.
+    assert "2025年9月" in page.inner_text("h1")
     assert page.locator("figure.chart svg").count() == 2
+    assert "2025-09" in (page.locator("figure.chart svg").first.text_content() or "")  # axes carry the year
     leader.screenshot("leader-dashboard")
+    # Another month with the keyboard alone: the month list, then the button next to it.
+    page.focus("#month")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/dashboard?month=2025-10")
+    assert "2025年10月" in page.inner_text("h1")
+    page.click("a[rel=prev]")
+    page.wait_for_url("**/dashboard?month=2025-09")
 
     # The dashboard offers last month's report; the month picker offers the same month by default.
     page.click("nav >> text=月报")
@@ -98,3 +113,37 @@ def test_the_reports_page_keeps_a_wrong_period_and_shows_the_figures_once_fixed(
     assert page.locator('#rates tr[data-metric="intake_count"] .fig').inner_text() == "3"
     assert page.locator('table[data-dimension="channel"] tbody tr').count() == 2
     leader.screenshot("leader-reports")
+
+
+def test_the_monthly_report_prints_on_at_most_four_a4_pages(person, live) -> None:  # type: ignore[no-untyped-def]
+    """A busy month (60 cases at 40 stations, dispatched to 30 departments, most never accepted, so overdue)
+    prints on at most four A4 pages, even at 15 mm margins (narrower than the phone breakpoint): long lists
+    print their first rows, their totals and where the full list is."""
+    world = live.world
+    with transaction(live.app.state.sessions) as session:
+        for n in range(1, 41):
+            if n <= 30:
+                reference.create_department(
+                    session, department_in=DepartmentIn(code=f"D{n:02d}", name=f"第{n}街道办事处")
+                )
+            station = StationIn(code=f"S{n:02d}", name=f"第{n}城市驿站", department=f"D{(n - 1) % 30 + 1:02d}")
+            reference.create_station(session, station_in=station)
+    for n in range(60):
+        live.now = sh(2025, 9, 1 + n % 28).astimezone(UTC)
+        case_no = world.intake(
+            channel="station", station=f"S{n % 40 + 1:02d}", meeting=None, title=f"第{n + 1}号驿站诉求：路面破损需修补"
+        )["case_no"]
+        world.act(case_no, "dispatch", "dispatcher", department_id=f"D{n % 30 + 1:02d}")
+    live.now = sh(2025, 10, 20).astimezone(UTC)
+
+    page = person("leader").go("/reports/monthly/2025-09")
+    assert page.locator("#stations tbody tr").count() == 40  # the screen keeps the whole list
+    for margin in ("10mm", "15mm"):
+        pdf = page.pdf(format="A4", margin={"top": margin, "bottom": margin, "left": margin, "right": margin})
+        pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+        assert 1 <= pages <= 4, (margin, pages)
+    page.emulate_media(media="print")
+    assert page.locator("#stations tbody tr:visible").count() == 10
+    assert page.locator("#overdue tbody tr:visible").count() == 10
+    assert "完整名单见 Excel" in page.inner_text("#stations tfoot")
+    assert page.locator("#departments thead").is_visible()  # tables, not the phone's stacked cards

@@ -42,6 +42,10 @@ def test_a_dispatcher_routes_them(live, person) -> None:  # type: ignore[no-unty
     page.select_option("#f-bulk-department", label="城市管理局")
     page.fill("#f-bulk-note", "路灯类统一派城管")
     page.get_by_role("button", name="派出所选诉求").click()
+    # One caller, one street lamp: the pool asks whether they are duplicates before sending both.
+    assert "可能重复" in page.inner_text(".duplicate-check")
+    page.get_by_label("不是重复件，全部派出").check()
+    page.get_by_role("button", name="派出所选诉求").click()
     page.wait_for_selector(".flash")
     assert page.inner_text(".flash") == "已将 2 件诉求派给城市管理局"
     assert "暂无待派单的诉求" in page.inner_text("main")

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from grievance.cases.models import Case
 from grievance.db import transaction
 from grievance.ledger import exporter
 from grievance.ledger.importer import read_ledger, run_import
@@ -72,6 +73,15 @@ def comparable(report: dict[str, Any], app: Any) -> dict[str, Any]:
     )
     report["groups"] = groups
     return report
+
+
+def accused_departments(app: Any) -> dict[str, str]:
+    """The case numbers of the cases that accuse a department (举报), with that department's code."""
+    with transaction(app.state.sessions) as session:
+        found = session.execute(
+            select(Case.case_no, Department.code).join(Department, Department.id == Case.accused_department_id)
+        ).all()
+    return dict(found)  # type: ignore[arg-type]
 
 
 def token_for(app: Any, role: str) -> str:

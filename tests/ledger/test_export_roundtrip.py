@@ -13,7 +13,16 @@ import pytest
 from grievance.ledger import exporter
 from tests.api._support import sh
 from tests.factories import World
-from tests.ledger._roundtrip import comparable, export_all, import_into, leader_token, rates, seen_cases, token_for
+from tests.ledger._roundtrip import (
+    accused_departments,
+    comparable,
+    export_all,
+    import_into,
+    leader_token,
+    rates,
+    seen_cases,
+    token_for,
+)
 from tests.ledger._support import counts
 
 
@@ -130,8 +139,10 @@ def build_year_end(world: World, clock: Any) -> dict[str, str]:
     act("petition", sh(2025, 11, 24, 10), "respond", "handler", note="已约谈")
     act("petition", sh(2025, 12, 10, 10), "resolve", "handler", outcome="rejected", reply="处理意见书")
 
-    # Received in December: outside the period, but in the export.
-    intake("december", sh(2025, 12, 2, 9))
+    # Received in December: outside the period, but in the export; a report (举报) accusing 青桐街道.
+    intake(
+        "december", sh(2025, 12, 2, 9), channel="hotline", case_type="report", accused_department="JD1", meeting=None
+    )
     return no
 
 
@@ -166,7 +177,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_report(world, 
         assert sorted(summary["new_departments"]) == ["CGJ", "JD1", "QFJ"]
         assert summary["new_stations"] == ["ZS01"]
         assert summary["new_meetings"] == ["2025-09-28 第一期阳光恳谈会"]
-        assert summary["new_enterprises"] == ["云帆光电科技有限公司 (91420100MA4K000011)"]
+        assert summary["new_enterprises"] == ["云帆光电科技有限公司 (91420100MA4K00001U)"]
         after = rates(second.state.client, leader_token(second))
         assert comparable(after, second) == before, kind
         # Every case as its page shows it: title, state, department, every time, reply, clocks.
@@ -184,6 +195,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_report(world, 
         assert (seen[returned]["state"], imported[returned]["state"]) == ("returned", "received")
         assert imported[returned]["dispatched_at"] is None
         assert imported[returned]["clocks"] == [c for c in seen[returned]["clocks"] if c[0] != "accept"]
+        assert accused_departments(second) == accused_departments(app) == {live["december"]: "JD1"}, kind
         # The ledger the second database writes is the one it read.
         assert export_all(second) == original, kind
 
@@ -208,6 +220,8 @@ def test_the_export_describes_each_case_and_reimports_unchanged(world, live, app
     assert by_no[live["on_spot"]]["outcome"] == "answered_on_spot"
     assert by_no[live["late"]]["callback_reached"] == "否"
     assert by_no[live["open_hotline"]]["resolved_at"] == ""
+    assert by_no[live["december"]]["accused_department"] == "JD1"
+    assert {row["accused_department"] for no, row in by_no.items() if no != live["december"]} == {""}
     # Returned (退单): back at the centre; the ledger has no column for a return, so it reads "not
     # dispatched" rather than a dispatch without a department, which no import would accept.
     returned = by_no[live["returned"]]
@@ -219,6 +233,7 @@ def test_the_export_describes_each_case_and_reimports_unchanged(world, live, app
     sheet = load_workbook(io.BytesIO(exporter.to_xlsx(rows))).worksheets[0]
     table = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert table[0][:4] == ["诉求编号", "受理时间", "来源渠道", "诉求类型"]
+    assert table[0][table[0].index("承办单位") + 1] == "被举报单位"
     first = dict(zip(table[0], table[1], strict=True))
     assert (first["诉求编号"], first["来源渠道"], first["诉求类型"]) == (live["closed"], "阳光恳谈会", "求助")
     assert (first["办理结果"], first["满意度"], first["是否联系到"]) == ("已解决", "满意", "是")

@@ -113,7 +113,7 @@ LEDGER: list[dict[str, Any]] = [
         "case_type": "help",
         "title": "奖补资金兑现进度",
         "enterprise_name": "星河新材料有限公司",
-        "enterprise_code": "91420100MA4K999999",
+        "enterprise_code": "91420100MA4K99999P",
         "department": "企业服务局",
         "dispatched_at": "2025-10-13 09:05",
     },
@@ -252,7 +252,7 @@ def test_a_ledger_imports_as_cases_with_their_history(world, engine, clock, kind
     assert summary["new_departments"] == ["新区建设局"]
     assert summary["new_stations"] == ["白沙驿站"]
     assert summary["new_meetings"] == ["2025-09-30 2025年第九期阳光恳谈会"]
-    assert summary["new_enterprises"] == ["星河新材料有限公司 (91420100MA4K999999)"]
+    assert summary["new_enterprises"] == ["星河新材料有限公司 (91420100MA4K99999P)"]
 
     # Closed, with every step at its historical time; due times computed by the workflow.
     first = case(world, "GX-2025-000123")
@@ -362,7 +362,7 @@ def test_a_ledger_imports_as_cases_with_their_history(world, engine, clock, kind
         meeting = session.execute(select(Meeting).where(Meeting.title == "2025年第九期阳光恳谈会")).scalar_one()
         station = session.execute(select(Station).where(Station.name == "白沙驿站")).scalar_one()
         enterprise = session.execute(
-            select(Enterprise).where(Enterprise.credit_code == "91420100MA4K999999")
+            select(Enterprise).where(Enterprise.credit_code == "91420100MA4K99999P")
         ).scalar_one()
         department = session.execute(select(Department).where(Department.name == "新区建设局")).scalar_one()
         rows = {c.case_no: c for c in session.execute(select(Case)).scalars()}
@@ -460,7 +460,7 @@ def test_a_dry_run_validates_and_writes_nothing(world, engine):
     assert summary["dry_run"] is True
     assert (summary["rows"], summary["created"], summary["unchanged"]) == (6, 6, 0)
     assert summary["new_departments"] == ["新区建设局"]
-    assert summary["new_enterprises"] == ["星河新材料有限公司 (91420100MA4K999999)"]
+    assert summary["new_enterprises"] == ["星河新材料有限公司 (91420100MA4K99999P)"]
     assert counts(engine) == before
     world.get("GX-2025-000123", "admin", expect=404)
 

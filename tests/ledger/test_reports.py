@@ -168,6 +168,8 @@ def test_imported_cases_give_the_figures_worked_out_by_hand(world):
 
     # Each figure lists exactly its cases.
     assert cases_of(world, "overdue_count") == ["B", "D", "E", "H"]
+    assert cases_of(world, "department_overdue_count") == ["B", "D", "H"]  # E's missed time limit is the callback
+    assert cases_of(world, "centre_overdue_count") == ["E"]
     assert cases_of(world, "on_time_resolution_rate") == ["A", "C", "E", "G", "J"]
     assert cases_of(world, "reopen_rate") == ["J"]
     assert cases_of(world, "duplicate_count") == ["F"]

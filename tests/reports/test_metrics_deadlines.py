@@ -86,7 +86,7 @@ def test_an_enterprise_case_is_measured_against_the_enterprise_limits(world, clo
     clock.set(MON)
     resident = dispatched(world)
     enterprise = dispatched(
-        world, channel="enterprise", meeting=None, enterprise="91420100MA4K000011", title="企业用工招聘需要协调"
+        world, channel="enterprise", meeting=None, enterprise="91420100MA4K00001U", title="企业用工招聘需要协调"
     )
     clock.set(MON + timedelta(hours=2))
     for no in (resident, enterprise):

@@ -31,12 +31,12 @@ def _enterprise_case(world, credit_code: str) -> str:
 def test_enterprises_served_counts_each_enterprise_once(world, clock):
     """云帆 raised two cases, 青桐 one, 汉江 only a duplicate (merged): 2 enterprises served."""
     clock.set(MON)
-    _enterprise(world, "青桐精密制造有限公司", "91420100MA4K000022")
-    _enterprise(world, "汉江物流有限公司", "91420100MA4K000033")
-    first = _enterprise_case(world, "91420100MA4K000011")
-    second = _enterprise_case(world, "91420100MA4K000011")
-    other = _enterprise_case(world, "91420100MA4K000022")
-    duplicate = _enterprise_case(world, "91420100MA4K000033")
+    _enterprise(world, "青桐精密制造有限公司", "91420100MA4K00002Y")
+    _enterprise(world, "汉江物流有限公司", "91420100MA4K000032")
+    first = _enterprise_case(world, "91420100MA4K00001U")
+    second = _enterprise_case(world, "91420100MA4K00001U")
+    other = _enterprise_case(world, "91420100MA4K00002Y")
+    duplicate = _enterprise_case(world, "91420100MA4K000032")
     world.act(duplicate, "merge", "intake", into=other)
     world.intake()  # a resident's case
 
@@ -47,8 +47,8 @@ def test_enterprises_served_counts_each_enterprise_once(world, clock):
     body = explain(world, "enterprises_served", **NOVEMBER)
     assert body["unit"] == "enterprise" and body["count"] == 2
     assert [(e["credit_code"], e["cases"]) for e in body["items"]] == [
-        ("91420100MA4K000011", 2),
-        ("91420100MA4K000022", 1),
+        ("91420100MA4K00001U", 2),
+        ("91420100MA4K00002Y", 1),
     ]
     assert {first, second, other} == set(counted(world, "intake_count", **NOVEMBER, channel="enterprise"))
     enterprise_only = rates(world, **NOVEMBER, channel="enterprise")["metrics"]
@@ -58,10 +58,10 @@ def test_enterprises_served_counts_each_enterprise_once(world, clock):
 
 def test_the_enterprise_filter(world, clock):
     clock.set(MON)
-    _enterprise(world, "青桐精密制造有限公司", "91420100MA4K000022")
-    mine = _enterprise_case(world, "91420100MA4K000011")
-    _enterprise_case(world, "91420100MA4K000022")
-    assert counted(world, "intake_count", **NOVEMBER, enterprise="91420100MA4K000011") == [mine]
+    _enterprise(world, "青桐精密制造有限公司", "91420100MA4K00002Y")
+    mine = _enterprise_case(world, "91420100MA4K00001U")
+    _enterprise_case(world, "91420100MA4K00002Y")
+    assert counted(world, "intake_count", **NOVEMBER, enterprise="91420100MA4K00001U") == [mine]
 
 
 # --- liaison_coverage -----------------------------------------------------------------------------
@@ -91,13 +91,13 @@ def _zone(world) -> None:
     汉江: large since 2025-01-01, liaison throughout.
     江城: large since 2025-08-01 (unknown before), liaison throughout.
     A small enterprise is never counted; the world's own enterprise is created now (2026 or later)."""
-    _large_enterprise(world, "青桐精密制造有限公司", "91420100MA4K000022", sh(2025, 1, 1), liaison="liaison")
-    _set_liaison(world, "91420100MA4K000022", None, sh(2025, 6, 1))
-    _large_enterprise(world, "汉江物流有限公司", "91420100MA4K000033", sh(2025, 1, 1), liaison="liaison")
-    _large_enterprise(world, "江城新材料有限公司", "91420100MA4K000044", sh(2025, 8, 1), liaison="liaison")
+    _large_enterprise(world, "青桐精密制造有限公司", "91420100MA4K00002Y", sh(2025, 1, 1), liaison="liaison")
+    _set_liaison(world, "91420100MA4K00002Y", None, sh(2025, 6, 1))
+    _large_enterprise(world, "汉江物流有限公司", "91420100MA4K000032", sh(2025, 1, 1), liaison="liaison")
+    _large_enterprise(world, "江城新材料有限公司", "91420100MA4K000045", sh(2025, 8, 1), liaison="liaison")
     with transaction(world.app.state.sessions) as session:
         reference.create_enterprise(
-            session, enterprise_in=EnterpriseIn(name="小微商店", credit_code="91420100MA4K000055", is_large=False)
+            session, enterprise_in=EnterpriseIn(name="小微商店", credit_code="91420100MA4K000058", is_large=False)
         )
 
 

@@ -270,7 +270,7 @@ def test_station_meeting_and_petitioner_kind_filters(world, clock):
     at_meeting = world.intake()["case_no"]  # the world's meeting
     at_station = world.intake(channel="station", station="ZS01", meeting=None)["case_no"]
     for_enterprise = world.intake(
-        channel="enterprise", meeting=None, enterprise="91420100MA4K000011", title="企业用工招聘需要协调"
+        channel="enterprise", meeting=None, enterprise="91420100MA4K00001U", title="企业用工招聘需要协调"
     )["case_no"]
 
     assert counted(world, "intake_count", **NOVEMBER, station="ZS01") == [at_station]

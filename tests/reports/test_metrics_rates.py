@@ -415,6 +415,8 @@ def test_the_metrics_endpoint_lists_every_metric_with_its_formula(world, clock):
         "resolution_rate",
         "on_time_resolution_rate",
         "overdue_count",
+        "department_overdue_count",
+        "centre_overdue_count",
         "callback_rate",
         "solved_rate",
         "satisfaction_rate",

@@ -269,7 +269,7 @@ def test_enterprises_show_their_liaison_and_a_change_keeps_the_history(browser, 
     assert value_of(page, "name") == "新星材料" and value_of(page, "liaison") == "handler"
     assert page.find("input", {"name": "is_large"}).has_attr("checked")
 
-    created = b.post("/admin/enterprises", {"name": "新星材料", "credit_code": "91420100MA4K000022", "is_large": "1"})
+    created = b.post("/admin/enterprises", {"name": "新星材料", "credit_code": "91420100MA4K00002Y", "is_large": "1"})
     assert "企业「新星材料」已添加" in flash_of(b, created)
     assert "1 家没有包保干部" in text_of(b.page("/admin/enterprises"))
 
@@ -366,11 +366,86 @@ def test_the_calendar_answers_whether_a_day_is_worked_and_when_a_limit_ends(brow
     assert "工作日 — 国庆节调休上班" in text_of(makeup.find(id="check"))
     due = b.page("/admin/calendar?start=2025-09-30T10:00&amount=1&unit=working_days")
     answer = text_of(due.find(id="due").find(class_="answer"))
-    assert "到期时间：2025年10月10日 00:00" in answer and "2025年10月9日 星期四 当天结束前" in answer
+    assert "到期时间：2025年10月9日 24:00" in answer and "2025年10月9日 星期四 当天结束前" in answer
     wrong = b.get("/admin/calendar?start=2025-09-30T10:00&amount=abc&unit=working_days")
     assert wrong.status_code == 422
     assert "应为数字" in error_at(soup(wrong.text), "amount")
     assert value_of(soup(wrong.text), "start") == "2025-09-30T10:00"
+
+
+def upload_calendar(b: Browser, text: str, dry_run: bool = True) -> Any:
+    fields = {"dry_run": "1"} if dry_run else {}
+    return b.post("/admin/calendar/import", fields, files={"file": ("2025.csv", text.encode(), "text/csv")})
+
+
+def test_a_calendar_file_is_checked_then_applied_and_moves_a_running_due_time(browser, world, clock) -> None:  # type: ignore[no-untyped-def]
+    case = world.intake()  # Monday 2025-09-29 10:00: resolve within 15 working days
+    before = ts(clock_of(world.get(case["case_no"], "supervisor"), "resolve")["due_at"])
+    b = browser("admin")
+    file = "日期,类型,说明\n2025-09-30,放假,本地放假\n2025-10-01,holiday,国庆节\n"
+    page = soup(upload_calendar(b, file).text)
+    result = page.find(id="calendar-file-result")
+    assert text_of(result.find("h3")) == "检查通过：尚未写入任何数据"
+    rows = [[text_of(td) for td in tr.find_all("td")] for tr in result.find("tbody").find_all("tr")]
+    assert rows == [["2", "2025年9月30日 星期二", "工作日", "休息日", "本地放假"]]
+    assert "1 天已与文件一致，保持不变：2025-10-01" in text_of(result)
+    assert "将有 1 件在办诉求的时限随之调整" in text_of(result)
+    assert ts(clock_of(world.get(case["case_no"], "supervisor"), "resolve")["due_at"]) == before  # nothing written
+
+    confirm = result.find("form")
+    assert text_of(confirm.find("button")) == "立即调整这 1 天"
+    applied = b.post("/admin/calendar/import", {"text": confirm.find("input", {"name": "text"})["value"]})
+    assert flash_of(b, applied) == "日历文件已载入：调整 1 天，1 天已一致未改动；1 件在办诉求的时限已随之调整"
+    assert ts(clock_of(world.get(case["case_no"], "supervisor"), "resolve")["due_at"]) > before
+    assert row_with(b.page("/admin/calendar?year=2025").find("tbody"), "本地放假") is not None
+
+    again = upload_calendar(b, file, dry_run=False)
+    assert again.status_code == 409
+    assert "文件所列的 2 天都已是文件所写的安排，没有需要导入的调整" in error_at(soup(again.text), "file")
+
+
+def test_a_wrong_calendar_file_names_each_line_in_the_readers_language_and_changes_nothing(browser, world) -> None:  # type: ignore[no-untyped-def]
+    b = browser("admin")
+    file = "2025-09-30,holiday\n2025-09-31,holiday\n2025-10-09,maybe\n2025-09-30,workday\n"
+    response = upload_calendar(b, file, dry_run=False)
+    assert response.status_code == 422
+    page = soup(response.text)
+    assert error_at(page, "file") == "日历文件有误，未导入任何一天"
+    assert [text_of(li) for li in page.find(id="calendar-file-problems").find_all("li")] == [
+        "第2行：应为日期，如 2027-10-01，收到 '2025-09-31'",
+        "第3行：应为 workday（上班/补班）或 holiday（休息/放假），收到 'maybe'",
+        "第4行：2025-09-30 已在第1行列出，每天只能列一次",
+    ]
+    assert "2025年暂无本地调整" in text_of(b.page("/admin/calendar?year=2025"))
+    b.client.cookies.set("lang", "en")
+    english = soup(upload_calendar(b, "2025-09-31,holiday\n").text)
+    assert error_at(english, "file") == "the calendar file has errors; nothing was imported"
+    assert text_of(english.find(id="calendar-file-problems")) == (
+        "line 1: the day must be a date like 2027-10-01, got '2025-09-31'"
+    )
+    nothing = b.post("/admin/calendar/import", {"dry_run": "1"})
+    assert (
+        nothing.status_code == 422 and error_at(soup(nothing.text), "file") == "choose a calendar file (.csv or .txt)"
+    )
+
+
+def test_an_adjustment_that_changes_nothing_is_refused_on_the_page_and_in_the_api(browser, world) -> None:  # type: ignore[no-untyped-def]
+    b = browser("admin")
+    response = b.post("/admin/calendar", {"day": "2025-10-01", "kind": "holiday", "note": ""})
+    assert response.status_code == 409
+    page = soup(response.text)
+    assert error_at(page, "kind") == "2025-10-01 已是休息日（法定节假日：国庆节），无需调整"
+    assert value_of(page, "day") == "2025-10-01"
+    weekend = b.post("/admin/calendar", {"day": "2025-10-11", "kind": "workday"})  # a make-up Saturday
+    assert error_at(soup(weekend.text), "kind") == "2025-10-11 已是工作日（国庆节调休上班），无需调整"
+    api = world.client.put(
+        "/api/v1/calendar/overrides", json={"day": "2025-10-04", "kind": "holiday"}, headers=world.headers("admin")
+    )
+    assert api.status_code == 409 and api.json()["error"] == "nothing_to_change"
+    assert (
+        "2025-10-04 is already a day off: statutory holiday, National Day; nothing to change" in api.json()["message"]
+    )
+    assert "2025年暂无本地调整" in text_of(b.page("/admin/calendar?year=2025"))
 
 
 # --- workflows -------------------------------------------------------------------------------------------
@@ -483,7 +558,7 @@ def test_a_ledger_with_errors_lists_row_and_column_and_writes_nothing(browser, w
     problems = page.find(id="problems")
     assert "未导入任何数据" in text_of(problems.find(class_="form-error"))
     cells = [text_of(td) for td in problems.find("tbody").find("tr").find_all("td")]
-    assert cells[:2] == ["3", "channel"] and "飞鸽传书" in cells[2]
+    assert cells[:2] == ["3", "来源渠道"] and "飞鸽传书" in cells[2]
     assert not page.find("input", {"name": "dry_run"}).has_attr("checked")  # as the person left it
 
 
@@ -543,6 +618,49 @@ def test_a_dry_run_of_a_messy_ledger_says_what_becomes_of_every_column_and_row(b
     timeline = soup(b.get(f"/cases/{case['id']}").text)
     assert "台账未记载，按办结时间推定" in text_of(timeline)
     assert "较急" in text_of(timeline)
+
+
+def test_the_import_page_lists_the_chinese_headers_which_are_required_and_what_they_accept(browser, world) -> None:  # type: ignore[no-untyped-def]
+    b = browser("dispatcher")
+    page = b.page("/admin/import")
+    template = page.find(id="ledger-template")
+    assert "必填列： 诉求编号、受理时间、来源渠道、诉求类型、标题" in text_of(template)
+    assert template.find("a", href="/admin/import/template.xlsx") is not None
+    guide = page.find(id="ledger-columns")
+    rows = {text_of(tr.find("strong")): [text_of(td) for td in tr.find_all("td")] for tr in guide.tbody.find_all("tr")}
+    assert list(rows)[:5] == ["诉求编号", "受理时间", "来源渠道", "诉求类型", "紧急程度"]
+    assert rows["诉求编号"] == ["诉求编号 也可写作 工单编号、编号", "必填", "诉求编号：导入的键，不可重复"]
+    assert rows["紧急程度"][1] == ""
+    assert "可填： 阳光恳谈会、城市驿站、流动办公桌、12345热线" in rows["来源渠道"][2]
+    assert "如 2025-03-05 14:30" in rows["派单时间"][2]
+    assert "case_no" not in text_of(guide) and "channel" not in text_of(guide)  # no English codes in Chinese
+    b.client.cookies.set("lang", "en")
+    english = b.page("/admin/import").find(id="ledger-columns")
+    assert "12345热线 (hotline)" in text_of(english) and "case_no" in text_of(english)
+
+
+def test_the_template_has_the_chinese_headers_and_one_example_row_that_imports_as_one_case(
+    browser, world, engine
+) -> None:  # type: ignore[no-untyped-def]
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    b = browser("supervisor")
+    response = b.get("/admin/import/template.xlsx")
+    assert response.status_code == 200
+    assert "filename*=UTF-8''%E5%8F%B0%E8%B4%A6%E6%A8%A1%E6%9D%BF.xlsx" in response.headers["content-disposition"]
+    book = load_workbook(BytesIO(response.content))
+    ledger, notes = book.worksheets
+    assert [c.value for c in ledger[1]][:5] == ["诉求编号", "受理时间", "来源渠道", "诉求类型", "紧急程度"]
+    assert ledger.max_row == 2 and notes.title == "填写说明"
+    before = counts(engine)
+    done = soup(b.post("/admin/import", files={"file": ("台账模板.xlsx", response.content, "application/xlsx")}).text)
+    assert text_of(done.find(id="result").find("h2")) == "已导入"
+    assert counts(engine)["cases"] == before["cases"] + 1
+    case = world.get("示例-0001", "supervisor")
+    assert (case["channel"], case["case_type"], case["title"]) == ("hotline", "help", "小区路灯不亮")
+    assert browser("handler").get("/admin/import/template.xlsx").status_code == 403
 
 
 @pytest.mark.parametrize("kept", ["x" * 300, "../../etc/passwd", "1-" + "a" * 30 + ".csv"])

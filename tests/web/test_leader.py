@@ -4,10 +4,12 @@ parameters it must carry."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from openpyxl import load_workbook
 from sqlmodel import select
 
 from grievance.cases.models import AuditEntry
@@ -16,6 +18,7 @@ from tests.api._support import API, sh
 from tests.factories import World
 from tests.web.support import soup, text_of
 
+SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # pages only: the SQL is tested in reports
 SEPTEMBER_END = "2025-10-10T10:00:00+08:00"  # the moment the tests read September's figures
 
 
@@ -129,13 +132,72 @@ def test_the_dashboard_draws_the_trend_and_ranks_the_departments(world, browser,
     assert "http" not in str(charts[0])  # nothing fetched from anywhere
     trend = {row["data-key"]: row for row in page.select("#trend tbody tr")}
     assert text_of(trend["2025-08"].select_one('[data-metric="intake_count"] .fig')) == "1"
-    ranking = page.select("table.figures tbody tr")[-2:]
+    *ranking, centre = page.select("#departments tbody tr")
     assert [text_of(row.select("td")[1]) for row in ranking] == ["城市管理局", "青桐街道"]
+    assert text_of(centre.select("td")[1]) == "指挥中心（回访等）"
     cell = ranking[0].select_one('[data-metric="resolution_rate"]')
     assert text_of(cell.select_one(".fig")) == "100.0%"
     assert query_of(cell.select_one("a")["href"])[1]["department"] == str(department_id(world, "CGJ"))
     listed = browser("leader").page(cell.select_one('a[data-part="numerator"]')["href"])
     assert [text_of(a) for a in listed.select("#items a")] == [cases["done"]]
+
+
+@SQLITE_ONLY
+def test_the_dashboard_opens_on_last_month_early_in_a_month_and_offers_every_month(browser, cases, clock) -> None:  # type: ignore[no-untyped-def]
+    """10 October 2025 is the second working day after the National Day holidays: the dashboard opens on
+    September; on 14 October (the fifth working day) on October so far. Any month can be chosen, and the
+    address's other parameters stay."""
+    b = browser("leader")
+    page = b.page("/dashboard")
+    assert "2025年9月" in text_of(page.find("h1"))
+    assert "前 3 个工作日显示上一个月" in text_of(page.find(id="opening-rule"))
+    picker = page.find("form", id="month-picker")
+    options = {o["value"]: text_of(o) for o in picker.select("select[name=month] option")}
+    assert options["2025-10"] == "2025年10月（截至目前）" and "2025-11" not in options and len(options) == 24
+    assert picker.select_one("option[selected]")["value"] == "2025-09"
+
+    page = b.page("/dashboard?month=2025-08&lang_hint=1")
+    assert "2025年8月" in text_of(page.find("h1"))
+    assert page.select_one("#month-picker input[type=hidden]")["name"] == "lang_hint"
+    assert query_of(page.find("a", rel="prev")["href"])[1] == {"lang_hint": "1", "month": "2025-07"}
+    assert query_of(page.find("a", rel="next")["href"])[1] == {"lang_hint": "1", "month": "2025-09"}
+    bars = page.select("figure.chart svg text")
+    assert {"2024-09", "2025-01", "2025-08"} <= {text_of(t) for t in bars}  # axes carry the year
+
+    page = b.page("/dashboard?month=2025-11", expect=422)
+    assert "2025-11 尚未开始" in text_of(page)
+    clock.set(sh(2025, 10, 14))
+    assert "2025年10月" in text_of(b.page("/dashboard").find("h1"))
+
+
+@SQLITE_ONLY
+def test_the_centre_has_its_own_overdue_row_counting_exactly_its_drill_down(world, browser, cases, clock) -> None:  # type: ignore[no-untyped-def]
+    """A case resolved on 4 September and never called back is the centre's lateness: not in CGJ's overdue
+    figure, in the centre's row, whose link lists exactly it, in the page and in its workbook."""
+    clock.set(sh(2025, 9, 4))
+    not_called = case_in(world, "CGJ", resolved=True, title="路灯不亮")
+    clock.set(sh(2025, 10, 10))
+    b = browser("leader")
+    for url in ("/dashboard?month=2025-09", "/reports/monthly/2025-09"):
+        page = b.page(url)
+        *ranking, centre = page.select("#departments tbody tr")
+        cgj = next(row for row in ranking if text_of(row.select("td")[1]) == "城市管理局")
+        assert text_of(cgj.select_one('[data-metric="department_overdue_count"] .fig')) == "0", url
+        assert text_of(centre.select("td")[1]) == "指挥中心（回访等）"
+        figure = centre.select_one('[data-metric="centre_overdue_count"] a.fig')
+        assert text_of(figure) == "1", url
+        listed = b.page(figure["href"])
+        assert [text_of(a) for a in listed.select("#items tbody a")] == [not_called]
+    overdue = {text_of(row.select("td")[0]): text_of(row.select("td")[4]) for row in page.select("#overdue tbody tr")}
+    assert overdue[not_called] == "中心"  # the monthly report (the last page read) says whose time limit was missed
+    assert overdue[cases["handling"]] == "承办单位"
+    book = load_workbook(io.BytesIO(b.get(listed.find(id="download")["href"]).content))
+    assert [row[0] for row in book.active.iter_rows(min_row=8, values_only=True)] == [not_called]
+    ranking_sheet = load_workbook(io.BytesIO(b.get("/reports/monthly/2025-09.xlsx").content))["单位排名"]
+    centre_line = list(ranking_sheet.iter_rows(values_only=True))[-1]
+    overdue_sheet = load_workbook(io.BytesIO(b.get("/reports/monthly/2025-09.xlsx").content))["超期清单"]
+    assert {row[0]: row[4] for row in overdue_sheet.iter_rows(min_row=2, values_only=True)}[not_called] == "中心"
+    assert centre_line[1] == "指挥中心（回访等）" and centre_line[-1] == 1 and set(centre_line[2:-1]) == {None}
 
 
 @pytest.mark.parametrize("username", ["leader", "supervisor", "admin"])
@@ -278,10 +340,26 @@ def test_a_long_case_list_is_paged(browser, cases) -> None:  # type: ignore[no-u
     assert second.find("a", rel="next") is None and second.find("a", rel="prev") is not None
 
 
+@SQLITE_ONLY
+def test_a_case_list_downloads_as_a_workbook_of_every_case_in_its_columns(app, browser, cases) -> None:  # type: ignore[no-untyped-def]
+    b = browser("leader")
+    page = b.page("/reports/cases?metric=intake_count&month=2025-09&limit=2")
+    response = b.get(page.find(id="download")["href"])
+    assert response.status_code == 200 and response.content[:2] == b"PK"
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "受理量 · 分子：受理的诉求（不含重复件）"
+    assert rows[4][0] == "共 3 件"
+    assert list(rows[6]) == [text_of(th) for th in page.select("#items thead th")]  # the list's columns
+    assert [row[0] for row in rows[7:]] == [cases["done"], cases["handling"], cases["waiting"]]  # not one page
+    assert list(rows[-1][3:]) == ["待派单", "未派单", "12345热线"]
+    assert audit_entries(app)[-1].startswith("cases xlsx intake_count numerator")
+
+
 def test_liaison_coverage_lists_enterprises(browser, cases) -> None:  # type: ignore[no-untyped-def]
     # The enterprise and its liaison are registered at the (frozen) time of the World, before September's end.
     page = browser("leader").page("/reports/cases?metric=liaison_coverage&part=denominator&month=2025-09")
-    assert [text_of(td) for td in page.select("#items tbody td")] == ["云帆光电科技有限公司", "91420100MA4K000011"]
+    assert [text_of(td) for td in page.select("#items tbody td")] == ["云帆光电科技有限公司", "91420100MA4K00001U"]
     assert "共 1 家企业" in text_of(page.find(id="count"))
 
 

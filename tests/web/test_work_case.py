@@ -96,7 +96,7 @@ def test_the_forms_are_exactly_the_actions_the_engine_allows_each_user_now(world
                 assert response.status_code == 404
                 continue
             assert action_forms(soup(response.text)) == actions(world.get(no, user)), (no, user)
-    assert action_forms(browser("handler").page(f"/cases/{dispatched}")) == {"accept", "return"}
+    assert action_forms(browser("handler").page(f"/cases/{dispatched}")) == {"accept", "return", "assign"}
     # A department head may do what the handler does; a leader only reads.
     assert action_forms(browser("head").page(f"/cases/{handling}")) >= {"resolve", "note", "request_extension"}
     leader = browser("leader").page(f"/cases/{handling}")

@@ -304,12 +304,13 @@ day,kind,note
 
 def test_import_overrides_reads_every_line(app, settings):
     with transaction(app.state.sessions) as session:
-        assert calendar_service.import_overrides(session, GOOD_FILE) == 4
+        imported = calendar_service.import_overrides(session, GOOD_FILE)
+        assert [c.line for c in imported.changes] == [3, 6, 7]
+        assert imported.unchanged == [date(2027, 10, 2)]  # a Saturday is a day off already: nothing stored
     with transaction(app.state.sessions) as session:
         rows = [(r.day, r.is_workday, r.note) for r in calendar_service.list_overrides(session, 2027)]
         assert rows == [
             (date(2027, 10, 1), False, "国庆节"),
-            (date(2027, 10, 2), False, "国庆节"),
             (date(2027, 10, 9), True, "调休上班"),
             (date(2027, 10, 10), True, "调休, 上班"),
         ]
@@ -322,18 +323,18 @@ def test_import_overrides_reads_every_line(app, settings):
 
 def test_import_replaces_an_existing_override(app):
     with transaction(app.state.sessions) as session:
-        calendar_service.change_overrides(session, [(date(2027, 10, 1), True, "old")])
+        calendar_service.change_overrides(session, [(date(2027, 10, 2), True, "old")])
     with transaction(app.state.sessions) as session:
-        calendar_service.import_overrides(session, "2027-10-01,holiday,new\n")
+        calendar_service.import_overrides(session, "2027-10-02,holiday,new\n")
     with transaction(app.state.sessions) as session:
         [row] = calendar_service.list_overrides(session)
-        assert (row.day, row.is_workday, row.note) == (date(2027, 10, 1), False, "new")
+        assert (row.day, row.is_workday, row.note) == (date(2027, 10, 2), False, "new")
 
 
 def test_import_is_all_or_nothing(app):
     with transaction(app.state.sessions) as session:
-        calendar_service.change_overrides(session, [(date(2027, 10, 1), True, "kept")])
-    text = "day,kind\n2027-10-01,holiday\n2027-10-32,holiday\n2027-10-03,holiday\n"
+        calendar_service.change_overrides(session, [(date(2027, 10, 2), True, "kept")])
+    text = "day,kind\n2027-10-02,holiday\n2027-10-32,holiday\n2027-10-04,holiday\n"
     # Even a caller that catches the error and commits has written nothing.
     with transaction(app.state.sessions) as session, pytest.raises(InvalidInput) as caught:
         calendar_service.import_overrides(session, text)
@@ -343,7 +344,7 @@ def test_import_is_all_or_nothing(app):
     assert "nothing was imported" in caught.value.message
     with transaction(app.state.sessions) as session:
         rows = [(r.day, r.is_workday, r.note) for r in calendar_service.list_overrides(session)]
-        assert rows == [(date(2027, 10, 1), True, "kept")]
+        assert rows == [(date(2027, 10, 2), True, "kept")]
 
 
 def test_import_names_every_bad_line(app):
@@ -367,4 +368,4 @@ def test_a_header_is_only_allowed_on_the_first_line(app):
 
 def test_import_accepts_a_file_saved_with_a_byte_order_mark(app):
     with transaction(app.state.sessions) as session:
-        assert calendar_service.import_overrides(session, "\ufeff" + GOOD_FILE) == 4
+        assert len(calendar_service.import_overrides(session, "\ufeff" + GOOD_FILE).changes) == 3

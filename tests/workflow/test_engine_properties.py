@@ -116,6 +116,11 @@ def check_consistent(env: Env, snap: Snapshot) -> None:
     assert case["state"] in workflow.states
     assert case["state"] == events[-1]["to_state"]
 
+    # A case's handler (承办人) is always someone of the case's department.
+    if case["assignee_id"] is not None:
+        staff = {info["id"]: info["department_id"] for info in env.users.values()}
+        assert case["department_id"] is not None and staff[case["assignee_id"]] == case["department_id"], case
+
     # The clocks agree with the case and with the state.
     clocks = snap.clocks
     assert set(clocks) <= set(workflow.clocks)
@@ -177,6 +182,10 @@ def field_values(field: FieldDef, own_case_no: str, target_no: str) -> st.Search
         return _mostly(st.sampled_from(["CGJ", "CGJ", "CGJ", "JD1", "QFJ"]), st.sampled_from(["NOPE", 99999, True]))
     if field.type == "case":
         return _mostly(st.just(target_no), st.sampled_from([own_case_no, "GX-1999-000000"]))
+    if field.type == "handler":
+        # Mostly the CGJ staff; a handler of another department or the centre's dispatcher must be refused.
+        people = st.sampled_from(["handler", "head", "handler", "other_handler", "dispatcher"])
+        return _mostly(people, st.sampled_from(["nobody", 99999, True]))
     raise AssertionError(field.type)
 
 

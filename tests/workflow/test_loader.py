@@ -573,8 +573,8 @@ def test_an_effect_whose_field_is_missing_or_optional_is_caught(tmp_path):
     standard = (Path(__file__).resolve().parents[2] / "workflows" / "standard.yaml").read_text(encoding="utf-8")
     optional = edit(
         standard,
-        "outcome: {type: choice, choices: Outcome, label: 办理结果, required: true}",
-        "outcome: {type: choice, choices: Outcome, label: 办理结果}",
+        "outcome: {type: choice, choices: Outcome, label: 办理结果, label_en: Outcome, required: true}",
+        "outcome: {type: choice, choices: Outcome, label: 办理结果, label_en: Outcome}",
     )
     problem = only_problem(write(tmp_path, optional, "standard"))
     assert problem.line == line_of(optional, "effects: [record_resolution]")
@@ -593,8 +593,8 @@ def test_required_if_must_name_a_bool_field(tmp_path):
     standard = (Path(__file__).resolve().parents[2] / "workflows" / "standard.yaml").read_text(encoding="utf-8")
     wrong = edit(
         standard,
-        "solved: {type: bool, label: 是否解决, required_if: reached}",
-        "solved: {type: bool, label: 是否解决, required_if: note}",
+        "solved: {type: bool, label: 是否解决, label_en: Solved, required_if: reached}",
+        "solved: {type: bool, label: 是否解决, label_en: Solved, required_if: note}",
     )
     problem = only_problem(write(tmp_path, wrong, "standard"))
     assert "required_if names 'note', not a bool field" in problem.message
@@ -691,7 +691,7 @@ def test_an_approved_extension_must_extend_the_resolve_clock(tmp_path):
 
 def test_a_merge_must_end_the_case(tmp_path):
     text = edit(standard_text(), "    to: merged\n", "    to: received\n")
-    text = edit(text, "  merged:     {label: 已合并, final: true}\n", "")
+    text = edit(text, "  merged:     {label: 已合并, label_en: Merged, final: true}\n", "")
     problem = only_problem(write(tmp_path, text, "standard"))
     assert problem.line == line_of(text, "effects: [merge_into]")
     assert "effect 'merge_into' ends the case: 'to' must be a final state" in problem.message

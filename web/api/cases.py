@@ -7,18 +7,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, ValidationError
+from pydantic import ValidationError
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
-from grievance.cases import service
+from grievance.cases import listing, service
 from grievance.cases.models import Attachment
 from grievance.cases.routing import suggest_departments
 from grievance.cases.schemas import ActionIn, CaseCreate, CaseList
-from grievance.errors import Forbidden, InvalidInput, NotFound, field_errors
+from grievance.errors import InvalidInput, NotFound, field_errors
 from grievance.glossary import Role
 from grievance.workflow import engine
+from web.case_query import CaseQuery, CurrentCase
 from web.deps import CurrentUser, DbSession, RuntimeDep, UserBeforeBody
+from web.uploads import check_size
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -44,13 +46,7 @@ INTAKE_BODY = {
 
 async def _read_upload(item: UploadFile, request: Request) -> service.Upload:
     """Read one uploaded file, refusing an oversized one before loading it into memory."""
-    limit = request.app.state.runtime.settings.attachment_max_bytes
-    if item.size is not None and item.size > limit:
-        raise InvalidInput.field(
-            "files",
-            f"附件 {item.filename} 超过 {limit // 1048576} MB",
-            f"attachment {item.filename!r} is larger than {limit} bytes",
-        )
+    check_size(item, request.app.state.runtime.settings.attachment_max_bytes)
     return service.Upload(item.filename or "attachment", item.content_type or "", await item.read())
 
 
@@ -108,65 +104,14 @@ async def create_case(
 
 @router.get("", response_model=CaseList, summary="诉求列表与检索 (list and search)")
 def list_cases(
-    session: DbSession,
-    runtime: RuntimeDep,
-    user: CurrentUser,
-    state: Annotated[list[str] | None, Query()] = None,
-    department_id: int | None = None,
-    channel: str | None = None,
-    station_id: int | None = None,
-    meeting_id: int | None = None,
-    enterprise_id: int | None = None,
-    category_id: int | None = None,
-    case_type: str | None = None,
-    urgency: str | None = None,
-    overdue: bool | None = None,
-    due_soon: bool | None = None,
-    received_from: AwareDatetime | None = None,
-    received_to: AwareDatetime | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="free text, Chinese included")] = None,
-    phone: Annotated[
-        str | None,
-        Query(max_length=32, description="petitioner phone in any written form, e.g. 138-1234-5678 (front desk roles)"),
-    ] = None,
-    mine: Annotated[bool, Query(description="only the cases I logged")] = False,
-    sort: Annotated[str, Query(pattern="^(received|due)$")] = "received",
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    session: DbSession, runtime: RuntimeDep, user: CurrentUser, query: Annotated[CaseQuery, Query()]
 ) -> CaseList:
-    filters = service.CaseFilter(
-        state=state,
-        department_id=department_id,
-        channel=channel,
-        station_id=station_id,
-        meeting_id=meeting_id,
-        enterprise_id=enterprise_id,
-        category_id=category_id,
-        case_type=case_type,
-        urgency=urgency,
-        overdue=overdue,
-        due_soon=due_soon,
-        received_from=received_from,
-        received_to=received_to,
-        q=q,
-        phone=phone,
-        mine=mine,
-        sort=sort,
-        cursor=cursor,
-        limit=limit,
-    )
-    if phone is not None and user.role not in runtime.settings.personal_data_roles:
-        raise Forbidden(
-            f"角色 {user.role} 不能按电话号码查询 (role {user.role!r} may not search by phone; "
-            f"allowed: {', '.join(runtime.settings.personal_data_roles)})"
-        )
-    items, next_cursor = service.list_cases(session, runtime, user, filters)
+    items, next_cursor = listing.list_cases(session, runtime, user, query.to_filter(runtime, user))
     return CaseList(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{ref}", summary="诉求详情：状态、时限、可执行动作、全过程 (read a case)")
-def read_case(ref: str, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
-    case = service.get_case(session, ref, user)
+def read_case(case: CurrentCase, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
     detail = service.case_detail(session, runtime, case, user)
     if user.role in (Role.dispatcher, Role.supervisor):
         detail["routing_suggestions"] = suggest_departments(session, case)
@@ -174,16 +119,14 @@ def read_case(ref: str, session: DbSession, runtime: RuntimeDep, user: CurrentUs
 
 
 @router.get("/{ref}/duplicates", summary="疑似重复件 (possible duplicates)")
-def duplicates(ref: str, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> list[dict[str, Any]]:
-    case = service.get_case(session, ref, user)
+def duplicates(case: CurrentCase, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> list[dict[str, Any]]:
     return service.possible_duplicates(session, runtime, case, user)
 
 
 @router.post("/{ref}/actions/{action}", summary="执行动作 (fire a workflow action)")
 def fire_action(
-    ref: str, action: str, body: ActionIn, session: DbSession, runtime: RuntimeDep, user: CurrentUser
+    case: CurrentCase, action: str, body: ActionIn, session: DbSession, runtime: RuntimeDep, user: CurrentUser
 ) -> dict[str, Any]:
-    case = service.get_case(session, ref, user)
     event = engine.fire(
         session, runtime, case=case, action=action, actor=user, payload=body.fields(), expected_version=body.version
     )
@@ -206,22 +149,18 @@ async def _read_uploads(request: Request) -> list[service.Upload]:
 
 @router.post("/{ref}/attachments", status_code=201, summary="上传附件 (attach a file)")
 def upload_attachment(
-    ref: str,
     user: UserBeforeBody,
     uploads: Annotated[list[service.Upload], Depends(_read_uploads)],  # read before the transaction starts
+    case: CurrentCase,
     session: DbSession,
     runtime: RuntimeDep,
 ) -> list[dict[str, Any]]:
-    case = service.get_case(session, ref, user)
     stored = [service.add_attachment(session, runtime, case=case, actor=user, upload=u) for u in uploads]
     return [a.model_dump(exclude={"sha256"}) for a in stored]
 
 
 @router.get("/{ref}/attachments/{attachment_id}", summary="下载附件 (download)")
-def download_attachment(
-    ref: str, attachment_id: int, session: DbSession, runtime: RuntimeDep, user: CurrentUser
-) -> FileResponse:
-    case = service.get_case(session, ref, user)
+def download_attachment(case: CurrentCase, attachment_id: int, session: DbSession, runtime: RuntimeDep) -> FileResponse:
     attachment = session.exec(
         select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id)
     ).first()

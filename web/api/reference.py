@@ -57,6 +57,16 @@ def create_meeting(meeting_in: MeetingIn, session: DbSession) -> Meeting:
     return service.create_meeting(session, meeting_in=meeting_in)
 
 
+@router.put("/meetings/{meeting_id}", response_model=MeetingOut, dependencies=[FRONT_DESK])
+def update_meeting(
+    meeting_id: int, meeting_in: MeetingIn, session: DbSession, user: CurrentUser, runtime: RuntimeDep
+) -> Meeting:
+    """Correct a meeting: the whole record as MeetingIn, checked as on create; each change is audited."""
+    meeting = service.get_or_404(session, Meeting, meeting_id, "恳谈会")
+    service.update_meeting(session, meeting=meeting, meeting_in=meeting_in, actor=user, now=runtime.now())
+    return meeting
+
+
 @router.get("/enterprises", response_model=list[EnterpriseOut])
 def list_enterprises(session: DbSession, _: CurrentUser) -> list[Enterprise]:
     return service.list_all(session, Enterprise, col(Enterprise.name))

@@ -44,6 +44,8 @@ def _safe_next(target: str | None) -> str:
     """Only a path on this site: never an absolute URL an attacker could slip into ?next=."""
     if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
         return "/"
+    if "\\" in target or any(ord(ch) < 32 for ch in target):  # "/\\evil.example" is "//evil.example" to a browser
+        return "/"
     return target
 
 
@@ -148,6 +150,7 @@ async def password_change(request: Request, viewer: CurrentViewer, session: DbSe
 
 @router.get("/lang/{locale}")
 def switch_language(request: Request, locale: str, next: str = "/") -> Response:
+    """Remember the language and go back to the same page, query string (the list's filters) included."""
     response = RedirectResponse(_safe_next(next), status_code=303)
     if locale in LOCALES:
         response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, samesite="lax", path="/")

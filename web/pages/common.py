@@ -11,20 +11,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 
+from grievance.cases import query_codes
+from grievance.cases.models import Case
+from grievance.cases.service import get_case
 from grievance.db import transaction
 from grievance.errors import DomainError, Forbidden
-from grievance.glossary import LABELS
+from grievance.glossary import label_of, labels_in
 from grievance.reference.service import is_liaison
 from grievance.users.models import User, WebSession
 from grievance.users.service import web_session
 from web.deps import DbSession
-from web.i18n import LOCALE_COOKIE, Formatter, pick_locale, translations
+from web.i18n import LOCALE_COOKIE, Formatter, Labels, in_locale, pick_locale, translations
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SESSION_COOKIE = "gv_session"
@@ -44,6 +48,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
     "intake": [("/intake", "New case"), ("/meetings", "Meetings"), ("/stations", "Stations"), ("/cases", "Cases")],
     "dispatcher": [
         ("/pool", "To dispatch"),
+        ("/callbacks", "Callbacks"),
         ("/cases", "Cases"),
         ("/meetings", "Meetings"),
         ("/reports", "Reports"),
@@ -53,6 +58,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
     "dept_head": [("/queue", "My queue"), ("/cases", "Cases"), ("/reports", "Reports")],
     "supervisor": [
         ("/board", "Supervision"),
+        ("/callbacks", "Callbacks"),
         ("/cases", "Cases"),
         ("/reports", "Reports"),
         ("/admin/import", "Ledger import"),
@@ -84,6 +90,16 @@ def nav_current(items: list[tuple[str, str]], path: str) -> str | None:
 
 
 env.globals["nav_current"] = nav_current
+# A query code as printed, in groups ("K7QM-3XHD-9TPR"): receipt, case page, public page.
+env.filters["query_code"] = query_codes.grouped
+
+
+# Punctuation between translated pieces: full-width on Chinese pages, ASCII on English ones ("、" is not a comma
+# an English reader knows). In templates: punct.sep, punct.comma, punct.colon, punct.open ~ x ~ punct.close.
+PUNCTUATION = {
+    "zh_CN": {"sep": "、", "comma": "，", "colon": "：", "open": "（", "close": "）"},
+    "en": {"sep": ", ", "comma": ", ", "colon": ": ", "open": " (", "close": ")"},
+}
 
 
 class LoginRequired(Exception):
@@ -141,9 +157,10 @@ def page_roles(*roles: str):  # type: ignore[no-untyped-def]
 
     def check(viewer: CurrentViewer) -> Viewer:
         if viewer.user.role not in roles:
+            # Role names, not codes: the page shows the reader's half (in_locale) and lists who may.
+            role = viewer.user.role
             raise Forbidden(
-                f"角色 {viewer.user.role} 无权打开此页面 (role {viewer.user.role!r} may not open this page; "
-                f"allowed: {', '.join(roles)})",
+                f"{label_of('Role', role)}无权访问此页面 (a {label_of('Role', role, 'en')} may not open this page)",
                 allowed=list(roles),
             )
         return viewer
@@ -158,6 +175,13 @@ def check_csrf(viewer: Viewer, form: Any) -> None:
         raise Forbidden(
             "表单已过期或来源不明，请刷新页面后重试 (the form is stale or not from this site; reload and retry)"
         )
+
+
+def formatter(runtime: Any, locale: str) -> Formatter:
+    """The reader's date formatter, with today's local date from the runtime's clock (so short dates of
+    another year carry their year)."""
+    tz = runtime.settings.timezone
+    return Formatter(locale, tz, today=runtime.now().astimezone(ZoneInfo(tz)).date())
 
 
 def render(
@@ -175,8 +199,12 @@ def render(
         locale=locale,
         _=tr.gettext,
         ngettext=tr.ngettext,
-        fmt=Formatter(locale, runtime.settings.timezone),
-        labels=LABELS,
+        fmt=formatter(runtime, locale),
+        # Vocabulary labels (labels["Channel"][code]) and workflow labels (label("state", code, workflow))
+        # in the reader's language.
+        labels=labels_in(locale),
+        label=Labels(locale, runtime.workflows.definitions),
+        punct=PUNCTUATION["en" if locale == "en" else "zh_CN"],
         flash=flash,
         **context,
     )
@@ -206,5 +234,14 @@ def form_errors(exc: DomainError, locale: str = "zh_CN") -> dict[str, str]:
     for err in exc.detail.get("errors", []):
         errors.setdefault(str(err.get("field", "_")), str(err.get(key) or err.get("message", "")))
     if not errors:
-        errors["_"] = exc.message
+        errors["_"] = in_locale(exc.message, locale)
     return errors
+
+
+def case_on_page(case_no: str, session: DbSession, viewer: CurrentViewer) -> Case:
+    """The case a page's path names, as the viewer may see it: the same rule, audit and 404 as the API's
+    CurrentCase (web/case_query.py), through grievance.cases.service.get_case."""
+    return get_case(session, case_no, viewer.user)
+
+
+ViewedCase = Annotated[Case, Depends(case_on_page)]

@@ -60,11 +60,32 @@ document.addEventListener("DOMContentLoaded", () => {
     const options = [...select.options];
     input.hidden = false;
     input.addEventListener("input", () => {
-      const term = input.value.trim();
-      options.forEach((option) => { option.hidden = term !== "" && option.value !== "" && !option.text.includes(term); });
+      const term = input.value.trim().toLowerCase();  // a credit code typed in lower case still matches
+      options.forEach((option) => {
+        option.hidden = term !== "" && option.value !== "" && !option.text.toLowerCase().includes(term);
+      });
       const first = options.find((option) => !option.hidden && option.value !== "");
       if (term && first) select.value = first.value;
       select.dispatchEvent(new Event("change", { bubbles: true }));
     });
+  });
+});
+
+// Select-all: <input type="checkbox" data-tick-all="case_no" hidden> in a table's header ticks every box of that
+// name in the table. Shown only when this script runs; without it each box is ticked on its own.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("input[data-tick-all]").forEach((all) => {
+    const table = all.closest("table");
+    if (!table) return;
+    const boxes = () => [...table.querySelectorAll(`tbody input[type=checkbox][name="${all.dataset.tickAll}"]`)];
+    const sync = () => {
+      const ticked = boxes().filter((box) => box.checked).length;
+      all.checked = ticked > 0 && ticked === boxes().length;
+      all.indeterminate = ticked > 0 && ticked < boxes().length;
+    };
+    all.hidden = boxes().length === 0;
+    all.addEventListener("change", () => { boxes().forEach((box) => { box.checked = all.checked; }); });
+    table.addEventListener("change", (event) => { if (event.target !== all) sync(); });
+    sync();
   });
 });

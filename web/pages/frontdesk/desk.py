@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -14,17 +14,12 @@ from fastapi import Depends, Request
 from pydantic import ValidationError
 from sqlmodel import Session, col
 
+from grievance.cases.listing import CaseFilter, list_cases
 from grievance.cases.merges import target_numbers
 from grievance.cases.models import Case
 from grievance.cases.registers import CaseTally
 from grievance.cases.schemas import CaseCreate, CaseSummary
-from grievance.cases.service import (
-    INTAKE_ROLES,
-    CaseFilter,
-    Upload,
-    intake_case,
-    list_cases,
-)
+from grievance.cases.service import INTAKE_ROLES, Upload, intake_case
 from grievance.errors import DomainError, Forbidden, field_errors
 from grievance.glossary import CaseType, Channel, PetitionerKind, Role, Urgency
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
@@ -32,7 +27,7 @@ from grievance.reference.service import list_all
 from grievance.workflow.engine import Runtime
 from web.deps import DbSession
 from web.i18n import Formatter
-from web.pages.common import CurrentViewer, Viewer, check_csrf, form_errors, gettext_for
+from web.pages.common import CurrentViewer, Viewer, check_csrf, form_errors, formatter, gettext_for
 
 # Who keeps the meeting and station registers (the API lets the same roles open a meeting).
 DESK_ROLES = (Role.intake, Role.dispatcher, Role.supervisor, Role.admin)
@@ -46,6 +41,7 @@ FORM_FIELDS = (
     "title",
     "description",
     "case_type",
+    "accused_department",
     "urgency",
     "location",
     "petitioner_phone",
@@ -138,8 +134,17 @@ def one_language(message: str, locale: str) -> str:
 
 
 def local_datetime(value: str, timezone: str) -> datetime:
-    """A datetime-local field ("2025-09-28T09:30") in the deployment's time zone; ValueError if malformed."""
-    moment = datetime.fromisoformat(value)
+    """A typed moment ("2025-09-28 09:30", "2025-09-28T09:30", "2025/9/28 9:30") in the deployment's time zone;
+    ValueError if malformed."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        day, _space, clock = value.strip().partition(" ")
+        parts = re.split(r"[-/.]", day)
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise
+        hour, _colon, minute = clock.strip().partition(":")
+        moment = datetime(int(parts[0]), int(parts[1]), int(parts[2]), int(hour or 0), int(minute or 0))
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
@@ -162,6 +167,7 @@ def case_in(values: dict[str, str], runtime: Runtime, viewer: Viewer) -> tuple[C
             "kind": values["petitioner_kind"] or None,
         },
         "category": values["category"] or None,
+        "accused_department": values["accused_department"] or None,
     }
     link = LINK_OF_CHANNEL.get(channel)
     if link:
@@ -258,16 +264,19 @@ def meeting_label(meeting: Meeting) -> str:
     return f"{meeting.held_on:%Y-%m-%d} {meeting.title}"
 
 
-def form_context(session: Session, desk_enterprises: list[Enterprise], liaison_only: bool) -> dict[str, Any]:
+def form_context(
+    session: Session, desk_enterprises: list[Enterprise], liaison_only: bool, locale: str = "zh_CN"
+) -> dict[str, Any]:
     channels = [Channel.enterprise] if liaison_only else list(Channel)
     return {
-        "channel_options": [(c.value, c.label) for c in channels],
-        "case_type_options": [(t.value, t.label) for t in CaseType],
-        "urgency_options": [(u.value, u.label) for u in Urgency],
-        "kind_options": [(k.value, k.label) for k in PetitionerKind],
+        "channel_options": [(c.value, c.label_in(locale)) for c in channels],
+        "case_type_options": [(t.value, t.label_in(locale)) for t in CaseType],
+        "urgency_options": [(u.value, u.label_in(locale)) for u in Urgency],
+        "kind_options": [(k.value, k.label_in(locale)) for k in PetitionerKind],
         "meeting_options": [(m.id, meeting_label(m)) for m in list_all(session, Meeting, col(Meeting.held_on).desc())],
         "station_options": [(s.code, s.name) for s in list_all(session, Station, col(Station.code))],
-        "enterprise_options": [(e.credit_code, e.name) for e in desk_enterprises],
+        "enterprise_options": [(e.credit_code, f"{e.name}（{e.credit_code}）") for e in desk_enterprises],
+        "department_options": [(d.code, d.name) for d in list_all(session, Department, col(Department.code))],
         "category_groups": category_groups(session),
     }
 
@@ -284,10 +293,10 @@ def blank_form(**preset: str) -> dict[str, str]:
 # --- the intake form and its live hints --------------------------------------------------------------
 
 
-def state_label(runtime: Runtime, hint: dict[str, Any]) -> str:
+def state_label(runtime: Runtime, hint: dict[str, Any], locale: str = "zh_CN") -> str:
     for workflow in runtime.workflows.definitions.values():
         if hint["state"] in workflow.states:
-            return str(workflow.states[hint["state"]].label)
+            return workflow.states[hint["state"]].label_in(locale)
     return str(hint["state"])
 
 
@@ -314,24 +323,8 @@ def limit_text(viewer: Viewer, limit: str) -> str:
 
 
 def due_text(fmt: Formatter, due: datetime, short: bool = False) -> str:
-    """A working-day limit ends at midnight: "30 September 24:00" reads right, "1 October 00:00" misleads."""
-    local = due.astimezone(fmt.tz)
-    if (local.hour, local.minute) == (0, 0):
-        day_before = local - timedelta(minutes=1)
-        return f"{fmt.short(day_before)[:-6] if short else fmt.date(day_before)} 24:00"
-    return fmt.short(due) if short else fmt.datetime(due)
-
-
-def light(runtime: Runtime, summary: CaseSummary) -> str:
-    """The case's traffic light as the case lists show it (its workflow's clocks, read at list time)."""
-    if summary.overdue:
-        return "overdue"
-    if summary.due_soon:
-        return "due_soon"
-    if summary.next_due_at:
-        return "running"
-    workflow = runtime.workflows.get(summary.workflow)
-    return "met" if summary.state == "resolved" or workflow.is_final(summary.state) else "paused"
+    """A due time as every page writes it (Formatter.due: a limit ending at midnight is "9月30日 24:00")."""
+    return fmt.due(due, long=not short)
 
 
 def register_rows(session: Session, runtime: Runtime, viewer: Viewer, filters: CaseFilter) -> list[dict[str, Any]]:
@@ -345,13 +338,13 @@ def register_rows(session: Session, runtime: Runtime, viewer: Viewer, filters: C
             break
         filters.cursor = cursor
     departments = {d.id: d.name for d in list_all(session, Department, col(Department.code))}
-    fmt = Formatter(viewer.locale, runtime.settings.timezone)
+    fmt = formatter(runtime, viewer.locale)
     merged_into = target_numbers(session, [s.id for s in summaries])
     return [
         {
             "case": s,
             "department": departments.get(s.department_id) if s.department_id else None,
-            "light": light(runtime, s),
+            "light": s.light,
             "due_text": due_text(fmt, s.next_due_at, short=True) if s.next_due_at else "",
             "merged_into": merged_into.get(s.id),  # a duplicate is shown as merged, with its target
         }

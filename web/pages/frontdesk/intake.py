@@ -10,15 +10,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from grievance.cases import search
+from grievance.cases.listing import CaseFilter, list_cases
 from grievance.cases.models import Case
 from grievance.cases.phones import normalize_phone
 from grievance.cases.routing import suggest_departments
 from grievance.cases.schemas import CaseSummary
-from grievance.cases.service import (
-    CaseFilter,
-    list_cases,
-    possible_duplicates,
-)
+from grievance.cases.service import possible_duplicates
 from grievance.errors import Forbidden, NotFound
 from grievance.glossary import Channel
 from grievance.reference.models import Category, Station
@@ -66,7 +63,7 @@ def _render_intake(
         values=values,
         errors=errors,
         liaison_only=desk.liaison_only,
-        **form_context(session, desk.enterprises, desk.liaison_only),
+        **form_context(session, desk.enterprises, desk.liaison_only, desk.viewer.locale),
     )
 
 
@@ -127,7 +124,7 @@ def duplicate_hints(
             search_terms=search.search_terms(title),
         )
         found = possible_duplicates(session, runtime, draft, desk.viewer.user)
-    labels = {d["case_no"]: state_label(runtime, d) for d in found}
+    labels = {d["case_no"]: state_label(runtime, d, desk.viewer.locale) for d in found}
     return render(request, "frontdesk/_duplicates.html", desk.viewer, found=found, state_labels=labels)
 
 

@@ -1,5 +1,5 @@
 """Public dialogue meetings (阳光恳谈会): the list, one meeting's register where a clerk logs case after case,
-and its follow-up report."""
+the correction of a meeting's record, and its follow-up report."""
 
 from __future__ import annotations
 
@@ -9,18 +9,15 @@ from pydantic import ValidationError
 from sqlmodel import Session, col
 
 from grievance.cases.access import in_scope
+from grievance.cases.listing import CaseFilter
 from grievance.cases.merges import answering_case
 from grievance.cases.registers import CaseTally, count_cases_by
-from grievance.cases.service import (
-    INTAKE_ROLES,
-    CaseFilter,
-    get_case,
-)
+from grievance.cases.service import INTAKE_ROLES, get_case
 from grievance.errors import DomainError, field_errors
 from grievance.glossary import Channel
 from grievance.reference.models import Meeting, Station
 from grievance.reference.schemas import MeetingIn
-from grievance.reference.service import create_meeting, get_or_404, list_all
+from grievance.reference.service import create_meeting, get_or_404, list_all, update_meeting
 from web.deps import DbSession
 from web.pages.common import Viewer, check_csrf, form_errors, gettext_for, page_roles, redirect, render
 from web.pages.frontdesk.desk import (
@@ -76,37 +73,117 @@ def meetings_page(request: Request, session: DbSession, viewer: Viewer = page_ro
     return _render_meetings(request, session, viewer, values, {})
 
 
+def meeting_in_of(form: dict[str, str], viewer: Viewer) -> tuple[dict[str, str], MeetingIn | None, dict[str, str]]:
+    """The posted meeting form: the values to show again, the MeetingIn (None when refused) and the message of
+    each field to fix, in the reader's language. The create and edit forms read it the same way."""
+    _ = gettext_for(viewer)
+    values = {name: form.get(name, "") for name in MEETING_FIELDS}
+    data = {name: value for name, value in values.items() if value.strip()}
+    errors: dict[str, str] = {}
+    try:
+        return values, MeetingIn.model_validate(data), errors
+    except ValidationError as exc:
+        key = "message_en" if viewer.locale == "en" else "message"
+        for err in field_errors(list(exc.errors()), skip_body=False):
+            text = str(err[key]).removeprefix(f"{err['field']}: ").removeprefix(f"{err['field']} ")
+            errors.setdefault(str(err["field"]), one_language(text.removeprefix("Value error, "), viewer.locale))
+        if "title" in errors and not values["title"].strip():
+            errors["title"] = _("Give the meeting a title")
+        # A day that does not exist keeps its own message; anything unreadable is told the form to use.
+        unreadable = any(e["loc"] == ("held_on",) and e["type"] != "value_error" for e in exc.errors())
+        if unreadable:
+            errors["held_on"] = _("Enter the date of the meeting, for example 2025-09-28")
+        return values, None, errors
+
+
+def _station_errors(exc: DomainError, viewer: Viewer) -> dict[str, str]:
+    """A refusal of the service (an unknown station) as the form's field messages."""
+    found = form_errors(exc, viewer.locale)
+    return {("station" if name == "_" else name): one_language(text, viewer.locale) for name, text in found.items()}
+
+
 @router.post("/meetings", response_class=HTMLResponse)
 def open_meeting(
     form: PlainForm, request: Request, session: DbSession, viewer: Viewer = page_roles(*DESK_ROLES)
 ) -> Response:
     check_csrf(viewer, form)
     _ = gettext_for(viewer)
-    values = {name: form.get(name, "") for name in MEETING_FIELDS}
-    data = {name: value for name, value in values.items() if value.strip()}
-    errors: dict[str, str] = {}
-    try:
-        meeting_in = MeetingIn.model_validate(data)
-    except ValidationError as exc:
-        key = "message_en" if viewer.locale == "en" else "message"
-        for err in field_errors(list(exc.errors()), skip_body=False):
-            text = str(err[key]).removeprefix(f"{err['field']}: ").removeprefix(f"{err['field']} ")
-            errors.setdefault(str(err["field"]), one_language(text, viewer.locale))
-        if "title" in errors and not values["title"].strip():
-            errors["title"] = _("Give the meeting a title")
-        if "held_on" in errors and not values["held_on"].strip():
-            errors["held_on"] = _("Enter the date of the meeting")
+    values, meeting_in, errors = meeting_in_of(form, viewer)
+    if meeting_in is None:
         return _render_meetings(request, session, viewer, values, errors, 422)
     try:
         with session.begin_nested():
             meeting = create_meeting(session, meeting_in=meeting_in)
     except DomainError as exc:
-        found = form_errors(exc, viewer.locale)
-        errors = {
-            ("station" if name == "_" else name): one_language(text, viewer.locale) for name, text in found.items()
-        }
-        return _render_meetings(request, session, viewer, values, errors, exc.status_code)
+        return _render_meetings(request, session, viewer, values, _station_errors(exc, viewer), exc.status_code)
     return redirect(f"/meetings/{meeting.id}", flash=_("Meeting opened: log its cases below"))
+
+
+def _render_edit(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    meeting: Meeting,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    stations = list_all(session, Station, col(Station.code))
+    return render(
+        request,
+        "frontdesk/meeting_edit.html",
+        viewer,
+        status_code=status,
+        meeting=meeting,
+        values=values,
+        errors=errors,
+        station_options=[(s.code, s.name) for s in stations],
+    )
+
+
+@router.get("/meetings/{meeting_id}/edit", response_class=HTMLResponse)
+def edit_meeting_page(
+    meeting_id: int, request: Request, session: DbSession, viewer: Viewer = page_roles(*DESK_ROLES)
+) -> Response:
+    """The meeting's record in the form that opened it, to correct a title, a date, a venue or the hosts."""
+    meeting = get_or_404(session, Meeting, meeting_id, "恳谈会")
+    station = session.get(Station, meeting.station_id) if meeting.station_id else None
+    values = {
+        "title": meeting.title,
+        "held_on": meeting.held_on.isoformat(),
+        "venue": meeting.venue,
+        "hosts": meeting.hosts,
+        "attendee_count": str(meeting.attendee_count),
+        "station": station.code if station else "",
+    }
+    return _render_edit(request, session, viewer, meeting, values, {})
+
+
+@router.post("/meetings/{meeting_id}/edit", response_class=HTMLResponse)
+def edit_meeting(
+    meeting_id: int,
+    form: PlainForm,
+    request: Request,
+    session: DbSession,
+    viewer: Viewer = page_roles(*DESK_ROLES),
+) -> Response:
+    """Save the corrected record (the same checks as opening one); the change is written to the audit log."""
+    check_csrf(viewer, form)
+    _ = gettext_for(viewer)
+    meeting = get_or_404(session, Meeting, meeting_id, "恳谈会")
+    values, meeting_in, errors = meeting_in_of(form, viewer)
+    if meeting_in is None:
+        return _render_edit(request, session, viewer, meeting, values, errors, 422)
+    try:
+        with session.begin_nested():
+            changed = update_meeting(
+                session, meeting=meeting, meeting_in=meeting_in, actor=viewer.user, now=request.app.state.runtime.now()
+            )
+    except DomainError as exc:
+        session.refresh(meeting)
+        return _render_edit(request, session, viewer, meeting, values, _station_errors(exc, viewer), exc.status_code)
+    flash = _("Meeting record saved") if changed else _("Nothing changed")
+    return redirect(f"/meetings/{meeting.id}", flash=flash)
 
 
 def _render_meeting(
@@ -133,7 +210,7 @@ def _render_meeting(
         values=values,
         errors=errors,
         may_log=viewer.user.role in INTAKE_ROLES,
-        **form_context(session, [], False),
+        **form_context(session, [], False, viewer.locale),
     )
 
 

@@ -6,11 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col
 
+from grievance.cases.listing import CaseFilter
 from grievance.cases.registers import CaseTally, count_cases_by
-from grievance.cases.service import (
-    INTAKE_ROLES,
-    CaseFilter,
-)
+from grievance.cases.service import INTAKE_ROLES
 from grievance.glossary import Channel
 from grievance.reference.models import Department, Station
 from grievance.reference.service import get_or_404, list_all, meetings_at
@@ -66,7 +64,7 @@ def _render_station(
         values=values,
         errors=errors,
         may_log=viewer.user.role in INTAKE_ROLES,
-        **form_context(session, [], False),
+        **form_context(session, [], False, viewer.locale),
     )
 
 

@@ -8,8 +8,8 @@ only turns its strings into the typed input an action declares.
 
 from fastapi import APIRouter
 
-from web.pages.work import board, case, cases, pool, queue
+from web.pages.work import board, callbacks, case, cases, pool, queue
 
 router = APIRouter(include_in_schema=False)
-for module in (cases, case, pool, queue, board):
+for module in (cases, case, pool, queue, board, callbacks):
     router.include_router(module.router)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from grievance.cases import service
+from grievance.cases import listing
 from grievance.glossary import Role
 from web.deps import DbSession
 from web.pages.common import (
@@ -32,10 +32,12 @@ router = APIRouter(include_in_schema=False)
 def board(request: Request, session: DbSession, viewer: Viewer = CENTRE_BOARD) -> Response:
     runtime = runtime_of(request)
 
-    def section(suggestions: bool = False, **criteria: Any) -> tuple[list[Row], bool]:
-        filters = service.CaseFilter(sort="due", limit=BOARD_SIZE, **criteria)
-        items, more = service.list_cases(session, runtime, viewer.user, filters)
-        return rows_of(session, runtime, viewer, items, suggestions=suggestions), more is not None
+    def section(suggestions: bool = False, **criteria: Any) -> tuple[list[Row], int]:
+        """The first BOARD_SIZE rows of a section, earliest due first, and how many there are in all (a COUNT)."""
+        filters = listing.CaseFilter(sort="due", limit=BOARD_SIZE, **criteria)
+        items, more = listing.list_cases(session, runtime, viewer.user, filters)
+        total = listing.count_cases(session, runtime, viewer.user, filters) if more else len(items)
+        return rows_of(session, runtime, viewer, items, suggestions=suggestions), total
 
     departments = all_departments(session)
     return render(

@@ -12,10 +12,11 @@ from starlette.datastructures import FormData, UploadFile
 
 from grievance.cases import service
 from grievance.cases.access import in_scope
+from grievance.cases.assignment import department_handlers
 from grievance.cases.models import Case
 from grievance.cases.routing import suggest_departments
 from grievance.errors import Conflict, Forbidden, InvalidInput, NotFound
-from grievance.glossary import DEPARTMENT_ROLES, LABELS, Role
+from grievance.glossary import DEPARTMENT_ROLES, Role, label_of
 from grievance.reference import service as reference
 from grievance.reference.models import Category, Enterprise, Meeting, Station
 from grievance.workflow import engine
@@ -25,6 +26,7 @@ from grievance.workflow.engine import Runtime
 from web.deps import DbSession
 from web.pages.common import (
     CurrentViewer,
+    ViewedCase,
     Viewer,
     check_csrf,
     form_errors,
@@ -40,6 +42,7 @@ from web.pages.work.common import (
     department_options,
     runtime_of,
 )
+from web.uploads import check_size
 
 # The step that moves a case on, in order of preference: shown first, open, on the case page.
 PRIMARY = (
@@ -85,7 +88,12 @@ INFERRED_FROM = {
 
 
 def _payload_lines(
-    _: Any, workflow: WorkflowDef, action: str, payload: dict[str, Any], departments: dict[int | None, str]
+    _: Any,
+    workflow: WorkflowDef,
+    action: str,
+    payload: dict[str, Any],
+    departments: dict[int | None, str],
+    locale: str = "zh_CN",
 ) -> list[tuple[str, str]]:
     """An event's input as a person reads it: field labels, department names, vocabulary labels, yes/no."""
     declared = workflow.actions[action].fields if action in workflow.actions else {}
@@ -96,22 +104,27 @@ def _payload_lines(
         "ledger_note": (_("Ledger remark"), None),
         "case_no": (_("Duplicate case"), None),  # of a MERGED_IN event
         "size": (_("Size (bytes)"), None),
+        "handler": (_("Handler"), None),  # of an unassign: whom the case was taken from
     }
     lines = []
     for key, value in payload.items():
+        if key == "handler" and "handler_id" in payload:  # shown on the handler_id line
+            continue
         if key == "inferred_from":  # a step the ledger did not record, at the time of another column
             lines.append((_("Time"), _(INFERRED_FROM.get(value, INFERRED_FROM["other"]))))
             continue
         spec = declared.get(key)
         label, vocabulary = known.get(key, (key, None))
         if spec is not None:
-            label, vocabulary = spec.label or key, spec.choices
+            label, vocabulary = spec.label_in(locale) or key, spec.choices
         if isinstance(value, bool):
             text = _("Yes") if value else _("No")
+        elif spec is not None and spec.type == "handler":
+            text = str(payload.get("handler", value))  # the name the event kept (effect assign_handler)
         elif (spec is not None and spec.type == "department") or key == "department_id":
             text = departments.get(value, str(value))
         elif vocabulary:
-            text = LABELS[vocabulary].get(str(value), str(value))
+            text = label_of(vocabulary, str(value), locale)
         else:
             text = str(value)
         lines.append((label, text))
@@ -139,7 +152,7 @@ def _case_page(
     request: Request,
     viewer: Viewer,
     session: Session,
-    case_no: str,
+    case: Case,
     *,
     status_code: int = 200,
     action: str | None = None,
@@ -151,9 +164,8 @@ def _case_page(
     runtime = runtime_of(request)
     _ = gettext_for(viewer)
     user = viewer.user
-    # The same path as GET /api/v1/cases/{ref}: scope check (404 for another department), audit of a
-    # confidential view, masking of personal data, the actions the engine allows now.
-    case = service.get_case(session, case_no, user)
+    # The same path as GET /api/v1/cases/{ref}: the case came through the same scope check (404 for another
+    # department) and audit of a confidential view; masking of personal data, the actions the engine allows now.
     detail = service.case_detail(session, runtime, case, user)
     workflow = runtime.workflows.get(case.workflow)
     suggestions = suggest_departments(session, case) if user.role in (Role.dispatcher, Role.supervisor) else []
@@ -163,14 +175,21 @@ def _case_page(
     available = {a["action"] for a in actions}
     # The actions that merge this case (effect merge_into, whatever the workflow calls them) offer the hints.
     merges = {a for a in available if MERGE_EFFECT in workflow.actions[a].effects}
-    duplicates = service.possible_duplicates(session, runtime, case, user) if merges else []
+    # The actions that send the case to a department (effect assign_department) say what it may duplicate.
+    dispatches = {a for a in available if "assign_department" in workflow.actions[a].effects}
+    duplicates = service.possible_duplicates(session, runtime, case, user) if merges or dispatches else []
     # The events that are not workflow actions get a name of their own.
     own_labels = {INTAKE: _("Case logged"), "attach": _("File attached"), MERGED_IN: _("Duplicate merged in")}
     timeline = [
         {
             **event,
-            "label": own_labels.get(event["action"], event["label"]),
-            "lines": _payload_lines(_, workflow, event["action"], event["payload"], names),
+            "label": own_labels.get(event["action"])
+            or (
+                workflow.actions[event["action"]].label_in(viewer.locale)
+                if event["action"] in workflow.actions
+                else event["label"]
+            ),
+            "lines": _payload_lines(_, workflow, event["action"], event["payload"], names, viewer.locale),
         }
         for event in reversed(detail["timeline"])  # newest first: what happened last matters most
     ]
@@ -191,6 +210,12 @@ def _case_page(
         timeline=timeline,
         suggestions=suggestions,
         department_options=department_options(departments, case.accused_department_id),
+        # A head assigns to anyone of the department; a handler takes a case for themselves only.
+        handler_options=[
+            (h.id, h.display_name)
+            for h in department_handlers(session, case.department_id)
+            if user.role != Role.handler or h.id == user.id
+        ],
         accused_department=names.get(case.accused_department_id) if case.accused_department_id else None,
         meeting=_name(session, Meeting, case.meeting_id, "title"),
         station=_name(session, Station, case.station_id, "name"),
@@ -198,14 +223,15 @@ def _case_page(
         category=_name(session, Category, case.category_id, "name"),
         duplicates=duplicates,
         merge_actions=merges,
+        dispatch_actions=dispatches,
         may_attach=_may_attach(runtime, case, viewer),
-        state_labels={code: s.label for code, s in workflow.states.items()},
+        state_labels={code: s.label_in(viewer.locale) for code, s in workflow.states.items()},
     )
 
 
 @router.get("/cases/{case_no}", response_class=HTMLResponse)
-def case_page(request: Request, case_no: str, viewer: CurrentViewer, session: DbSession) -> Response:
-    return _case_page(request, viewer, session, case_no)
+def case_page(request: Request, case: ViewedCase, viewer: CurrentViewer, session: DbSession) -> Response:
+    return _case_page(request, viewer, session, case)
 
 
 def _raw_input(definition: ActionDef, form: FormData) -> dict[str, str]:
@@ -221,22 +247,22 @@ def _action_input(definition: ActionDef, raw: dict[str, str]) -> dict[str, Any]:
         value = raw.get(name, "").strip()
         if not value:
             continue
-        label = spec.label or name
+        label, label_en = spec.label or name, spec.label_in("en") or name
         if spec.type == "int":
             try:
                 typed[name] = int(value)
             except ValueError:
                 errors.append(
-                    {"field": name, "message": f"{label}应为整数", "message_en": f"{name} must be a whole number"}
+                    {"field": name, "message": f"{label}应为整数", "message_en": f"{label_en} must be a whole number"}
                 )
         elif spec.type == "bool":
             if value not in ("true", "false"):
                 errors.append(
-                    {"field": name, "message": f"请选择{label}", "message_en": f"choose yes or no for {name}"}
+                    {"field": name, "message": f"请选择{label}", "message_en": f"Choose yes or no for {label_en}"}
                 )
             else:
                 typed[name] = value == "true"
-        elif spec.type == "department":
+        elif spec.type in ("department", "handler"):
             typed[name] = int(value) if value.isdigit() else value
         else:
             typed[name] = raw[name] if spec.type == "text" else value
@@ -252,52 +278,52 @@ def _version(form: FormData) -> int | None:
 
 @router.post("/cases/{case_no}/actions/{action}", response_class=HTMLResponse)
 def fire_action(
-    request: Request, case_no: str, action: str, form: PostedForm, viewer: CurrentViewer, session: DbSession
+    request: Request, case: ViewedCase, action: str, form: PostedForm, viewer: CurrentViewer, session: DbSession
 ) -> Response:
     check_csrf(viewer, form)
     runtime = runtime_of(request)
     _ = gettext_for(viewer)
-    case = service.get_case(session, case_no, viewer.user)
     definition = runtime.workflows.get(case.workflow).actions.get(action)
     if definition is None:
         raise NotFound(f"该流程没有动作 {action} (the case's workflow has no action {action!r})")
     raw = _raw_input(definition, form)
     try:
         payload = _action_input(definition, raw)
-        engine.fire(
-            session,
-            runtime,
-            case=case,
-            action=action,
-            actor=viewer.user,
-            payload=payload,
-            expected_version=_version(form),
-        )
+        with session.begin_nested():  # nothing of a refused action is kept (the view's audit entry is)
+            engine.fire(
+                session,
+                runtime,
+                case=case,
+                action=action,
+                actor=viewer.user,
+                payload=payload,
+                expected_version=_version(form),
+            )
     except InvalidInput as exc:
-        session.rollback()  # nothing of a refused action is kept
         return _case_page(
             request,
             viewer,
             session,
-            case_no,
+            case,
             status_code=422,
             action=action,
             values=raw,
             errors=form_errors(exc, viewer.locale),
         )
     except (Conflict, Forbidden) as exc:
-        session.rollback()
+        session.refresh(case)  # a stale form: show the case as it is now
         return _case_page(
             request,
             viewer,
             session,
-            case_no,
+            case,
             status_code=exc.status_code,
             action=action,
             values=raw,
             problem=exc.message,
         )
-    message = _("%(case_no)s: %(action)s done") % {"case_no": case.case_no, "action": definition.label}
+    action_label = definition.label_in(viewer.locale)
+    message = _("%(case_no)s: %(action)s done") % {"case_no": case.case_no, "action": action_label}
     back = back_to(form.get("next"))
     if back is None:
         # After a return the case leaves the department: its page would now answer 404.
@@ -307,48 +333,37 @@ def fire_action(
 
 def _read_upload(item: UploadFile, runtime: Runtime) -> service.Upload:
     """One uploaded file, refused before it is read into memory when it is too large."""
-    limit = runtime.settings.attachment_max_bytes
-    if item.size is not None and item.size > limit:
-        raise InvalidInput.field(
-            "files",
-            f"附件 {item.filename} 超过 {limit // 1048576} MB",
-            f"attachment {item.filename!r} is larger than {limit} bytes",
-        )
+    check_size(item, runtime.settings.attachment_max_bytes)
     return service.Upload(item.filename or "attachment", item.content_type or "", item.file.read())
 
 
 @router.post("/cases/{case_no}/attachments", response_class=HTMLResponse)
 def upload_attachment(
-    request: Request, case_no: str, viewer: ViewerBeforeBody, form: PostedForm, session: DbSession
+    request: Request, viewer: ViewerBeforeBody, form: PostedForm, case: ViewedCase, session: DbSession
 ) -> Response:
     # In this order: the viewer (own short transaction), the body with its files, then the transaction.
     check_csrf(viewer, form)
     runtime = runtime_of(request)
     _ = gettext_for(viewer)
-    case = service.get_case(session, case_no, viewer.user)
     try:
         files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
         if not files:
             raise InvalidInput.field("files", "请选择要上传的文件", "choose a file to upload")
-        for upload in [_read_upload(f, runtime) for f in files]:
-            service.add_attachment(session, runtime, case=case, actor=viewer.user, upload=upload)
+        with session.begin_nested():  # all the files or none
+            for upload in [_read_upload(f, runtime) for f in files]:
+                service.add_attachment(session, runtime, case=case, actor=viewer.user, upload=upload)
     except InvalidInput as exc:
-        session.rollback()
         return _case_page(
-            request, viewer, session, case_no, status_code=422, upload_errors=form_errors(exc, viewer.locale)
+            request, viewer, session, case, status_code=422, upload_errors=form_errors(exc, viewer.locale)
         )
     except Forbidden as exc:
-        session.rollback()
-        return _case_page(request, viewer, session, case_no, status_code=403, problem=exc.message)
+        return _case_page(request, viewer, session, case, status_code=403, problem=exc.message)
     count = len(files)
     return redirect(f"/cases/{case.case_no}", flash=_("%(n)d file(s) attached") % {"n": count})
 
 
 @router.get("/cases/{case_no}/attachments/{attachment_id}")
-def download_attachment(
-    request: Request, case_no: str, attachment_id: int, viewer: CurrentViewer, session: DbSession
-) -> FileResponse:
-    case = service.get_case(session, case_no, viewer.user)
+def download_attachment(request: Request, case: ViewedCase, attachment_id: int, session: DbSession) -> FileResponse:
     found = next((a for a in service.load_parts(session, case).attachments if a.id == attachment_id), None)
     if found is None:
         raise NotFound(f"附件 {attachment_id} 不存在 (no attachment {attachment_id} on this case)")

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from grievance.cases import service
+from grievance.cases import listing
+from grievance.cases.access import may_read_personal_data
 from grievance.cases.schemas import CaseSummary
-from grievance.errors import InvalidInput
-from grievance.glossary import DEPARTMENT_ROLES, LABELS
+from grievance.errors import Forbidden, InvalidInput
+from grievance.glossary import DEPARTMENT_ROLES
 from grievance.workflow.engine import Runtime
+from web.case_query import CaseQuery
 from web.deps import DbSession
 from web.pages.common import (
     CurrentViewer,
@@ -52,56 +52,37 @@ LIST_KEYS = (
 )
 
 
-def _local_midnight(runtime: Runtime, day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(runtime.settings.timezone))
+# The page's own words for a field it cannot use (the API answers with the model's messages).
+HINTS = {
+    "state": "Choose a state from the list",
+    "channel": "Choose a value from the list",
+    "case_type": "Choose a value from the list",
+    "urgency": "Choose a value from the list",
+    "department_id": "Choose a department from the list",
+    "received_from": "Enter a date like 2025-03-05",
+    "received_to": "Enter a date like 2025-03-05",
+    "phone": "Your role may not search by phone number",
+}
 
 
 def _list_filter(
     request: Request, viewer: Viewer, runtime: Runtime
-) -> tuple[service.CaseFilter, dict[str, str], dict[str, str]]:
-    """The search form's values as a CaseFilter, with a message next to each field it cannot use."""
+) -> tuple[listing.CaseFilter, dict[str, str], dict[str, str]]:
+    """The search form's values as a CaseFilter (the API's CaseQuery), with a message next to each field it
+    cannot use."""
     _ = gettext_for(viewer)
     params = request.query_params
     values = {key: params.get(key, "").strip() for key in LIST_KEYS}
-    errors: dict[str, str] = {}
-    filters = service.CaseFilter(limit=PAGE_SIZE, cursor=params.get("cursor") or None)
-    filters.q = values["q"][:100] or None
-    if values["state"]:
-        if values["state"] in state_labels(runtime):
-            filters.state = [values["state"]]
-        else:
-            errors["state"] = _("Choose a state from the list")
-    for key, vocabulary in (("channel", "Channel"), ("case_type", "CaseType"), ("urgency", "Urgency")):
-        if values[key]:
-            if values[key] in LABELS[vocabulary]:
-                setattr(filters, key, values[key])
-            else:
-                errors[key] = _("Choose a value from the list")
-    if values["department_id"]:
-        if values["department_id"].isdigit():
-            filters.department_id = int(values["department_id"])
-        else:
-            errors["department_id"] = _("Choose a department from the list")
-    for flag in ("overdue", "due_soon", "pending_extension", "supervised", "mine"):
-        if values[flag]:
-            setattr(filters, flag, True)
-    for key in ("received_from", "received_to"):
-        if values[key]:
-            try:
-                day = date.fromisoformat(values[key])
-            except ValueError:
-                errors[key] = _("Enter a date like 2025-03-05")
-                continue
-            # "to" includes its whole day.
-            moment = _local_midnight(runtime, day + timedelta(days=1 if key == "received_to" else 0))
-            setattr(filters, key, moment)
-    if values["phone"]:
-        if viewer.user.role in runtime.settings.personal_data_roles:
-            filters.phone = values["phone"]  # any written form: list_cases normalises it, or names the forms
-        else:
-            errors["phone"] = _("Your role may not search by phone number")
-    filters.sort = "due" if values["sort"] == "due" else "received"
-    return filters, values, errors
+    given: dict[str, object] = {**values, "q": values["q"][:100], "cursor": params.get("cursor"), "limit": PAGE_SIZE}
+    given["state"] = [values["state"]] if values["state"] else None
+    given["sort"] = "due" if values["sort"] == "due" else "received"
+    try:
+        filters = CaseQuery.from_form(given).to_filter(runtime, viewer.user)
+    except (InvalidInput, Forbidden) as exc:
+        found = {"phone": ""} if isinstance(exc, Forbidden) else form_errors(exc, viewer.locale)
+        errors = {name: _(HINTS[name]) if name in HINTS else text for name, text in found.items()}
+        return listing.CaseFilter(limit=PAGE_SIZE), values, errors
+    return filters, values, {}
 
 
 @router.get("/cases", response_class=HTMLResponse)
@@ -112,7 +93,7 @@ def case_list(request: Request, viewer: CurrentViewer, session: DbSession) -> Re
     next_cursor = None
     if not errors:
         try:
-            items, next_cursor = service.list_cases(session, runtime, viewer.user, filters)
+            items, next_cursor = listing.list_cases(session, runtime, viewer.user, filters)
         except InvalidInput as exc:
             errors = form_errors(exc, viewer.locale)
             if "cursor" in errors:  # not a field of the form: the whole list
@@ -134,9 +115,9 @@ def case_list(request: Request, viewer: CurrentViewer, session: DbSession) -> Re
         paged=bool(filters.cursor),
         departments={d.id: d.name for d in departments},
         department_options=department_options(departments),
-        state_labels=state_labels(runtime),
+        state_labels=state_labels(runtime, viewer.locale),
         department_role=viewer.user.role in DEPARTMENT_ROLES,
-        may_search_phone=viewer.user.role in runtime.settings.personal_data_roles,
+        may_search_phone=may_read_personal_data(viewer.user, runtime.settings),
         filtered=any(values.values()),
     )
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 from starlette.datastructures import FormData
 
 from grievance.cases import service
+from grievance.cases.duplicates import DuplicateFlag, duplicate_flags
 from grievance.cases.models import Case
 from grievance.cases.routing import suggest_departments
 from grievance.cases.schemas import CaseSummary
@@ -34,6 +35,7 @@ POOL_STATES = ["received", "returned", "pool"]
 CENTRE_BOARD = page_roles(Role.supervisor, Role.dispatcher)
 POOL_ROLES = page_roles(Role.dispatcher, Role.supervisor)
 QUEUE_ROLES = page_roles(Role.handler, Role.dept_head)
+CALLBACK_ROLES = page_roles(Role.dispatcher, Role.supervisor)  # the centre calls petitioners back
 
 
 async def read_form(request: Request) -> FormData:
@@ -65,13 +67,13 @@ def workflows_of(runtime: Runtime) -> list[WorkflowDef]:
     return sorted(runtime.workflows.definitions.values(), key=lambda w: w.priority)
 
 
-def state_labels(runtime: Runtime) -> dict[str, str]:
-    """Each state code with its label(s): 待派单 / 待受理 when two workflows name it differently."""
+def state_labels(runtime: Runtime, locale: str = "zh_CN") -> dict[str, str]:
+    """Each state code with its label(s) in the locale: 待派单 / 待受理 when two workflows name it differently."""
     labels: dict[str, list[str]] = {}
     for workflow in workflows_of(runtime):
         for code, state in workflow.states.items():
-            if state.label not in labels.setdefault(code, []):
-                labels[code].append(state.label)
+            if state.label_in(locale) not in labels.setdefault(code, []):
+                labels[code].append(state.label_in(locale))
     return {code: " / ".join(names) for code, names in labels.items()}
 
 
@@ -90,11 +92,8 @@ def open_states(runtime: Runtime) -> list[str]:
 
 
 def light_of(item: CaseSummary) -> str:
-    if item.overdue:
-        return "overdue"
-    if item.due_soon:
-        return "due_soon"
-    return "running" if item.next_due_at else "none"
+    """The row's traffic light, as every list shows it (cases/deadlines.py traffic_light)."""
+    return item.light
 
 
 def back_to(target: Any) -> str | None:
@@ -114,6 +113,7 @@ class Row:
     actions: list[dict[str, Any]]
     suggestions: list[dict[str, Any]] = field(default_factory=list)
     returned: dict[str, Any] | None = None
+    duplicates: list[DuplicateFlag] = field(default_factory=list)  # cases it may duplicate (pool, dispatch forms)
 
     @property
     def names(self) -> set[str]:
@@ -139,7 +139,10 @@ def rows_of(
     items: list[CaseSummary],
     *,
     suggestions: bool = False,
+    duplicates: bool = False,
 ) -> list[Row]:
+    """The rows of a work list; with `suggestions` the routing suggestions, with `duplicates` the possible
+    duplicates of each case (one query for the page, cases/duplicates.py)."""
     now = runtime.now()
     rows = []
     for item in items:
@@ -152,6 +155,10 @@ def rows_of(
         if case.state == "returned":
             row.returned = last_return(session, case)
         rows.append(row)
+    if duplicates:
+        flags = duplicate_flags(session, runtime, [r.case for r in rows], viewer.user)
+        for row in rows:
+            row.duplicates = flags.get(row.item.id, [])
     return rows
 
 

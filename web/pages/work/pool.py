@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from grievance.cases import service
+from grievance.cases import listing, service
+from grievance.cases.duplicates import flagged_pairs, pairs_among
 from grievance.errors import Conflict, DomainError
 from grievance.workflow import engine
 from web.deps import DbSession
@@ -46,19 +47,27 @@ def _pool_page(
 ) -> HTMLResponse:
     runtime = runtime_of(request)
     # Earliest due first: oldest first among cases of one urgency, and an emergency before them all.
-    filters = service.CaseFilter(state=POOL_STATES, sort="due", cursor=cursor, limit=PAGE_SIZE)
-    items, next_cursor = service.list_cases(session, runtime, viewer.user, filters)
+    filters = listing.CaseFilter(state=POOL_STATES, sort="due", cursor=cursor, limit=PAGE_SIZE)
+    items, next_cursor = listing.list_cases(session, runtime, viewer.user, filters)
     departments = all_departments(session)
+    rows = rows_of(session, runtime, viewer, items, suggestions=True, duplicates=True)
     return render(
         request,
         "work/pool.html",
         viewer,
         status_code=status_code,
-        rows=rows_of(session, runtime, viewer, items, suggestions=True),
+        rows=rows,
+        total=listing.count_cases(session, runtime, viewer.user, filters),
+        # Cases of this page that may duplicate each other: a bulk dispatch of both asks first.
+        pairs=flagged_pairs(
+            {r.item.id: r.duplicates for r in rows},
+            {r.item.id: r.item.case_no for r in rows},
+            {r.item.case_no for r in rows},
+        ),
         department_options=department_options(departments),
         more_url=f"/pool?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
         paged=bool(cursor),
-        bulk=bulk or {"checked": set(), "department_id": "", "note": "", "failures": {}, "errors": {}},
+        bulk=bulk or {"checked": set(), "department_id": "", "note": "", "failures": {}, "errors": {}, "pairs": []},
     )
 
 
@@ -83,11 +92,19 @@ def bulk_dispatch(request: Request, form: PostedForm, session: DbSession, viewer
         "note": note,
         "failures": {},
         "errors": {},
+        "pairs": [],
     }
     if not case_nos:
         bulk["errors"]["_"] = _("Tick the cases to dispatch first")
     if not department.isdigit():
         bulk["errors"]["department_id"] = _("Choose the department to send them to")
+    if not bulk["errors"] and form.get("duplicates_checked") != "1":
+        bulk["pairs"] = pairs_among(session, runtime, case_nos, viewer.user)
+        if bulk["pairs"]:
+            bulk["errors"]["_"] = _(
+                "Some ticked cases may be duplicates of each other: merge them first, or tick "
+                '"Not duplicates, dispatch them all" and send again'
+            )
     if bulk["errors"]:
         return _pool_page(request, viewer, session, status_code=422, bulk=bulk)
     payload: dict[str, Any] = {"department_id": int(department), **({"note": note} if note else {})}

@@ -1,13 +1,19 @@
-"""A department's queue: its open cases, earliest due first, and the open pool it may claim from."""
+"""A department's queue: its open cases, earliest due first, as 我的 / 本单位 / 未分配 (mine, the whole department,
+nobody's yet), the head's view of each handler's load, and the open pool it may claim from."""
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
 
-from grievance.cases import service
+from grievance.cases import listing
+from grievance.cases.assignment import Workload, department_handlers, department_workload
+from grievance.glossary import Role
+from grievance.users.models import User
 from web.deps import DbSession
 from web.pages.common import (
     Viewer,
@@ -26,28 +32,81 @@ from web.pages.work.common import (
 
 router = APIRouter(include_in_schema=False)
 
+View = Literal["mine", "all", "unassigned"]
+VIEWS: tuple[View, ...] = ("mine", "all", "unassigned")
+
+
+def default_view(viewer: Viewer, workload: dict[int | None, Workload]) -> View:
+    """A handler opens on their own cases (我的) once they have any: that is their day's work. Until then, and in a
+    department that does not assign cases to people, they open on the whole department, so an empty 我的 never
+    hides the work. A head opens on the whole department, with each handler's load above it."""
+    if viewer.user.role == Role.handler and viewer.user.id in workload:
+        return "mine"
+    return "all"
+
+
+def workload_rows(
+    session: Session, handlers: list[User], workload: dict[int | None, Workload]
+) -> list[tuple[User | None, Workload]]:
+    """The head's table: every active handler of the department (none left out for having no case), whoever
+    still has cases but is no longer an active handler here (deactivated, moved), then the cases nobody has."""
+    known = {h.id for h in handlers}
+    former = [w.assignee_id for w in workload.values() if w.assignee_id is not None and w.assignee_id not in known]
+    others = [u for u in (session.get(User, i) for i in former) if u is not None]
+    rows: list[tuple[User | None, Workload]] = [(u, workload.get(u.id, Workload(u.id))) for u in [*handlers, *others]]
+    if None in workload:
+        rows.append((None, workload[None]))
+    return rows
+
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue(request: Request, session: DbSession, viewer: Viewer = QUEUE_ROLES, cursor: str | None = None) -> Response:
+def queue(
+    request: Request,
+    session: DbSession,
+    viewer: Viewer = QUEUE_ROLES,
+    cursor: str | None = None,
+    view: str | None = None,
+) -> Response:
     runtime = runtime_of(request)
-    filters = service.CaseFilter(state=department_states(runtime), sort="due", cursor=cursor, limit=PAGE_SIZE)
-    items, next_cursor = service.list_cases(session, runtime, viewer.user, filters)
+    user = viewer.user
+    states = department_states(runtime)
+    workload = department_workload(session, user, states, runtime.now()) if user.department_id else {}
+    default = default_view(viewer, workload)
+    view = view if view in VIEWS else default  # an old or mistyped link opens the usual view
+    filters = listing.CaseFilter(state=states, sort="due", cursor=cursor, limit=PAGE_SIZE)
+    if view == "mine":
+        filters.assignee_id = user.id
+    elif view == "unassigned":
+        filters.unassigned = True
+    items, next_cursor = listing.list_cases(session, runtime, user, filters)
     rows = rows_of(session, runtime, viewer, items)
     open_pool: list[Row] = []
     if not cursor:  # the open pool (揭榜) this department may claim from, under the first page
-        pool_items, _more = service.list_cases(
-            session, runtime, viewer.user, service.CaseFilter(state=["pool"], sort="due", limit=BOARD_SIZE)
+        pool_items, _more = listing.list_cases(
+            session, runtime, user, listing.CaseFilter(state=["pool"], sort="due", limit=BOARD_SIZE)
         )
         open_pool = rows_of(session, runtime, viewer, pool_items)
     departments = {d.id: d.name for d in all_departments(session)}
+    handlers = department_handlers(session, user.department_id)
+    here = "/queue" if view == default else f"/queue?{urlencode({'view': view})}"  # where a row's form comes back
     return render(
         request,
         "work/queue.html",
         viewer,
         rows=rows,
+        total=listing.count_cases(session, runtime, user, filters),  # the true count of this view
         open_pool=open_pool,
-        department=departments.get(viewer.user.department_id, ""),
+        department=departments.get(user.department_id, ""),
         tally={s: sum(1 for r in rows if r.light == s) for s in ("overdue", "due_soon", "running")},
-        more_url=f"/queue?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
+        more_url=f"/queue?{urlencode({'view': view, 'cursor': next_cursor})}" if next_cursor else None,
         paged=bool(cursor),
+        view=view,
+        here=here,
+        tabs={
+            "mine": workload[user.id].open if user.id in workload else 0,
+            "all": sum(w.open for w in workload.values()),
+            "unassigned": workload[None].open if None in workload else 0,
+        },
+        handler_options=[(h.id, h.display_name) for h in handlers],
+        workload=workload_rows(session, handlers, workload) if user.role == Role.dept_head else [],
     )

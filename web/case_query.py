@@ -1,0 +1,125 @@
+"""The one input layer of case lists and of "the case in the URL": GET /api/v1/cases and the /cases page parse
+their query string with the same model into the domain's CaseFilter, and every route that names a case gets
+it (or the same 404) from one dependency."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from grievance.cases import listing, service
+from grievance.cases.access import may_read_personal_data
+from grievance.cases.models import Case
+from grievance.errors import BilingualValueError, Forbidden, InvalidInput, field_errors
+from grievance.glossary import CaseType, Channel, Urgency
+from grievance.users.models import User
+from grievance.workflow.engine import Runtime
+from web.deps import CurrentUser, DbSession
+
+
+class CaseQuery(BaseModel):
+    """The filters of a case list as a query string carries them (API and pages alike).
+
+    `received_from` / `received_to` take a local day (2025-03-05: from its start; "to" includes the whole day, in
+    Settings.timezone) or an aware moment (2025-03-05T08:00:00+08:00, taken as is; "to" is exclusive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: list[str] | None = None
+    department_id: int | None = None
+    channel: Channel | None = None
+    station_id: int | None = None
+    meeting_id: int | None = None
+    enterprise_id: int | None = None
+    category_id: int | None = None
+    case_type: CaseType | None = None
+    urgency: Urgency | None = None
+    overdue: bool | None = None
+    due_soon: bool | None = None
+    pending_extension: bool | None = Field(None, description="an extension request awaits the supervisor")
+    supervised: bool | None = Field(None, description="key cases: supervised (督办), inspection referrals included")
+    assignee_id: int | None = Field(None, description="the cases of this handler (承办人), by user id")
+    unassigned: bool | None = Field(None, description="true: no handler of the department has it yet (未分配)")
+    received_from: datetime | date | None = Field(None, description="2025-03-05 (a local day) or an aware time")
+    received_to: datetime | date | None = Field(None, description="2025-03-05 (the whole day) or an aware time")
+    q: str | None = Field(None, max_length=100, description="free text, Chinese included")
+    phone: str | None = Field(
+        None, max_length=32, description="petitioner phone in any written form, e.g. 138-1234-5678 (front desk roles)"
+    )
+    mine: bool = Field(False, description="only the cases I logged")
+    sort: Literal["received", "due"] = "received"
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+    @field_validator("received_from", "received_to", mode="plain")
+    @classmethod
+    def _day_or_moment(cls, value: Any) -> datetime | date | None:
+        if value is None or isinstance(value, datetime | date):
+            moment = value
+        else:
+            text = str(value).strip()
+            try:
+                moment = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+            except ValueError:
+                moment = None
+            if moment is None:
+                raise BilingualValueError(
+                    "应为日期（如 2025-03-05）或带时区的时间（如 2025-03-05T09:30:00+08:00）",
+                    "expected a day like 2025-03-05 or an aware time like 2025-03-05T09:30:00+08:00",
+                )
+        if isinstance(moment, datetime) and moment.tzinfo is None:
+            raise BilingualValueError("时间须带时区，如 +08:00", "a time needs its time zone, e.g. +08:00")
+        return moment
+
+    @classmethod
+    def from_form(cls, params: dict[str, Any]) -> CaseQuery:
+        """A page's search form: blank fields are not given; InvalidInput names each field it cannot use."""
+        given = {k: v for k, v in params.items() if v not in ("", None, [])}
+        try:
+            return cls.model_validate(given)
+        except ValidationError as exc:
+            raise InvalidInput("检索条件有误 (invalid search)", field_errors(list(exc.errors()))) from None
+
+    def to_filter(self, runtime: Runtime, user: User) -> listing.CaseFilter:
+        """The domain's CaseFilter for this user. Raises InvalidInput for a state no workflow has and Forbidden
+        (field `phone`) when the user's role may not search by phone (Settings.personal_data_roles)."""
+        if self.phone is not None and not may_read_personal_data(user, runtime.settings):
+            raise Forbidden(
+                f"角色 {user.role} 不能按电话号码查询 (role {user.role!r} may not search by phone; "
+                f"allowed: {', '.join(runtime.settings.personal_data_roles)})",
+                field="phone",
+            )
+        known = {code for w in runtime.workflows.definitions.values() for code in w.states}
+        unknown = [s for s in self.state or [] if s not in known]
+        if unknown:
+            raise InvalidInput.field(
+                "state",
+                f"没有状态 {', '.join(unknown)}",
+                f"no state {', '.join(unknown)}; accepted: {', '.join(sorted(known))}",
+            )
+        values = self.model_dump(exclude={"received_from", "received_to"})
+        return listing.CaseFilter(
+            **values,
+            received_from=_moment(runtime, self.received_from, end_of_day=False),
+            received_to=_moment(runtime, self.received_to, end_of_day=True),
+        )
+
+
+def _moment(runtime: Runtime, value: datetime | date | None, *, end_of_day: bool) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    day = value + timedelta(days=1) if end_of_day else value
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(runtime.settings.timezone))
+
+
+def case_in_url(ref: str, session: DbSession, user: CurrentUser) -> Case:
+    """The case a route's path names, by number or id, as this user may see it: one 404 for a missing case and
+    for another department's (grievance.cases.service.get_case; a confidential view is audited)."""
+    return service.get_case(session, ref, user)
+
+
+CurrentCase = Annotated[Case, Depends(case_in_url)]
