@@ -1,6 +1,8 @@
 # The two set-up commands of the README: `make run` and `make test`. Both create .venv on first use.
 PYTHON ?= python3
 VENV := .venv
+# Test processes (pytest-xdist): one per core; 0 runs the tests in this process.
+PYTEST_WORKERS ?= auto
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -27,7 +29,7 @@ chromium:
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from grievance.demo_texts import add_replies
 from grievance.demo_year import ACCUSABLE, ORDINARY, YEAR, DemoZone, _local, _Year
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.loader import Workflows
@@ -39,7 +40,7 @@ OFFICE_CLOSES = time(17, 30)
 # Ledger columns that follow a step, dropped with it when the step lies after the present moment.
 DEPENDENTS = {
     "dispatched_at": ("department",),
-    "resolved_at": ("outcome", "resolve_due_at", "extended_due_at"),
+    "resolved_at": ("outcome", "reply", "resolve_due_at", "extended_due_at"),
     "callback_at": ("callback_reached", "solved", "satisfaction"),
 }
 
@@ -102,6 +103,8 @@ def finish_year(
             closed = year.after(max(row["callback_at"], start), rng.uniform(0.3, 1.5))
             if closed <= now:
                 row["closed_at"] = closed
+    year.call_again(rows)
+    add_replies(rows)
 
 
 def _callback_and_close(year: _Year, row: dict[str, Any], resolved: datetime, now: datetime) -> None:
@@ -218,9 +221,11 @@ def present(
                 rows.append(row)
         day += timedelta(days=1)
     rows = [cut(row, now) for row in rows]
+    year.call_again(rows)
     live = _Live(year, now, first, zone.enterprises)
     live.office()
     rows.extend(live.rows)
+    add_replies(rows)
     rows.sort(key=lambda r: r["received_at"])
     numbers: dict[int, int] = {}
     for row in rows:

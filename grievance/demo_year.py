@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from grievance.demo_texts import STREET_NAMES, add_replies, case_text
 from grievance.identifiers import with_credit_check_digit
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.definition import RESOLVE_CLOCK
@@ -53,21 +54,11 @@ DEMOLITION = "05"  # 征迁安置: appeals about it are questions and requests f
 # The departments a report (举报) may accuse: never the centre, whose dispatchers route every case.
 ACCUSABLE = ["CGJ", "SSJ", "ZQB", "JD1", "JD2"]
 ORDINARY_TYPES = [("help", 34), ("complaint", 20), ("consult", 22), ("suggestion", 9), ("report", 3), ("praise", 2)]
-TITLES = {
-    "01": [
-        "小区门口路灯不亮",
-        "人行道地砖破损",
-        "井盖松动有异响",
-        "垃圾清运不及时",
-        "夜间施工噪音扰民",
-        "楼顶违章搭建",
-    ],
-    "02": ["企业项目申报咨询", "奖补资金兑现进度", "营业执照变更代办", "招聘用工需求对接", "厂房消防验收咨询"],
-    "03": ["社保转移接续", "困难家庭临时救助", "孩子入学片区划分", "社区卫生服务站开放时间", "医保报销政策咨询"],
-    "04": ["物业费纠纷调解", "楼上漏水邻里纠纷", "工资拖欠三个月", "装修噪音邻里矛盾"],
-    "05": ["征迁补偿标准咨询", "安置房交付时间", "过渡费发放"],
-}
-STREET_NAMES = ["青桐", "白沙", "科创", "光谷", "翠湖", "云帆", "金桥", "银杏", "凤凰", "兰亭", "桂园", "枫林", "星河"]
+# How many titles each first level once drew from, twice a case: the main generator still draws as many numbers
+# there (the year's other draws, on which the articles' figures rest, stay the same); the words come from
+# grievance.demo_texts, drawn by a generator of their own.
+TEXT_DRAWS = {"01": 6, "02": 5, "03": 5, "04": 4, "05": 3}
+ORDINALS = ["", "", "第二", "第三", "第四"]  # of a community's stations: the first has none
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 
@@ -91,12 +82,13 @@ def credit_code(n: int) -> str:
 
 def zone() -> DemoZone:
     stations = []
+    in_community: dict[str, int] = {}  # stations so far in each community: the second is named 第二城市驿站
     for n in range(1, STATIONS + 1):
         street = STREET_NAMES[n % len(STREET_NAMES)]
         community = f"{street}{'东西南北中'[n % 5]}社区"
-        stations.append(
-            (f"ZS{n:03d}", f"{community}城市驿站", f"{street}路{n * 3}号", community, "JD1" if n % 2 else "JD2")
-        )
+        in_community[community] = in_community.get(community, 0) + 1
+        name = f"{community}{ORDINALS[in_community[community]]}城市驿站"
+        stations.append((f"ZS{n:03d}", name, f"{street}路{n * 3}号", community, "JD1" if n % 2 else "JD2"))
     meetings = []
     calendar = WorkCalendar()
     day = date(YEAR, 1, 8)
@@ -133,6 +125,8 @@ class _Year:
         # Draws the department each report accuses: a generator of its own, so the rest of the year is the same
         # with or without it (the articles' figures depend on the main one's sequence).
         self.accused_rng = random.Random(f"accused-{seed}")
+        self.text_rng = random.Random(f"text-{seed}")  # the words of titles and descriptions (demo_texts)
+        self.callback_rng = random.Random(f"callback-{seed}")  # second callbacks (call_again)
         self.callback_share = callback_share  # of resolved cases called back (the rest never are)
         self.workflows = workflows
         self.calendar = calendar
@@ -142,20 +136,22 @@ class _Year:
 
     # --- moments -------------------------------------------------------------------------------------------
 
-    def working_moment(self, day: date) -> datetime:
+    def working_moment(self, day: date, rng: random.Random | None = None) -> datetime:
+        """A moment of office hours on `day` or the next working day, drawn by `rng` (default the main one)."""
+        rng = rng or self.rng
         while not self.calendar.is_workday(day):
             day += timedelta(days=1)
-        return _local(day, self.rng.randint(8, 16), self.rng.choice((0, 10, 20, 30, 40, 50)))
+        return _local(day, rng.randint(8, 16), rng.choice((0, 10, 20, 30, 40, 50)))
 
     def any_day(self) -> date:
         return date(YEAR, 1, 2) + timedelta(days=self.rng.randint(0, 362))
 
-    def after(self, moment: datetime, working_days: float) -> datetime:
-        """A moment some working days later, during office hours."""
+    def after(self, moment: datetime, working_days: float, rng: random.Random | None = None) -> datetime:
+        """A moment some working days later, during office hours, drawn by `rng` (default the main one)."""
         whole = int(working_days)
         base = self.calendar.add(moment, whole, "working_days") - timedelta(days=1) if whole else moment
         day = base.astimezone(ZoneInfo("Asia/Shanghai")).date()
-        candidate = self.working_moment(day)
+        candidate = self.working_moment(day, rng)
         return max(candidate, moment + timedelta(minutes=30))
 
     # --- one case ------------------------------------------------------------------------------------------
@@ -186,17 +182,25 @@ class _Year:
         if case_type == "complaint" and first_level == DEMOLITION:
             case_type = "help"  # the articles: zero complaints about the demolition programme
         category = rng.choice(self.categories[first_level])
+        title, description = case_text(
+            self.text_rng,
+            category,
+            case_type,
+            (extra or {}).get("enterprise_name") if channel == "enterprise" else None,
+        )
         name, phone = self.person()
         urgency = "normal" if rng.random() < 0.9 else ("urgent" if rng.random() < 0.8 else "emergency")
         if channel == "enterprise":
             urgency = "normal"
+        for _ in range(2):
+            rng.randrange(TEXT_DRAWS.get(first_level, 1))  # see TEXT_DRAWS
         row: dict[str, Any] = {
             "received_at": received,
             "channel": channel,
             "case_type": case_type,
             "urgency": urgency,
-            "title": rng.choice(TITLES[first_level]),
-            "description": "演示数据：" + rng.choice(TITLES[first_level]) + "，请尽快处理。",
+            "title": title,
+            "description": description,
             "petitioner_name": name,
             "petitioner_phone": phone,
             "category": category,
@@ -278,6 +282,24 @@ class _Year:
         if closed < self.end:
             row["closed_at"] = closed
         return row
+
+    def call_again(self, rows: list[dict[str, Any]]) -> None:
+        """A callback that did not reach the petitioner (未联系到) is an attempt: the workflows' callback clock
+        runs on until one reaches them (workflows/*.yaml, stop_if). So each such row is called again the next
+        working day, reached, and closed a little later; the ledger keeps the last callback. Nothing after
+        `end`; drawn by a generator of its own, so the year's other draws stay the same. Changes rows in place."""
+        rng = self.callback_rng
+        for row in rows:
+            if row.get("callback_reached") is not False or row.get("duplicate_of") or "closed_at" in row:
+                continue
+            again = self.after(row["callback_at"], 1, rng)
+            if again > self.end:
+                continue
+            satisfaction = "satisfied" if rng.random() < 0.9 else "basically_satisfied"
+            row.update(callback_at=again, callback_reached=True, solved=True, satisfaction=satisfaction)
+            closed = self.after(again, rng.uniform(0.5, 2), rng)
+            if closed <= self.end:
+                row["closed_at"] = closed
 
     def _weighted(self, options: list[tuple[str, int]]) -> str:
         return self.rng.choices([o for o, _ in options], weights=[w for _, w in options])[0]
@@ -392,6 +414,14 @@ def year_ledger(
                 "extended_due_at",
             ):
                 row.pop(key)
-        row.update(title=earlier["title"], category=earlier["category"], duplicate_of=earlier["case_no"])
+        description = "再次反映：" + earlier["description"]
+        row.update(
+            title=earlier["title"],
+            description=description,
+            category=earlier["category"],
+            duplicate_of=earlier["case_no"],
+        )
         row["closed_at"] = row["received_at"] + timedelta(minutes=40)
+    year.call_again(rows)
+    add_replies(rows)
     return rows

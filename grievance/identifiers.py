@@ -5,6 +5,7 @@ social credit codes (统一社会信用代码, GB 32100-2015), by their check di
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
@@ -38,9 +39,16 @@ RESIDENT_ID_BIRTH = (
 )
 
 
+def halfwidth(value: str) -> str:
+    """What a person typed, in its half-width form (Unicode NFKC: 「１１０１０５」 and 「Ｘ」 become 110105 and X,
+    the ideographic space a space) and without surrounding spaces. Chinese input methods type full-width
+    digits and letters; every field that reads numbers, codes or days reads them through this."""
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 def _compact(value: str) -> str:
-    """As typed, without spaces or hyphens, with a lower-case x as X."""
-    return re.sub(r"[\s\-]", "", value).upper()
+    """As typed (full-width forms too), without spaces or hyphens, with a lower-case x as X."""
+    return re.sub(r"[\s\-]", "", halfwidth(value)).upper()
 
 
 def normalize_resident_id(value: str) -> str:

@@ -23,7 +23,7 @@ from grievance.cli import main
 from grievance.config import Settings
 from grievance.db import transaction
 from grievance.demo import ACCOUNTS, LIAISON_CADRES
-from grievance.demo_year import zone
+from grievance.demo_year import year_ledger, zone
 from grievance.reference.models import Meeting, Station
 from grievance.users.models import User
 from grievance.users.service import create_token
@@ -308,8 +308,12 @@ def test_the_years_loose_ends_are_finished_the_next_year(demo):
             .join(Case, Case.id == CaseClock.case_id)
             .where(Case.received_at < end, CaseClock.stopped_at.is_(None))  # type: ignore[union-attr]
         ).scalar_one()
-    assert set(states) == {"closed", "resolved", "merged"}, states
-    assert uncalled == 0
+        unreplied = session.execute(
+            select(func.count()).where(Case.state.in_(["resolved", "closed"]), Case.reply == "")  # type: ignore[attr-defined]
+        ).scalar_one()
+    assert "closed" in states and set(states) <= {"closed", "resolved", "merged"}, states
+    assert uncalled == 0  # a callback that did not reach the petitioner was tried again
+    assert unreplied == 0  # /callbacks shows the department's reply
     assert demo.rates(channel="enterprise", as_of=demo.now.isoformat())["resolution_rate"]["value"] == 1.0
 
 
@@ -338,6 +342,7 @@ def test_the_present_on_any_day(now):
         assert not (row["case_type"] == "complaint" and row["category"].startswith("05"))
         if row["case_type"] == "report":
             assert row["accused_department"] not in ("", None, row.get("department")), row
+        assert bool(row.get("reply")) == bool(row.get("outcome")), row  # a resolved case has its reply
     assert len({r["case_no"] for r in present.rows}) == len(present.rows)
     for action in present.actions:
         steps = [v for k, v in action.row.items() if k.endswith("_at") and not k.endswith("_due_at")]
@@ -346,6 +351,64 @@ def test_the_present_on_any_day(now):
     assert (
         demo_now.present(workflows, WorkCalendar(), categories, zone(), datetime(2025, 12, 31, tzinfo=UTC)).rows == []
     )
+
+
+# The leaf categories of config/categories.yaml by first level, and words that tell each one's subject.
+LEAVES = {
+    "01": ["010101", "010102", "010103", "010201", "010202", "010203"],
+    "02": ["020101", "020102", "020201", "020202"],
+    "03": ["030101", "030102", "030201", "030202"],
+    "04": ["040101", "040102", "040201"],
+    "05": ["050101", "050102"],
+}
+SUBJECT_WORDS = {
+    "010101": "路灯",
+    "010102": "路面|地砖|道路|人行道",
+    "010103": "井盖",
+    "010201": "垃圾",
+    "010202": "违章|违建|搭建|围墙",
+    "010203": "噪音|施工|音响|音量",
+    "020101": "申报",
+    "020102": "奖补",
+    "020201": "执照|证照|验收",
+    "020202": "招聘|用工|稳岗|技工",
+    "030101": "社保|医保",
+    "030102": "救助|低保",
+    "030201": "入学|幼儿园",
+    "030202": "卫生服务站|家庭医生",
+    "040101": "物业",
+    "040102": "漏水|装修",
+    "040201": "工资|欠薪",
+    "050101": "征收|补偿",
+    "050102": "安置房|过渡费",
+}
+
+
+def test_a_demo_case_tells_of_one_subject_and_a_resolved_one_carries_its_reply():
+    """Title, description and category of every case of the year agree (so a duplicate flag, which matches on
+    the words, looks right); a merged duplicate repeats its case; a resolved case has the department's reply to
+    match its outcome; the stations have names of their own (no database)."""
+    rows = year_ledger(load_workflows(Settings().workflows_dir), WorkCalendar(), LEAVES, zone())
+    by_no = {row["case_no"]: row for row in rows}
+    for row in rows:
+        words = SUBJECT_WORDS[row["category"]]
+        assert re.search(words, row["title"]) and re.search(words, row["description"]), row
+        if row.get("duplicate_of"):
+            earlier = by_no[row["duplicate_of"]]
+            assert row["title"] == earlier["title"] and earlier["description"] in row["description"]
+        reply = row.get("reply", "")
+        assert bool(reply) == bool(row.get("outcome")), row
+        if row.get("outcome") == "answered_on_spot":
+            assert reply.startswith("已当场答复")
+        elif row.get("outcome") in ("mediated", "not_mediated"):
+            assert ("未能达成一致" in reply) == (row["outcome"] == "not_mediated"), row
+    assert len({row["title"] for row in rows}) > len(rows) * 0.8  # alike only when meant to
+    # A callback that did not reach the petitioner is tried again (its clock runs on until one does).
+    late_in_year = datetime(2025, 12, 20, tzinfo=UTC)
+    assert [r["case_no"] for r in rows if r.get("callback_reached") is False and r["callback_at"] < late_in_year] == []
+    stations = zone().stations
+    assert [code for code, *_rest in stations] == [f"ZS{n:03d}" for n in range(1, 105)]
+    assert len({name for _code, name, *_rest in stations}) == 104
 
 
 def test_demo_if_empty_on_a_database_with_users_loads_nothing(settings, tmp_path):

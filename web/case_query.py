@@ -16,6 +16,8 @@ from grievance.cases.access import may_read_personal_data
 from grievance.cases.models import Case
 from grievance.errors import BilingualValueError, Forbidden, InvalidInput, field_errors
 from grievance.glossary import CaseType, Channel, Urgency
+from grievance.identifiers import halfwidth
+from grievance.reference.schemas import written_day
 from grievance.users.models import User
 from grievance.workflow.engine import Runtime
 from web.deps import CurrentUser, DbSession
@@ -24,7 +26,8 @@ from web.deps import CurrentUser, DbSession
 class CaseQuery(BaseModel):
     """The filters of a case list as a query string carries them (API and pages alike).
 
-    `received_from` / `received_to` take a local day (2025-03-05: from its start; "to" includes the whole day, in
+    `received_from` / `received_to` take a local day (2025-03-05, also 2025/3/5 or 2025年3月5日 as the meeting
+    form reads it (grievance.reference.schemas.written_day): from its start; "to" includes the whole day, in
     Settings.timezone) or an aware moment (2025-03-05T08:00:00+08:00, taken as is; "to" is exclusive)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -61,15 +64,16 @@ class CaseQuery(BaseModel):
         if value is None or isinstance(value, datetime | date):
             moment = value
         else:
-            text = str(value).strip()
+            text = halfwidth(str(value))
             try:
-                moment = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+                # A day as the meeting and intake forms read it (2025/9/28, 2025年9月28日 ...), else ISO.
+                moment = written_day(text) or datetime.fromisoformat(text)
             except ValueError:
                 moment = None
             if moment is None:
                 raise BilingualValueError(
-                    "应为日期（如 2025-03-05）或带时区的时间（如 2025-03-05T09:30:00+08:00）",
-                    "expected a day like 2025-03-05 or an aware time like 2025-03-05T09:30:00+08:00",
+                    "应为日期（如 2025-03-05、2025/3/5）或带时区的时间（如 2025-03-05T09:30:00+08:00）",
+                    "expected a day like 2025-03-05 or 2025/3/5, or an aware time like 2025-03-05T09:30:00+08:00",
                 )
         if isinstance(moment, datetime) and moment.tzinfo is None:
             raise BilingualValueError("时间须带时区，如 +08:00", "a time needs its time zone, e.g. +08:00")

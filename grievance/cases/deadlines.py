@@ -23,7 +23,8 @@ class Deadline:
     """A case's deadline as a list row shows it. `due_at` (UTC) and `clock` name the earliest running clock that
     counts; `late_by` is how far past its due time that clock is, in whole `late_unit`s rounded up (a clock 2
     working hours late is 1 working day late); 0 when overdue but no time of its unit has passed yet (a clock due
-    on Friday, read on Saturday, is 0 working days late). Every other field is None or False when nothing runs."""
+    on Friday, read on Saturday, is 0 working days late; pages say "已超期不足1个工作日"). Every other field is
+    None or False when nothing runs."""
 
     due_at: datetime | None = None
     clock: str | None = None
@@ -57,8 +58,11 @@ def running_clocks(session: Session, case_ids: Iterable[int]) -> dict[int, list[
 
 
 def late_by(calendar: WorkCalendar, due_at: datetime, now: datetime, unit: str) -> int:
-    """Whole units (working days on the working-day calendar, calendar days or hours) from `due_at` to `now`,
-    rounded up; 0 when `now` is not past `due_at` or no time of the unit has passed since."""
+    """How late, the one count of every page (lists and the case page's clocks, workflow/clocks.clock_status):
+    whole units (working days on the working-day calendar, calendar days or hours) from `due_at` to `now`, rounded
+    up, so a begun unit counts ("已超期 1个工作日" two working hours after the due time); 0 when `now` is not past
+    `due_at` or no time of the unit has passed since: due Friday 24:00, read on Saturday or Sunday, a clock is
+    late but no working day has begun, and pages say "已超期不足1个工作日" (work/_work.html overdue_by)."""
     seconds = -calendar.remaining(now, due_at, unit)
     return max(0, math.ceil(seconds / UNIT_SECONDS[unit] - 1e-9))
 

@@ -32,6 +32,7 @@ from grievance.ledger.columns import (
     text_of,
 )
 from grievance.ledger.reading import LedgerFile
+from grievance.ledger.template import EXAMPLE_CASE_NO
 from grievance.reference.models import Department, Enterprise, Meeting, Station
 
 MAX_ERRORS = 200
@@ -227,6 +228,16 @@ def plan_import(
         case_no = text_of(raw.get("case_no"))
         if not case_no:
             errors.add(number, "case_no", "为必填项（诉求编号是导入的键）", "is required (the key of the import)")
+            continue
+        if case_no == EXAMPLE_CASE_NO:  # the template's example row, left in: never a case
+            plan.warn(
+                number,
+                "case_no",
+                "example",
+                f"模板示例行，已跳过（编号 {EXAMPLE_CASE_NO} 的行不会导入，请填写本单位的诉求）",
+                f"the template's example row, skipped (the row numbered {EXAMPLE_CASE_NO} is never imported; fill "
+                "in your office's cases)",
+            )
             continue
         if case_no in seen:
             errors.add(number, "case_no", f"与第{seen[case_no]}行重复", f"repeats row {seen[case_no]}")

@@ -1,5 +1,7 @@
 """The ledger template an office fills in: every column under its Chinese header, which are required and what
-each accepts (all read from grievance.ledger.columns), and one example row that imports as one open case.
+each accepts (all read from grievance.ledger.columns), and one example row, greyed, that the importer
+recognises by its case number (EXAMPLE_CASE_NO) and skips with a warning: a template sent back unchanged
+imports no case.
 
 The workbook is written with the same spreadsheet code as the ledger and report exports (grievance.spreadsheet),
 so a cell is never a live formula; its first sheet is the one the importer reads, the second explains each column.
@@ -19,10 +21,13 @@ from grievance.ledger.columns import COLUMNS, HELP_ZH, TIME_COLUMNS, VOCABULARY_
 from grievance.ledger.reading import REQUIRED
 from grievance.spreadsheet import append_row
 
-# One case as an office writes it: a 12345 hotline request for help, received and not yet dispatched, so it
-# imports into any deployment (no department, station or enterprise needs to exist) and waits in the pool.
+# The case number that marks the template's example row: grievance.ledger.planning skips the row that carries it
+# (「模板示例行，已跳过」), so the example never becomes a case that is soon hundreds of working days overdue.
+EXAMPLE_CASE_NO = "示例-0001"
+# One case as an office writes it: a 12345 hotline request for help, received and not yet dispatched; every
+# column a row needs is filled, to be copied into the rows below it.
 EXAMPLE: dict[str, str] = {
-    "case_no": "示例-0001",
+    "case_no": EXAMPLE_CASE_NO,
     "received_at": "2025-03-05 09:30",
     "channel": "12345热线",
     "case_type": "求助",
@@ -31,10 +36,11 @@ EXAMPLE: dict[str, str] = {
     "description": "幸福小区3栋门前路灯连续一周不亮，夜间出行不便。",
     "petitioner_name": "张先生",
     "petitioner_phone": "13800138000",
-    "note": "示例行：请换成本单位的诉求，或删除此行",
+    "note": "示例行：导入时自动跳过，不会成为诉求；请在下面各行填写本单位的诉求",
 }
 TIME_EXAMPLE = "2025-03-05 14:30"
 REQUIRED_FILL = PatternFill("solid", fgColor="FFF2CC")  # the required headers, as Excel templates mark them
+EXAMPLE_FONT = Font(italic=True, color="808080")  # the example row, grey as a placeholder
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def column_guides() -> list[ColumnGuide]:
 
 def template_xlsx() -> bytes:
     """The template workbook: sheet 台账 with the Chinese headers (required ones shaded) and EXAMPLE as its one
-    row; sheet 填写说明 with each column's other headers, whether it is required, and what it accepts."""
+    row (greyed; the importer skips it); sheet 填写说明 with each column's other headers, whether it is required, and what it accepts."""
     book = Workbook()
     ledger = book.active
     ledger.title = "台账"
@@ -85,6 +91,8 @@ def template_xlsx() -> bytes:
         if guide.required:
             cell.fill = REQUIRED_FILL
     append_row(ledger, [EXAMPLE.get(g.name) for g in guides])
+    for cell in ledger[2]:
+        cell.font = EXAMPLE_FONT
     for cell, guide in zip(ledger[1], guides, strict=True):
         ledger.column_dimensions[cell.column_letter].width = max(12, 2 * len(guide.header) + 4)
     ledger.freeze_panes = "A2"

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from grievance.identifiers import normalize_credit_code
+from grievance.identifiers import halfwidth, normalize_credit_code
 from grievance.schemas import In
 
 
@@ -42,8 +42,19 @@ class StationOut(BaseModel):
     department_id: int | None
 
 
-# A day as clerks type it: 2025-09-28, 2025-9-28, 2025/9/28, 2025.9.28, 2025年9月28日 or 20250928.
+# A day as clerks type it: 2025-09-28, 2025-9-28, 2025/9/28, 2025.9.28, 2025年9月28日 or 20250928 (full-width too).
 _DAY = re.compile(r"^(\d{4})(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))$")
+
+
+def written_day(text: str) -> date | None:
+    """The day a person typed in one of the written forms of _DAY (full-width digits and slashes included), or
+    None when the text is none of them. Raises ValueError when the form is right but the day does not exist
+    (2025/2/30). The meeting form, the case list's filters (web.case_query) and the calendar's days
+    (grievance.workflow.calendar_service.parse_day) read days with it, so a day typed one way is accepted in all."""
+    found = _DAY.match(halfwidth(text))
+    if not found:
+        return None
+    return date(int(found[1]), int(found[2] or found[4]), int(found[3] or found[5]))
 
 
 class MeetingIn(In):
@@ -60,14 +71,16 @@ class MeetingIn(In):
         """The written forms of a day a clerk types in a plain text field (a date picker swallows Tab)."""
         if not isinstance(value, str):
             return value
-        found = _DAY.match(value.strip())
-        if not found:
-            return value.strip()
-        year, month, day = int(found[1]), int(found[2] or found[4]), int(found[3] or found[5])
         try:
-            return date(year, month, day)
+            return written_day(value) or halfwidth(value)
         except ValueError:
-            return value.strip()  # 2025-02-30: pydantic's own message, which names the accepted form
+            return halfwidth(value)  # 2025-02-30: pydantic's own message, which names the accepted form
+
+    @field_validator("attendee_count", mode="before")
+    @classmethod
+    def _attendee_count(cls, value: Any) -> Any:
+        """A count typed with a Chinese input method: 「８０」 is 80."""
+        return re.sub(r"\s", "", halfwidth(value)) if isinstance(value, str) else value
 
 
 class MeetingOut(BaseModel):

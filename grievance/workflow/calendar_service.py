@@ -20,6 +20,8 @@ from grievance.cases.models import CalendarOverride, Case, CaseClock
 from grievance.cases.states import current_state, record_state, state_after
 from grievance.db import utcnow
 from grievance.errors import Conflict, InvalidInput, NotFound
+from grievance.identifiers import halfwidth
+from grievance.reference.schemas import written_day
 from grievance.textfiles import decode_text
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.clocks import refresh_next_due
@@ -27,6 +29,10 @@ from grievance.workflow.clocks import refresh_next_due
 WORKDAY_WORDS = {"workday": True, "work": True, "班": True, "上班": True, "补班": True, "工作日": True}
 HOLIDAY_WORDS = {"holiday": False, "off": False, "休": False, "休息": False, "放假": False, "节假日": False}
 MAX_NOTE = 200  # characters of an override's note (the column's size)
+# The days an override may be set on: a typo such as 5928-09-28 (a date field typed 2025/9/28) is refused, not
+# stored where no year view shows it. Statutory holiday data (chinese_calendar) starts in 2004.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
 
 
 class NothingToChange(Conflict):
@@ -64,9 +70,10 @@ def parse_kind(text: str, where: str = "kind") -> bool:
 
 
 def parse_day(text: str, where: str = "day") -> date:
-    """A day written YYYY-MM-DD. Raises InvalidInput at `where` (a field, or "line N" of a file)."""
+    """A day written YYYY-MM-DD (also 2025/9/28, 2025年9月28日, full-width digits: the forms the meeting form reads,
+    grievance.reference.schemas.written_day). Raises InvalidInput at `where` (a field, or "line N" of a file)."""
     try:
-        return date.fromisoformat(text.strip())
+        return written_day(text) or date.fromisoformat(halfwidth(text))
     except ValueError:
         zh, en = _prefix(where, "The day")
         raise InvalidInput.field(
@@ -74,6 +81,19 @@ def parse_day(text: str, where: str = "day") -> date:
             f"{zh}应为日期，如 2027-10-01，收到 {text!r}",
             f"{en}must be a date like 2027-10-01, got {text!r}",
         ) from None
+
+
+def check_calendar_day(day: date, where: str = "day") -> date:
+    """`day` if an override may be set on it (FIRST_DAY to LAST_DAY); else InvalidInput at `where` (a field, or
+    "line N" of a file) naming the accepted range."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return day
+    zh, en = _prefix(where, "The day")
+    raise InvalidInput.field(
+        where,
+        f"{zh}日期 {day} 超出范围，可调整 {FIRST_DAY} 至 {LAST_DAY} 之间的日期",
+        f"{en}{day} is out of range; accepted: {FIRST_DAY} to {LAST_DAY}",
+    )
 
 
 def parse_moment(text: str, tz: tzinfo, where: str = "start") -> datetime:
@@ -194,13 +214,17 @@ def change_overrides(
 ) -> int:
     """Set (True: a working day, False: a day off) or remove (None) overrides, then move the running clocks
     they affect. Returns how many cases had their due times moved.
-    Raises NotFound for removing a day without an override, and NothingToChange (409) for setting a day to
-    what it already is with the note it already has (the issue 9 rule: an override must change something)."""
+    Raises InvalidInput (field day) for a day outside FIRST_DAY..LAST_DAY (an override stored there before
+    may still be removed), NotFound for removing a day without an override, and NothingToChange (409) for
+    setting a day to what it already is with the note it already has (the issue 9 rule: an override must change
+    something)."""
     if not changes:
         return 0
     old = WorkCalendar(_overrides(session), timezone)
     for day, is_workday, note in changes:
         row = session.get(CalendarOverride, day)
+        if is_workday is not None or row is None:
+            check_calendar_day(day)
         if is_workday is None:
             if row is None:
                 raise NotFound(f"{day} 没有本地调整 (no override on {day})")
@@ -247,7 +271,8 @@ def read_calendar_file(source: str | bytes) -> list[tuple[int, date, bool, str]]
     """The lines `YYYY-MM-DD,workday|holiday[,note]` of a calendar file as (line, day, is_workday, note).
     A header on the first line, blank lines and lines starting with # are skipped. `source` is the file's
     bytes (UTF-8 with or without BOM, or GB18030 as Chinese Excel saves a CSV: decoded by grievance.textfiles)
-    or its text. Raises InvalidInput listing every bad line (a day twice included), or at "file" when the
+    or its text. Raises InvalidInput listing every bad line (a day twice included, a day outside FIRST_DAY to
+    LAST_DAY), or at "file" when the
     file lists no day or its encoding is not one of those."""
     rows: list[tuple[int, date, bool, str]] = []
     errors: list[dict[str, object]] = []
@@ -266,7 +291,7 @@ def read_calendar_file(source: str | bytes) -> list[tuple[int, date, bool, str]]
                     f"第{number}行应为：日期,workday|holiday[,说明]",
                     f"line {number}: expected day,kind[,note]",
                 )
-            day = parse_day(fields[0], f"line {number}")
+            day = check_calendar_day(parse_day(fields[0], f"line {number}"), f"line {number}")
             is_workday = parse_kind(fields[1], f"line {number}")
             if day in seen:
                 raise InvalidInput.field(

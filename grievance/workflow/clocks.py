@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from grievance.cases.deadlines import late_by
 from grievance.cases.models import NO_DUE, Case, CaseClock
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.context import ActionContext
@@ -62,7 +63,7 @@ def apply_clocks(ctx: ActionContext, final: bool) -> None:
     for name, definition in ctx.workflow.clocks.items():
         clock = ctx.clocks.get(name)
         running = clock is not None and clock.stopped_at is None
-        if ctx.action in definition.stop and running:
+        if ctx.action in definition.stop and running and _stops(ctx, definition):
             assert clock is not None
             _resume_if_paused(ctx.calendar, clock, ctx.now)
             clock.stopped_at = ctx.now
@@ -96,6 +97,14 @@ def apply_clocks(ctx: ActionContext, final: bool) -> None:
     refresh_next_due(ctx.case, ctx.clocks.values())
 
 
+def _stops(ctx: ActionContext, definition: ClockDef) -> bool:
+    """Whether this action (one of the clock's `stop`) stops it: always, unless the clock's `stop_if` names a bool
+    field of the action that must be true (an unreached callback is an attempt and leaves the callback clock
+    running, its due time unchanged)."""
+    field = definition.stop_if.get(ctx.action)
+    return field is None or (ctx.payload or {}).get(field) is True
+
+
 def _resume_if_paused(calendar: WorkCalendar, clock: CaseClock, now: datetime) -> None:
     if clock.paused_at is None:
         return
@@ -123,7 +132,10 @@ def refresh_next_due(case: Case, clocks: Iterable[CaseClock]) -> None:
 
 
 def clock_status(clock: CaseClock, calendar: WorkCalendar, now: datetime) -> dict[str, object]:
-    """What a person needs to know of a clock: due, how much is left (working time), late or not."""
+    """What a person needs to know of a clock: due, how much is left (seconds, working seconds for a working-day
+    limit), late or not. An overdue clock says how late in `late_by` whole units of its limit, counted as every
+    list counts it (cases/deadlines.late_by: a begun unit counts; 0 when none has begun, a clock due Friday 24:00
+    read on Saturday), so the case page and the lists say the same; None when not overdue."""
     unit = _unit(clock)
     if clock.stopped_at is not None:
         status = "met" if clock.stopped_at <= clock.due_at else "met_late"
@@ -146,6 +158,7 @@ def clock_status(clock: CaseClock, calendar: WorkCalendar, now: datetime) -> dic
         "paused_at": clock.paused_at,
         "status": status,
         "remaining_seconds": remaining,
+        "late_by": late_by(calendar, clock.due_at, now, unit) if status == "overdue" else None,
         "remaining_working_days": (
             round(remaining / 86400, 2) if remaining is not None and unit == "working_days" else None
         ),

@@ -68,7 +68,7 @@ class FieldDef(Labelled):
     type: Literal["text", "int", "bool", "department", "case", "choice", "handler"]
     label: str = ""  # empty: pages show the field's code
     required: bool = False
-    required_if: str | None = None  # required when this other (bool) field is true
+    required_if: str | None = None  # required when this other (bool) field is true, refused when it is false
     choices: str | None = None  # name of a glossary vocabulary, for type "choice"
     min: int | None = None
     max: int | None = None
@@ -135,6 +135,9 @@ class ClockDef(Labelled):
     owner: Literal["department", "centre"] = "department"
     start: list[str]  # actions that start (or restart) the clock
     stop: list[str] = Field(default_factory=list)
+    # An action of `stop` that stops the clock only when its input says so: {action: bool field}. A callback
+    # that did not reach the petitioner (reached: false) is an attempt; the clock runs on (DOMAIN.md, 回访).
+    stop_if: dict[str, str] = Field(default_factory=dict)
     pause: list[str] = Field(default_factory=list)
     resume: list[str] = Field(default_factory=list)
     extend: list[str] = Field(default_factory=list)  # actions that push the due time by the approved days

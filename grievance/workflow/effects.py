@@ -142,8 +142,13 @@ def reject_extension(ctx: ActionContext) -> None:
 
 @effect("reached")
 def record_callback(ctx: ActionContext) -> None:
+    """A callback's answers on the case. One that did not reach the petitioner is an attempt: its event is the
+    record, the callback clock runs on (the workflow's `stop_if`), and it never overwrites the answers of a callback
+    that reached them since the last resolution (those are what closing and the rates read, DOMAIN.md)."""
     p = _payload(ctx)
     case = ctx.case
+    if not p["reached"] and case.callback_reached:
+        return
     case.callback_at = ctx.now
     case.callback_reached = p["reached"]
     case.callback_solved = p.get("solved") if p["reached"] else None

@@ -284,6 +284,18 @@ def validate_input(
         if required and name not in payload and not any(e["field"] == name for e in errors):
             label, label_en = field.label or name, field.label_in("en") or name
             errors.append({"field": name, "message": f"{label} 为必填项", "message_en": f"{label_en} is required"})
+        if field.required_if is not None and payload.get(field.required_if) is False and name in payload:
+            # A contradiction: a callback that did not reach the petitioner cannot say whether it was solved.
+            other = action.fields[field.required_if]
+            label, label_en = field.label or name, field.label_in("en") or name
+            if_zh, if_en = other.label or field.required_if, other.label_in("en") or field.required_if
+            errors.append(
+                {
+                    "field": name,
+                    "message": f"{if_zh}选「否」时不能填写{label}",
+                    "message_en": f"{label_en} cannot be given when {if_en} is no",
+                }
+            )
     if errors:
         raise InvalidInput(f"动作 {action_name} 的输入有误 (invalid input for {action_name})", errors)
     return payload, refs
@@ -371,9 +383,12 @@ def check_action(
         )
     if expected_version is not None and expected_version != case.version:
         raise Conflict(
-            f"诉求已被他人修改（当前版本 {case.version}，您的版本 {expected_version}），请刷新后重试 "
-            f"(the case changed since you read it: version {case.version}, yours {expected_version})",
+            # For people, not version numbers; the API's detail keeps both (current_version, your_version).
+            "该件已被他人更新（例如刚刚已派单或签收），请查看最新状态后再操作 "
+            "(someone else has just updated this case, e.g. dispatched or accepted it: "
+            "look at its current state before you act)",
             current_version=case.version,
+            your_version=expected_version,
         )
     if actor.role not in definition.roles:
         raise Forbidden(

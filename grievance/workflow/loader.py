@@ -215,6 +215,18 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
             for i, action_name in enumerate(getattr(clock, key)):
                 if action_name not in action_names:
                     errs.append((("clocks", name, key, i), f"unknown action {action_name!r}"))
+        for action_name, field_name in clock.stop_if.items():
+            action = wf.actions.get(action_name)
+            field = action.fields.get(field_name) if action else None
+            if action_name not in clock.stop:
+                errs.append((("clocks", name, "stop_if", action_name), f"{action_name!r} is not in this clock's stop"))
+            elif field is None or field.type != "bool" or not field.required:
+                errs.append(
+                    (
+                        ("clocks", name, "stop_if", action_name),
+                        f"stop_if names {field_name!r}: not a required bool field of action {action_name!r}",
+                    )
+                )
         for i, rule in enumerate(clock.limits):
             for key in ("urgency", "case_type", "channel"):
                 for value in getattr(rule, key) or []:

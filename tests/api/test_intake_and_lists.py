@@ -145,8 +145,8 @@ def test_a_stale_version_is_409_and_the_case_is_unchanged(world, clock):
     assert stale.status_code == 409
     data = stale.json()
     assert data["current_version"] == 2
-    assert "版本" in data["message"]
-    assert "version 2, yours 1" in data["message"]
+    assert data["your_version"] == 1
+    assert "已被他人更新" in data["message"] and "someone else has just updated" in data["message"]
     stale_accept = fire(world, no, "accept", "handler", version=1)
     assert stale_accept.status_code == 409
 

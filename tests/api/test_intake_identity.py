@@ -83,3 +83,16 @@ def test_the_cli_refuses_a_wrong_check_character_with_the_apis_words(cli) -> Non
     assert result.err.count("错误 (error)") == 1 and result.err.count("统一社会信用代码校验位不正确") == 1
     assert "the unified social credit code's check digit is wrong" in result.err
     assert cli("enterprise", "add", "青桐精密制造有限公司", "91420100ma4k00002y").code == 0
+
+
+def test_full_width_id_numbers_and_credit_codes_are_read_as_typed_with_a_chinese_input_method(world: World) -> None:
+    case = world.intake(
+        petitioner={"name": "张三", "phone": "13812341234", "id_no": "１１０１０５１９４９１２３１００２Ｘ"}
+    )
+    assert world.get(case["case_no"], "dispatcher")["petitioner"]["id_no"] == "11010519491231002X"
+    added = world.client.post(
+        f"{API}/enterprises",
+        json={"name": "青桐精密制造有限公司", "credit_code": "９１４２０１００ＭＡ４Ｋ　００００２Ｙ"},
+        headers=world.headers("admin"),
+    )
+    assert added.status_code == 201 and added.json()["credit_code"] == "91420100MA4K00002Y"

@@ -73,6 +73,7 @@ def test_a_walk_in_case_with_live_hints_then_its_receipt(person, live) -> None: 
     page.wait_for_selector("[data-hint-url='/intake/lookup'] a")
     assert "该电话的历史诉求" in page.inner_text("[data-hint-url='/intake/lookup']")
     page.fill("#category-search", "路灯")
+    page.press("#category-search", "Enter")  # typing narrows the list; Enter takes the first match
     assert page.input_value("select[name=category]") == "010101"
     # The category's department first, then the station's (information only: dispatch decides).
     page.wait_for_selector("[data-hint-url='/intake/routing']:has-text('城市管理局')")
@@ -152,6 +153,21 @@ def test_a_meeting_is_opened_with_the_keyboard_alone_then_corrected(person, live
     assert "地点：青桐驿站二楼" in page.inner_text(".fd-facts")
 
 
+def test_the_enterprise_search_narrows_the_list_and_the_clerk_picks(person, live) -> None:  # type: ignore[no-untyped-def]
+    page = person("intake").go("/intake")
+    page.select_option("select[name=channel]", "enterprise")
+    chosen = lambda: page.input_value("select[name=enterprise]")  # noqa: E731
+    page.fill("#enterprise-search", "云帆")
+    assert chosen() == ""  # typing alone chooses nothing
+    page.press("#enterprise-search", "ArrowDown")
+    assert chosen() == "91420100MA4K00001U"
+    page.fill("#enterprise-search", "没有这家企业")
+    assert chosen() == ""  # the chosen one is filtered out: cleared, never submitted unseen
+    page.fill("#enterprise-search", "光电科技\u3000ｍａ４ｋ")  # full-width, name and code terms together
+    page.press("#enterprise-search", "Enter")
+    assert chosen() == "91420100MA4K00001U"
+
+
 def test_a_report_asks_for_the_accused_department_and_enterprises_are_searched(person, live) -> None:  # type: ignore[no-untyped-def]
     clerk = person("intake")
     page = clerk.go("/intake")
@@ -159,9 +175,11 @@ def test_a_report_asks_for_the_accused_department_and_enterprises_are_searched(p
     page.select_option("select[name=case_type]", "report")
     assert page.is_visible("select[name=accused_department]") and page.is_visible("#accused_department-search")
     page.fill("#accused_department-search", "城市")
+    page.press("#accused_department-search", "Enter")
     assert page.input_value("select[name=accused_department]") == "CGJ"
     page.select_option("select[name=channel]", "enterprise")
     page.fill("#enterprise-search", "云帆")
+    page.press("#enterprise-search", "Enter")
     assert page.input_value("select[name=enterprise]") == "91420100MA4K00001U"
     clerk.screenshot("frontdesk-intake-report")
     page.fill("input[name=title]", "举报企业服务专员索要好处")

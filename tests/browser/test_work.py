@@ -116,6 +116,14 @@ def test_the_supervisor_sees_an_overdue_one_and_approves_an_extension(live, pers
     request = row(extensions, slow)
     assert "需协调供电公司迁改线路" in request.inner_text()
     supervisor.screenshot("work-board")
+    # Enter (or Ctrl+Enter) in the note decides nothing, though approval is the first button: only a click does.
+    note = request.locator("input[name=note]")
+    note.fill("材料不全，不同意")
+    note.press("Enter")
+    note.press("Control+Enter")
+    page.wait_for_timeout(300)
+    assert page.url == f"{live.base}/board" and page.locator(".flash").count() == 0
+    assert world.get(slow, "supervisor")["pending_extension_days"] == 5
     request.locator("input[name=note]").fill("同意延期5个工作日")
     request.get_by_role("button", name="批准延期").click()
     page.wait_for_selector(".flash")

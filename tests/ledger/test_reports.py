@@ -45,7 +45,7 @@ ROWS = [
         solved="否",
         satisfaction="基本满意",
     ),
-    # C: a dispute mediated; the callback did not reach the petitioner.
+    # C: a dispute mediated; the callback did not reach the petitioner: an attempt, the centre's clock runs out.
     handled(
         "2025-10-10",
         case_no="C",
@@ -157,7 +157,7 @@ def test_imported_cases_give_the_figures_worked_out_by_hand(world):
     assert figure("on_time_response_rate") == (6, 8, 0.75)  # and not B
     assert figure("resolution_rate") == (6, 8, 0.75)  # A B C E G J; D is open again
     assert figure("on_time_resolution_rate") == (5, 6, 0.833333)  # all but B; E within its extension
-    assert m["overdue_count"] == {"value": 4}  # B late; D's new round; E's callback; H never accepted
+    assert m["overdue_count"] == {"value": 5}  # B late; C's and E's callback; D's new round; H never accepted
     assert figure("callback_rate") == (4, 6, 0.666667)  # A B G J reached after their last resolution
     assert figure("solved_rate") == (3, 5, 0.6)  # reached: A B D G J; solved: A G J
     assert figure("satisfaction_rate") == (4, 5, 0.8)  # A B G J
@@ -167,9 +167,9 @@ def test_imported_cases_give_the_figures_worked_out_by_hand(world):
     assert m["enterprises_served"] == {"value": 0}
 
     # Each figure lists exactly its cases.
-    assert cases_of(world, "overdue_count") == ["B", "D", "E", "H"]
+    assert cases_of(world, "overdue_count") == ["B", "C", "D", "E", "H"]
     assert cases_of(world, "department_overdue_count") == ["B", "D", "H"]  # E's missed time limit is the callback
-    assert cases_of(world, "centre_overdue_count") == ["E"]
+    assert cases_of(world, "centre_overdue_count") == ["C", "E"]  # C was never reached
     assert cases_of(world, "on_time_resolution_rate") == ["A", "C", "E", "G", "J"]
     assert cases_of(world, "reopen_rate") == ["J"]
     assert cases_of(world, "duplicate_count") == ["F"]

@@ -399,9 +399,39 @@ def test_a_calendar_file_is_checked_then_applied_and_moves_a_running_due_time(br
     assert ts(clock_of(world.get(case["case_no"], "supervisor"), "resolve")["due_at"]) > before
     assert row_with(b.page("/admin/calendar?year=2025").find("tbody"), "本地放假") is not None
 
-    again = upload_calendar(b, file, dry_run=False)
-    assert again.status_code == 409
-    assert "文件所列的 2 天都已是文件所写的安排，没有需要导入的调整" in error_at(soup(again.text), "file")
+    again = upload_calendar(b, file, dry_run=False)  # loaded twice: said, not refused, in Chinese only
+    assert again.status_code == 200
+    notice = text_of(soup(again.text).find(id="calendar-file-notice"))
+    assert notice == "文件所列的 2 天都已是文件所写的安排，没有需要导入的调整。"
+    assert "day(s)" not in again.text and soup(again.text).find(id="e-file") is None
+    b.client.cookies.set("lang", "en")
+    notice = text_of(soup(upload_calendar(b, file).text).find(id="calendar-file-notice"))
+    assert notice == "All 2 days in the file are already as it says: nothing needed importing."
+
+
+def test_a_calendar_day_outside_2000_to_2099_is_refused_and_the_page_keeps_its_year(browser, world) -> None:  # type: ignore[no-untyped-def]
+    """A date field typed 2025/9/28 once stored 5928-09-28 and the page then showed another year."""
+    b = browser("admin")
+    response = b.post("/admin/calendar?year=2025", {"day": "5928-09-28", "kind": "holiday", "note": ""})
+    assert response.status_code == 422
+    page = soup(response.text)
+    assert error_at(page, "day") == "日期 5928-09-28 超出范围，可调整 2000-01-01 至 2099-12-31 之间的日期"
+    assert value_of(page, "day") == "5928-09-28" and "2025年暂无本地调整" in text_of(page)
+    filed = soup(upload_calendar(b, "1999-12-31,holiday\n", dry_run=False).text)
+    assert text_of(filed.find(id="calendar-file-problems")) == (
+        "第1行：日期 1999-12-31 超出范围，可调整 2000-01-01 至 2099-12-31 之间的日期"
+    )
+    api = world.client.put(
+        "/api/v1/calendar/overrides", json={"day": "2100-01-04", "kind": "holiday"}, headers=world.headers("admin")
+    )
+    assert api.status_code == 422 and "2000-01-01 至 2099-12-31" in api.text
+    far = b.get("/admin/calendar?year=5928")
+    assert far.status_code == 422
+    assert (
+        text_of(soup(far.text).find(id="year-error")) == "没有 5928 年的日历：可查看 2000 至 2099 年，现显示 2025 年。"
+    )
+    saved = b.post("/admin/calendar?year=2025", {"day": "2027/10/8", "kind": "holiday", "note": "国庆节"})
+    assert saved.status_code == 303 and saved.headers["location"] == "/admin/calendar?year=2027"
 
 
 def test_a_wrong_calendar_file_names_each_line_in_the_readers_language_and_changes_nothing(browser, world) -> None:  # type: ignore[no-untyped-def]
@@ -419,7 +449,7 @@ def test_a_wrong_calendar_file_names_each_line_in_the_readers_language_and_chang
     assert "2025年暂无本地调整" in text_of(b.page("/admin/calendar?year=2025"))
     b.client.cookies.set("lang", "en")
     english = soup(upload_calendar(b, "2025-09-31,holiday\n").text)
-    assert error_at(english, "file") == "the calendar file has errors; nothing was imported"
+    assert error_at(english, "file") == "The calendar file has errors; nothing was imported"
     assert text_of(english.find(id="calendar-file-problems")) == (
         "line 1: the day must be a date like 2027-10-01, got '2025-09-31'"
     )
@@ -639,7 +669,7 @@ def test_the_import_page_lists_the_chinese_headers_which_are_required_and_what_t
     assert "12345热线 (hotline)" in text_of(english) and "case_no" in text_of(english)
 
 
-def test_the_template_has_the_chinese_headers_and_one_example_row_that_imports_as_one_case(
+def test_the_template_has_the_chinese_headers_and_one_example_row_that_is_skipped_on_import(
     browser, world, engine
 ) -> None:  # type: ignore[no-untyped-def]
     from io import BytesIO
@@ -657,9 +687,9 @@ def test_the_template_has_the_chinese_headers_and_one_example_row_that_imports_a
     before = counts(engine)
     done = soup(b.post("/admin/import", files={"file": ("台账模板.xlsx", response.content, "application/xlsx")}).text)
     assert text_of(done.find(id="result").find("h2")) == "已导入"
-    assert counts(engine)["cases"] == before["cases"] + 1
-    case = world.get("示例-0001", "supervisor")
-    assert (case["channel"], case["case_type"], case["title"]) == ("hotline", "help", "小区路灯不亮")
+    assert "模板示例行，已跳过" in text_of(done.find(id="result")) and "第 2 行" in text_of(done.find(id="result"))
+    assert counts(engine)["cases"] == before["cases"]  # the example never becomes a case
+    world.get("示例-0001", "supervisor", expect=404)
     assert browser("handler").get("/admin/import/template.xlsx").status_code == 403
 
 

@@ -53,3 +53,21 @@ def test_a_missing_case_is_the_same_404_on_the_api_and_the_page(world, browser) 
     assert api.status_code == 404 and "GX-2099-999999" in api.json()["message"]
     assert browser("dispatcher").get("/cases/GX-2099-999999").status_code == 404
     assert browser("dispatcher").get("/cases/GX-2099-999999/attachments/1").status_code == 404
+
+
+def test_a_day_is_read_in_the_forms_the_meeting_and_intake_forms_accept(world, clock, browser) -> None:  # type: ignore[no-untyped-def]
+    from tests.api._support import sh
+
+    clock.set(sh(2025, 9, 28, 10))
+    held = world.intake(title="恳谈会上反映的噪音")["case_no"]
+    clock.set(sh(2025, 9, 29, 10))
+    later = world.intake(title="第二天的来电")["case_no"]
+    headers = world.headers("dispatcher")
+    for typed in ("2025/9/28", "2025年9月28日", "２０２５－０９－２８", "20250928"):
+        day = {"received_from": typed, "received_to": typed}
+        assert numbers(world.client.get(f"{API}/cases", params=day, headers=headers)) == [held], typed
+    page = browser("dispatcher").page("/cases?received_from=2025/9/28&received_to=2025/9/28")
+    shown = [a.get_text(strip=True) for a in page.select("table a[href^='/cases/']")]
+    assert held in shown and later not in shown
+    wrong = world.client.get(f"{API}/cases", params={"received_from": "2025/2/30"}, headers=headers)
+    assert wrong.status_code == 422 and "2025/3/5" in fields_of(wrong.json())["received_from"]["message"]

@@ -134,7 +134,7 @@ def test_the_intake_form_is_keyboard_first_and_follows_the_channel(world: World,
     assert hints == {
         "/intake/duplicates": "title,petitioner_phone",
         "/intake/lookup": "petitioner_phone",
-        "/intake/routing": "category,station,channel",
+        "/intake/routing": "category,station,channel,case_type,accused_department",
     }
     assert "Ctrl" in text_of(form.find(class_="actions")) and text_of(form.find("button")) == "登记诉求"
 
@@ -317,6 +317,10 @@ def test_the_routing_hint_names_the_likely_department(world: World, browser, cat
     assert "青桐街道" in station and "青桐驿站" in station
     assert text_of(b.page("/intake/routing?station=ZS01&channel=hotline")) == ""
     assert text_of(b.page("/intake/routing?category=NOPE")) == ""
+    # The reason in the reader's language: the English hint has no Chinese wording of its own.
+    b.client.cookies.set("lang", "en")
+    english = text_of(b.page("/intake/routing?category=010101"))
+    assert "department of category 城市管理" in english and "业务分类" not in english
 
 
 # --- who may log -------------------------------------------------------------------------------------

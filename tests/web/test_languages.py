@@ -21,23 +21,59 @@ SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)  # 
 
 MON = sh(2025, 11, 3)
 # Latin words allowed on a Chinese page: the language switch, file formats, units and the like.
-ALLOWED_LATIN = {"English", "XLSX", "CSV", "xlsx", "csv", "MB", "KB", "ID", "PDF", "QR", "API", "Ctrl", "Enter", "Tab"}
+ALLOWED_LATIN = {
+    "English",
+    "XLSX",
+    "CSV",
+    "xlsx",
+    "csv",
+    "Excel",
+    "MB",
+    "KB",
+    "ID",
+    "PDF",
+    "QR",
+    "API",
+    "Ctrl",
+    "Enter",
+    "Tab",
+}
 CASE_NO = re.compile(r"\b[A-Z]{2,}-\d{4}-\d+\b")
-FILE_PATH = re.compile(r"(?:/[\w.-]+)+")
+FILE_PATH = re.compile(r"(?:https?:/)?(?:/[\w.:-]+)+")  # and addresses (the receipt's query page)
+QUERY_CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")  # a receipt's query code, as printed
 CODE_18 = re.compile(r"\b[0-9A-Z]{18}\b")  # credit codes and ID numbers
-# Chinese characters (full-width punctuation around English words is a flaw too, but some pages still carry it
-# between translated pieces: web.pages.common.PUNCTUATION is the way out).
+# Chinese characters.
 CJK = re.compile(r"[\u3400-\u9fff]+")
+# Full-width punctuation (「：」「（」「；」「、」「＿」, full-width digits) on an English page: between translated pieces
+# it comes from web.pages.common.PUNCTUATION (punct.colon...), or a translated string carries its own.
+FULL_WIDTH = re.compile(r"[\u3000-\u303f\uff01-\uff60\uffe0-\uffee]+")
 # Attributes people read (tooltips, accessible names, placeholders).
 READ_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 # Pages of each role besides its navigation: its case page and a refusal.
 ROLE_PAGES: dict[str, list[str]] = {
-    "intake": ["/intake", "/meetings", "/stations", "/cases", "/cases/{no}", "/pool", "/account/password"],
+    "intake": [
+        "/intake",
+        "/meetings",
+        "/stations",
+        "/cases",
+        "/cases/{no}",
+        "/cases/{no}/receipt",
+        "/pool",
+        "/account/password",
+        "/meetings/{meeting}",
+        "/meetings/{meeting}/report",
+    ],
     "dispatcher": ["/pool", "/cases", "/cases/{no}", "/reports", "/meetings"],
     "handler": ["/queue", "/cases", "/cases/{no}", "/cases/{done}", "/board", "/cases/GX-2025-999999"],
     "head": ["/queue", "/cases/{no}", "/reports"],
     "supervisor": ["/board", "/cases?state=dispatched", "/cases/{done}"],
-    "leader": ["/dashboard", "/reports/monthly", "/reports"],
+    "leader": [
+        "/dashboard",
+        "/reports/monthly",
+        "/reports/monthly/2025-11",
+        "/reports",
+        "/reports/cases?metric=intake_count&month=2025-11",
+    ],
     "admin": ["/admin", "/admin/workflows", "/admin/workflows/standard", "/admin/users"],
 }
 
@@ -63,7 +99,7 @@ def _in_context(pattern: re.Pattern[str], text: str) -> list[str]:
 def english_fragments(text: str, data: set[str]) -> list[str]:
     for value in sorted(data, key=len, reverse=True):
         text = text.replace(value, "…")
-    text = CODE_18.sub(" ", FILE_PATH.sub(" ", CASE_NO.sub(" ", text)))
+    text = CODE_18.sub(" ", FILE_PATH.sub(" ", QUERY_CODE.sub(" ", CASE_NO.sub(" ", text))))
     allowed = "|".join(sorted(ALLOWED_LATIN))
     return _in_context(re.compile(rf"(?!(?:{allowed})\b)\b[A-Za-z]{{2,}}"), text)
 
@@ -71,7 +107,8 @@ def english_fragments(text: str, data: set[str]) -> list[str]:
 def chinese_fragments(text: str, data: set[str]) -> list[str]:
     for value in sorted(data, key=len, reverse=True):
         text = text.replace(value, "…")
-    return _in_context(CJK, text.replace("中文", " "))
+    text = text.replace("中文", " ")
+    return _in_context(CJK, text) + _in_context(FULL_WIDTH, text)
 
 
 def a_working_day(world: World) -> dict[str, str]:
@@ -85,7 +122,7 @@ def a_working_day(world: World) -> dict[str, str]:
     world.act(done, "request_extension", "handler", days=3, reason="需协调")
     world.act(done, "resolve", "handler", outcome="solved", reply="已修复")
     world.intake(title="咨询政策", description="人才政策")
-    return {"no": no, "done": done}
+    return {"no": no, "done": done, "meeting": str(world.meeting_id)}
 
 
 @SQLITE_ONLY
@@ -96,7 +133,7 @@ def test_each_role_reads_its_pages_in_one_language(world, browser, clock) -> Non
     data = {
         "路灯不亮", "小区门口路灯坏了", "噪音扰民", "夜间施工噪音", "咨询政策", "人才政策", "已联系", "需协调", "已修复",
         "诉求服务中心", "城市管理局", "企业服务局", "青桐街道", "青桐驿站", "第一期阳光恳谈会", "云帆光电科技有限公司",
-        "张三", "ZS01", "CGJ", "JD1", "QFJ", "ZX", "intake", "dispatcher", "handler", "head", "supervisor", "leader", "admin", "other_handler", "liaison",
+        "张三", "Asia/Shanghai", "ZS01", "CGJ", "JD1", "QFJ", "ZX", "intake", "dispatcher", "handler", "head", "supervisor", "leader", "admin", "other_handler", "liaison",
     }  # fmt: skip
     problems = []
     for user, paths in ROLE_PAGES.items():
@@ -112,6 +149,25 @@ def test_each_role_reads_its_pages_in_one_language(world, browser, clock) -> Non
                 if found:
                     problems.append(f"{user} {url} [{locale}]: {found}")
     assert problems == [], "\n".join(problems)
+
+
+@SQLITE_ONLY
+def test_english_counts_take_the_singular_for_one(world, browser, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(MON)
+    no = world.intake()["case_no"]
+    world.act(no, "dispatch", "dispatcher", department_id="CGJ")
+    world.act(no, "urge", "supervisor", note="请尽快")
+    supervisor = browser("supervisor")
+    supervisor.client.cookies.set("lang", "en")
+    page = supervisor.page(f"/cases/{no}")
+    assert text_of(page.select_one('tr[data-clock="accept"] td[data-label="Deadline"] small')) == "1 working day"
+    urged = next(div for div in page.select("dl div") if text_of(div.find("dt")) == "Urged")
+    assert text_of(urged.find("dd")) == "1 time"
+    clock.set(sh(2025, 11, 6, 0, 0))  # acknowledgement due Tuesday 24:00: a working day late
+    board = text_of(supervisor.page("/board"))
+    assert "Urged 1 time " in board and "Overdue by 1 working day " in board, board
+    supervisor.client.cookies.set("lang", "zh_CN")
+    assert "已催办 1 次" in text_of(supervisor.page("/board"))
 
 
 def test_every_vocabulary_code_has_an_english_label() -> None:

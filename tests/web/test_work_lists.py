@@ -179,7 +179,7 @@ def test_bulk_dispatch_is_all_or_nothing_and_says_which_case_failed_and_why(worl
     assert "全部未派出" in text_of(page.find(class_="form-error"))
     failures = text_of(page.find(class_="failures"))
     assert report in failures and "举报件不能派给被举报单位" in failures
-    assert stale in failures and "已被他人修改" in failures
+    assert stale in failures and "已被他人更新" in failures
     assert good not in failures
     assert "failed" in row(page, report)["class"]
     assert all(box.has_attr("checked") for box in page.select('input[form="bulk"][type=checkbox]'))
@@ -308,9 +308,11 @@ def test_supervising_from_the_board_needs_a_note(world, browser, clock) -> None:
     form = row(b.page("/board"), no).select_one("form.note-actions")
     data = {i["name"]: i["value"] for i in form.select("input[type=hidden]")}
     response = b.post(form.select_one("button[data-action=supervise]")["formaction"], {**data, "note": ""})
-    assert response.status_code == 422  # shown on the case page, next to the note of the supervise form
-    page = soup(response.text)
-    assert "督办意见 为必填项" in text_of(page.select_one('form[data-action="supervise"]'))
+    # Refused: back on the board (not the case page), the reason at the top, nothing written.
+    assert response.status_code == 303 and response.headers["location"] == f"/board#row-{no}"
+    flash = text_of(b.page("/board").find(class_="flash"))
+    assert no in flash and "未执行「督办」" in flash and "督办意见 为必填项" in flash
+    assert world.get(no, "supervisor")["supervised"] is False
     response = b.post(form.select_one("button[data-action=urge]")["formaction"], {**data, "note": "请今天签收"})
     assert response.headers["location"] == "/board"
     assert world.get(no, "supervisor")["urge_count"] == 1

@@ -703,3 +703,17 @@ def test_merged_in_is_reserved_for_the_merge_event(tmp_path):
     problem = only_problem(write(tmp_path, text))
     assert problem.line == line_of(text, "  merged_in:")
     assert "reserved" in problem.message
+
+
+def test_stop_if_names_a_required_yes_no_field_of_a_stopping_action(tmp_path):
+    # Like a callback: the clock stops only when the petitioner was reached.
+    text = edit(MINI, "    stop: [close]\n", "    stop: [close]\n    stop_if: {close: reached}\n")
+    problem = only_problem(write(tmp_path, text))
+    assert problem.line == line_of(text, "stop_if")
+    assert "not a required bool field of action 'close'" in problem.message
+    reached = "    roles: [supervisor]\n    fields:\n      reached: {type: bool, label: 联系到, required: true}\n"
+    assert load_file(write(tmp_path, edit(text, "    roles: [supervisor]\n", reached))).clocks["resolve"].stop_if == {
+        "close": "reached"
+    }
+    text = edit(MINI, "    stop: [dispatch]\n", "    stop: [dispatch]\n    stop_if: {close: reached}\n")
+    assert "'close' is not in this clock's stop" in only_problem(write(tmp_path, text)).message

@@ -95,10 +95,11 @@ env.filters["query_code"] = query_codes.grouped
 
 
 # Punctuation between translated pieces: full-width on Chinese pages, ASCII on English ones ("、" is not a comma
-# an English reader knows). In templates: punct.sep, punct.comma, punct.colon, punct.open ~ x ~ punct.close.
+# an English reader knows). In templates: punct.sep, punct.comma, punct.colon, punct.semicolon, punct.open ~ x ~
+# punct.close.
 PUNCTUATION = {
-    "zh_CN": {"sep": "、", "comma": "，", "colon": "：", "open": "（", "close": "）"},
-    "en": {"sep": ", ", "comma": ", ", "colon": ": ", "open": " (", "close": ")"},
+    "zh_CN": {"sep": "、", "comma": "，", "colon": "：", "semicolon": "；", "open": "（", "close": "）"},
+    "en": {"sep": ", ", "comma": ", ", "colon": ": ", "semicolon": "; ", "open": " (", "close": ")"},
 }
 
 

@@ -7,7 +7,9 @@ document.addEventListener("keydown", (event) => {
     const form = event.target.closest && event.target.closest("form");
     if (form) {
       event.preventDefault();
-      form.requestSubmit();
+      // A form of several opposite decisions (approve / reject) is sent by its buttons only: go to the first.
+      if (form.hasAttribute("data-explicit-submit")) form.querySelector("button[formaction]")?.focus();
+      else form.requestSubmit();
     }
   }
 });
@@ -52,21 +54,46 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// A search box that filters the options of a <select data-filter-by="id-of-input">.
+// A search box that filters the options of a <select data-filter-by="id-of-input">. Typing only narrows the
+// list: the person picks with a click, or with the arrow keys in the box (Enter takes the first match when
+// nothing shown is chosen yet). When the chosen option is filtered out, the choice is cleared (back to the blank
+// option), so the form never submits a choice the person can no longer see; a required list is then refused
+// with its message. Query and options are compared NFKC-normalised and lower-cased (full-width ０９６ is 096,
+// a credit code typed in lower case matches), and every space-separated term must occur in the option's text
+// or value: "光电科技 096" finds 云帆光电科技有限公司（…096…）.
+function pickerText(text) {
+  return text.normalize("NFKC").toLowerCase();
+}
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("select[data-filter-by]").forEach((select) => {
     const input = document.getElementById(select.dataset.filterBy);
     if (!input) return;
     const options = [...select.options];
+    const haystack = new Map(options.map((option) => [option, pickerText(`${option.text} ${option.value}`)]));
+    const shown = () => options.filter((option) => !option.hidden && option.value !== "");
+    const choose = (option) => {
+      select.value = option ? option.value : "";
+      if (!option && select.value !== "") select.selectedIndex = -1;  // no blank option to fall back to
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    };
     input.hidden = false;
     input.addEventListener("input", () => {
-      const term = input.value.trim().toLowerCase();  // a credit code typed in lower case still matches
+      const terms = pickerText(input.value).split(/\s+/).filter(Boolean);
       options.forEach((option) => {
-        option.hidden = term !== "" && option.value !== "" && !option.text.toLowerCase().includes(term);
+        option.hidden = option.value !== "" && !terms.every((term) => haystack.get(option).includes(term));
       });
-      const first = options.find((option) => !option.hidden && option.value !== "");
-      if (term && first) select.value = first.value;
-      select.dispatchEvent(new Event("change", { bubbles: true }));
+      const chosen = select.selectedOptions[0];
+      if (chosen && chosen.hidden) choose(null);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (!["ArrowDown", "ArrowUp", "Enter"].includes(event.key) || event.ctrlKey || event.metaKey) return;
+      event.preventDefault();  // Enter in the search box picks; it never submits the form
+      const visible = shown();
+      if (visible.length === 0) return;
+      const at = visible.indexOf(select.selectedOptions[0]);
+      if (event.key === "Enter") { if (at < 0) choose(visible[0]); return; }
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      choose(visible[at < 0 ? (step > 0 ? 0 : visible.length - 1) : Math.min(Math.max(at + step, 0), visible.length - 1)]);
     });
   });
 });

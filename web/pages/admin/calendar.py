@@ -20,10 +20,10 @@ from grievance.workflow import calendar_service
 from grievance.workflow.calendar import UNITS, statutory_workday
 from grievance.workflow.calendar_service import CalendarImport, NothingToChange
 from web.deps import DbSession
+from web.i18n import in_locale
 from web.pages.admin.forms import (
     AdminViewer,
     domain_errors,
-    in_locale,
     is_checked,
     local_today,
     runtime_of,
@@ -47,6 +47,7 @@ class _FileImport:
     errors: dict[str, str] | None = None
     problems: list[str] | None = None
     dry_run: bool = True
+    notice: str = ""  # a file that changes no day: said, not refused
 
 
 @dataclass
@@ -71,13 +72,11 @@ def _calendar_page(
     runtime = runtime_of(request)
     calendar = runtime.calendar(session)
     today = local_today(runtime)
-    try:
-        year = int(request.query_params.get("year", today.year))
-    except ValueError:
-        year = today.year
+    year, year_error = _year_of(request.query_params.get("year", ""), today.year, viewer)
     if upload and upload.result:
         year = upload.result.first_year  # the checked file's year, beside what it would change
-    year = year if 2000 <= year <= 2100 else today.year
+    if year_error:
+        status_code = max(status_code, 422)
     overrides = calendar_service.list_overrides(session, year)
     rows = [
         {
@@ -116,6 +115,7 @@ def _calendar_page(
         viewer,
         status_code=status_code,
         year=year,
+        year_error=year_error,
         today=today,
         known=calendar.knows_year(year),
         rows=rows,
@@ -129,6 +129,25 @@ def _calendar_page(
         last_day=_last_day(due.answer, calendar.tz) if due.answer else None,
         weekday=lambda day: format_date(day, "EEEE", locale=viewer.locale),
     )
+
+
+def _year_of(text: str, this_year: int, viewer: Viewer) -> tuple[int, str]:
+    """The year ?year= asks for, or this year with a message saying why when it is no year the calendar keeps
+    (calendar_service.FIRST_DAY to LAST_DAY)."""
+    first, last = calendar_service.FIRST_DAY.year, calendar_service.LAST_DAY.year
+    if not text.strip():
+        return this_year, ""
+    try:
+        year = int(text.strip())
+    except ValueError:
+        year = 0
+    if first <= year <= last:
+        return year, ""
+    _ = gettext_for(viewer)
+    message = _(
+        "There is no calendar for the year %(year)s: the years %(first)s to %(last)s are kept. Showing %(shown)s."
+    )
+    return this_year, message % {"year": text.strip(), "first": first, "last": last, "shown": this_year}
 
 
 def _last_day(due: datetime, tz: Any) -> date | None:
@@ -195,6 +214,9 @@ async def calendar_set(request: Request, viewer: AdminViewer, session: DbSession
     except NothingToChange as exc:
         errors = {"kind": in_locale(exc.message, viewer.locale)}
         return _calendar_page(request, viewer, session, values=values, errors=errors, status_code=exc.status_code)
+    except InvalidInput as exc:  # a day outside the years the calendar keeps
+        errors = {name: in_locale(text, viewer.locale) for name, text in form_errors(exc, viewer.locale).items()}
+        return _calendar_page(request, viewer, session, values=values, errors=errors, status_code=exc.status_code)
     runtime.forget_calendar()
     kind = _("a working day") if is_workday else _("a day off")
     return redirect(
@@ -256,9 +278,14 @@ async def calendar_import(request: Request, viewer: AdminViewer, session: DbSess
         upload.errors = {"file": at_file[0] if at_file else in_locale(exc.message, viewer.locale)}
         upload.text = ""
         return _calendar_page(request, viewer, session, upload=upload, status_code=422)
-    except NothingToChange as exc:
-        upload.errors, upload.text = {"file": in_locale(exc.message, viewer.locale)}, ""
-        return _calendar_page(request, viewer, session, upload=upload, status_code=exc.status_code)
+    except NothingToChange:
+        # Loading the same file again is no mistake: say that nothing needed changing, in the reader's language.
+        days = len(calendar_service.read_calendar_file(upload.text))
+        upload.notice = _("All %(count)s days in the file are already as it says: nothing needed importing.") % {
+            "count": days
+        }
+        upload.text = ""
+        return _calendar_page(request, viewer, session, upload=upload)
     if dry_run:
         return _calendar_page(request, viewer, session, upload=upload)
     runtime.forget_calendar()

@@ -3,7 +3,6 @@ reader's language, a form's values, and the department choices several forms off
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -18,18 +17,10 @@ from grievance.glossary import Role
 from grievance.reference import service as reference
 from grievance.reference.models import Department
 from grievance.workflow.engine import Runtime
-from web.pages.common import Viewer, form_errors, page_roles
+from web.i18n import in_locale
+from web.pages.common import PUNCTUATION, Viewer, form_errors, page_roles
 
 AdminViewer = Annotated[Viewer, page_roles(Role.admin.value)]
-_BILINGUAL = re.compile(r"^(?P<zh>.*?[\u4e00-\u9fff].*?)\s*\((?P<en>[^()]+)\)\s*$")
-
-
-def in_locale(message: str, locale: str) -> str:
-    """The reader's half of a domain message written "中文 (English)"."""
-    found = _BILINGUAL.match(message)
-    if not found:
-        return message
-    return found["en"] if locale == "en" else found["zh"]
 
 
 def domain_errors(exc: DomainError, viewer: Viewer, conflict_field: str = "_") -> dict[str, str]:
@@ -73,9 +64,11 @@ def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def department_options(session: Session) -> list[tuple[str, str]]:
-    """(code, "name（code）") of every department in tree order, for a form's department choice."""
-    return [(d.code, f"{d.name}（{d.code}）") for d in department_tree(session)[0]]
+def department_options(session: Session, locale: str = "zh_CN") -> list[tuple[str, str]]:
+    """(code, "name（code）") of every department in tree order, for a form's department choice ("name (code)" on
+    an English page)."""
+    p = PUNCTUATION["en" if locale == "en" else "zh_CN"]
+    return [(d.code, f"{d.name}{p['open']}{d.code}{p['close']}") for d in department_tree(session)[0]]
 
 
 def department_tree(session: Session) -> tuple[list[Department], dict[int, int]]:

@@ -22,7 +22,8 @@ from grievance.ledger.template import column_guides, template_xlsx
 from grievance.users.models import User
 from grievance.workflow.engine import Runtime
 from web.api.ledger import IMPORT_ROLES, MAX_BYTES
-from web.pages.admin.forms import in_locale, is_checked, runtime_of
+from web.i18n import in_locale
+from web.pages.admin.forms import is_checked, runtime_of
 from web.pages.common import LoginRequired, Viewer, check_csrf, gettext_for, optional_viewer, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)

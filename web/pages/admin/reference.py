@@ -27,18 +27,23 @@ from web.pages.admin.forms import (
     runtime_of,
     values_of,
 )
-from web.pages.common import Viewer, check_csrf, gettext_for, redirect, render
+from web.pages.common import PUNCTUATION, Viewer, check_csrf, gettext_for, redirect, render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
 
-def _user_options(session: Session) -> list[tuple[str, str]]:
-    """Active staff for the liaison choice: name, account and department."""
+def _user_options(session: Session, locale: str = "zh_CN") -> list[tuple[str, str]]:
+    """Active staff for the liaison choice: name, account (in brackets of the reader's language) and department."""
+    p = PUNCTUATION["en" if locale == "en" else "zh_CN"]
     names = {d.id: d.name for d in reference.list_all(session, Department, col(Department.code))}
     people = [u for u in users.list_users(session) if u.active]
     people.sort(key=lambda u: (names.get(u.department_id, "~"), u.display_name))
     return [
-        (u.username, f"{u.display_name}（{u.username}）" + (f" · {names[u.department_id]}" if u.department_id else ""))
+        (
+            u.username,
+            f"{u.display_name}{p['open']}{u.username}{p['close']}"
+            + (f" · {names[u.department_id]}" if u.department_id else ""),
+        )
         for u in people
     ]
 
@@ -64,7 +69,7 @@ def _departments_page(
         departments=ordered,
         depth=depth,
         people=people,
-        department_options=department_options(session),
+        department_options=department_options(session, viewer.locale),
         values=values or {},
         errors=errors or {},
     )
@@ -122,7 +127,7 @@ def _stations_page(
         status_code=status_code,
         stations=reference.list_all(session, Station, col(Station.code)),
         departments={d.id: d for d in reference.list_all(session, Department, col(Department.code))},
-        department_options=department_options(session),
+        department_options=department_options(session, viewer.locale),
         values=values or {},
         errors=errors or {},
     )
@@ -181,7 +186,7 @@ def _enterprises_page(
         people={u.id: u for u in users.list_users(session)},
         q=q,
         only_large=only_large,
-        user_options=_user_options(session),
+        user_options=_user_options(session, viewer.locale),
         values=values or {},
         errors=errors or {},
     )
@@ -237,7 +242,7 @@ def _enterprise_page(
         enterprise=enterprise,
         history=reference.liaison_history(session, enterprise),
         people={u.id: u for u in users.list_users(session)},
-        user_options=_user_options(session),
+        user_options=_user_options(session, viewer.locale),
         errors=errors or {},
     )
 

@@ -58,7 +58,7 @@ def _users_page(
         q=q,
         role=role,
         role_options=_role_options(_),
-        department_options=department_options(session),
+        department_options=department_options(session, viewer.locale),
         values=values or {"role": Role.handler.value},
         errors=errors or {},
         department_roles=sorted(DEPARTMENT_ROLES),

@@ -22,12 +22,14 @@ from grievance.cases.schemas import CaseCreate, CaseSummary
 from grievance.cases.service import INTAKE_ROLES, Upload, intake_case
 from grievance.errors import DomainError, Forbidden, field_errors
 from grievance.glossary import CaseType, Channel, PetitionerKind, Role, Urgency
+from grievance.identifiers import halfwidth
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.reference.service import list_all
 from grievance.workflow.engine import Runtime
 from web.deps import DbSession
-from web.i18n import Formatter
-from web.pages.common import CurrentViewer, Viewer, check_csrf, form_errors, formatter, gettext_for
+from web.i18n import Formatter, in_locale
+from web.pages.common import PUNCTUATION, CurrentViewer, Viewer, check_csrf, form_errors, formatter, gettext_for
+from web.uploads import over_limit
 
 # Who keeps the meeting and station registers (the API lets the same roles open a meeting).
 DESK_ROLES = (Role.intake, Role.dispatcher, Role.supervisor, Role.admin)
@@ -54,9 +56,6 @@ FORM_FIELDS = (
 )
 # Enough for any meeting or station page; a register longer than this is read on the case list.
 LIST_CAP = 1000
-_BILINGUAL = re.compile(r"^(?P<zh>[^()]*[\u4e00-\u9fff][^()]*?)\s*\((?P<en>[^()]+)\)\s*$")
-
-
 # --- who may log -------------------------------------------------------------------------------------
 
 
@@ -115,7 +114,7 @@ async def posted_form(request: Request) -> PostedForm:
     for item in form.getlist("files"):
         if isinstance(item, str) or not item.filename:
             continue  # an empty file input still sends a nameless part
-        if item.size is not None and item.size > limit:
+        if over_limit(item, limit):
             posted.too_large.append(item.filename)
             continue
         posted.uploads.append(Upload(item.filename, item.content_type or "", await item.read()))
@@ -125,17 +124,10 @@ async def posted_form(request: Request) -> PostedForm:
 Posted = Annotated[PostedForm, Depends(posted_form)]
 
 
-def one_language(message: str, locale: str) -> str:
-    """Service messages are "中文 (English)": show the reader's half."""
-    found = _BILINGUAL.match(message)
-    if not found:
-        return message
-    return found["en"] if locale == "en" else found["zh"]
-
-
 def local_datetime(value: str, timezone: str) -> datetime:
     """A typed moment ("2025-09-28 09:30", "2025-09-28T09:30", "2025/9/28 9:30") in the deployment's time zone;
-    ValueError if malformed."""
+    ValueError if malformed. Full-width digits (a Chinese input method's) read as digits."""
+    value = halfwidth(value)
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -191,7 +183,7 @@ def case_in(values: dict[str, str], runtime: Runtime, viewer: Viewer) -> tuple[C
         for err in field_errors(list(exc.errors()), skip_body=False):
             name = str(err["field"]).replace(".", "_")
             text = str(err[key]).removeprefix(f"{err['field']}: ").removeprefix(f"{err['field']} ")
-            errors.setdefault(name, one_language(text.removeprefix("Value error, "), viewer.locale))
+            errors.setdefault(name, in_locale(text.removeprefix("Value error, "), viewer.locale))
     return (case_in if not errors else None), errors
 
 
@@ -231,15 +223,17 @@ def log_case(request: Request, session: Session, viewer: Viewer, posted: PostedF
             )
     except DomainError as exc:
         found = form_errors(exc, viewer.locale)
-        return Logged(None, {name: one_language(text, viewer.locale) for name, text in found.items()}, exc.status_code)
+        return Logged(None, {name: in_locale(text, viewer.locale) for name, text in found.items()}, exc.status_code)
     return Logged(result.case, {})
 
 
 # --- what the form offers ----------------------------------------------------------------------------
 
 
-def category_groups(session: Session) -> list[dict[str, Any]]:
-    """The category tree as option groups: one per level-1 category, holding it and its descendants."""
+def category_groups(session: Session, locale: str = "zh_CN") -> list[dict[str, Any]]:
+    """The category tree as option groups: one per level-1 category, holding it and its descendants (each with
+    its trail in brackets of the reader's language)."""
+    p = PUNCTUATION["en" if locale == "en" else "zh_CN"]
     categories = list_all(session, Category, col(Category.code))
     by_id = {c.id: c for c in categories}
     groups: dict[int, dict[str, Any]] = {}
@@ -255,7 +249,7 @@ def category_groups(session: Session) -> list[dict[str, Any]]:
             if top.level > 1:
                 trail.append(top.name)
         if top.id in groups:
-            text = f"{c.name}（{' / '.join(trail)}）" if trail else c.name
+            text = f"{c.name}{p['open']}{' / '.join(trail)}{p['close']}" if trail else c.name
             groups[top.id]["options"].append((c.code, text))  # type: ignore[index]
     return list(groups.values())
 
@@ -268,6 +262,7 @@ def form_context(
     session: Session, desk_enterprises: list[Enterprise], liaison_only: bool, locale: str = "zh_CN"
 ) -> dict[str, Any]:
     channels = [Channel.enterprise] if liaison_only else list(Channel)
+    p = PUNCTUATION["en" if locale == "en" else "zh_CN"]
     return {
         "channel_options": [(c.value, c.label_in(locale)) for c in channels],
         "case_type_options": [(t.value, t.label_in(locale)) for t in CaseType],
@@ -275,9 +270,11 @@ def form_context(
         "kind_options": [(k.value, k.label_in(locale)) for k in PetitionerKind],
         "meeting_options": [(m.id, meeting_label(m)) for m in list_all(session, Meeting, col(Meeting.held_on).desc())],
         "station_options": [(s.code, s.name) for s in list_all(session, Station, col(Station.code))],
-        "enterprise_options": [(e.credit_code, f"{e.name}（{e.credit_code}）") for e in desk_enterprises],
+        "enterprise_options": [
+            (e.credit_code, f"{e.name}{p['open']}{e.credit_code}{p['close']}") for e in desk_enterprises
+        ],
         "department_options": [(d.code, d.name) for d in list_all(session, Department, col(Department.code))],
-        "category_groups": category_groups(session),
+        "category_groups": category_groups(session, locale),
     }
 
 

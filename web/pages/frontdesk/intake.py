@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from grievance.cases import search
+from grievance.cases.access import may_read_personal_data
 from grievance.cases.listing import CaseFilter, list_cases
 from grievance.cases.models import Case
 from grievance.cases.phones import normalize_phone
@@ -17,8 +18,8 @@ from grievance.cases.routing import suggest_departments
 from grievance.cases.schemas import CaseSummary
 from grievance.cases.service import possible_duplicates
 from grievance.errors import Forbidden, NotFound
-from grievance.glossary import Channel
-from grievance.reference.models import Category, Station
+from grievance.glossary import CaseType, Channel
+from grievance.reference.models import Category, Department, Station
 from grievance.reference.service import get_or_404
 from web.deps import DbSession
 from web.pages.common import Viewer, gettext_for, redirect, render
@@ -80,8 +81,9 @@ def intake_submit(posted: Posted, request: Request, desk: IntakeDesk, session: D
 
 
 def _require_phone_reader(request: Request, viewer: Viewer) -> None:
-    roles = request.app.state.runtime.settings.personal_data_roles
-    if viewer.user.role not in roles:
+    settings = request.app.state.runtime.settings
+    if not may_read_personal_data(viewer.user, settings):
+        roles = settings.personal_data_roles
         raise Forbidden(
             f"角色 {viewer.user.role} 不能按电话号码查询 (role {viewer.user.role!r} may not search by phone)",
             allowed=list(roles),
@@ -130,15 +132,26 @@ def duplicate_hints(
 
 @router.get("/intake/routing", response_class=HTMLResponse)
 def routing_hint(
-    request: Request, desk: IntakeDesk, session: DbSession, category: str = "", station: str = "", channel: str = ""
+    request: Request,
+    desk: IntakeDesk,
+    session: DbSession,
+    category: str = "",
+    station: str = "",
+    channel: str = "",
+    case_type: str = "",
+    accused_department: str = "",
 ) -> Response:
-    """Which department the dispatch centre will likely send the case to: for the clerk's information."""
+    """Which department the dispatch centre will likely send the case to: for the clerk's information. A report's
+    accused department is never suggested (grievance/cases/routing.py)."""
     draft = Case()
     for ref, model, attr, label in (
         (category, Category, "category_id", "业务分类"),
         (station, Station, "station_id", "驿站"),
+        (accused_department, Department, "accused_department_id", "被举报单位"),
     ):
         if not ref or (model is Station and channel != Channel.station.value):
+            continue
+        if model is Department and case_type != CaseType.report.value:
             continue
         try:
             setattr(draft, attr, get_or_404(session, model, ref, label).id)

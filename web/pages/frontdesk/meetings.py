@@ -13,12 +13,13 @@ from grievance.cases.listing import CaseFilter
 from grievance.cases.merges import answering_case
 from grievance.cases.registers import CaseTally, count_cases_by
 from grievance.cases.service import INTAKE_ROLES, get_case
-from grievance.errors import DomainError, field_errors
+from grievance.errors import DomainError, NotFound, field_errors
 from grievance.glossary import Channel
 from grievance.reference.models import Meeting, Station
 from grievance.reference.schemas import MeetingIn
 from grievance.reference.service import create_meeting, get_or_404, list_all, update_meeting
 from web.deps import DbSession
+from web.i18n import in_locale
 from web.pages.common import Viewer, check_csrf, form_errors, gettext_for, page_roles, redirect, render
 from web.pages.frontdesk.desk import (
     DESK_ROLES,
@@ -27,7 +28,6 @@ from web.pages.frontdesk.desk import (
     blank_form,
     form_context,
     log_case,
-    one_language,
     progress,
     register_rows,
     today_here,
@@ -36,6 +36,15 @@ from web.pages.frontdesk.desk import (
 router = APIRouter(include_in_schema=False)
 
 MEETING_FIELDS = ("title", "held_on", "venue", "hosts", "attendee_count", "station")
+
+
+def meeting_in_url(session: Session, meeting_id: str) -> Meeting:
+    """The meeting a page's path names by its id; NotFound (the 404 page 「没有这个恳谈会」) for an id that is no
+    meeting's, a word such as "abc" included, as /cases/abc is a 404 rather than a message about types."""
+    meeting = session.get(Meeting, int(meeting_id)) if meeting_id.isdigit() and len(meeting_id) <= 12 else None
+    if meeting is None:
+        raise NotFound(f"没有这个恳谈会：{meeting_id} (no such meeting: {meeting_id})")
+    return meeting
 
 
 def _render_meetings(
@@ -86,7 +95,7 @@ def meeting_in_of(form: dict[str, str], viewer: Viewer) -> tuple[dict[str, str],
         key = "message_en" if viewer.locale == "en" else "message"
         for err in field_errors(list(exc.errors()), skip_body=False):
             text = str(err[key]).removeprefix(f"{err['field']}: ").removeprefix(f"{err['field']} ")
-            errors.setdefault(str(err["field"]), one_language(text.removeprefix("Value error, "), viewer.locale))
+            errors.setdefault(str(err["field"]), in_locale(text.removeprefix("Value error, "), viewer.locale))
         if "title" in errors and not values["title"].strip():
             errors["title"] = _("Give the meeting a title")
         # A day that does not exist keeps its own message; anything unreadable is told the form to use.
@@ -99,7 +108,7 @@ def meeting_in_of(form: dict[str, str], viewer: Viewer) -> tuple[dict[str, str],
 def _station_errors(exc: DomainError, viewer: Viewer) -> dict[str, str]:
     """A refusal of the service (an unknown station) as the form's field messages."""
     found = form_errors(exc, viewer.locale)
-    return {("station" if name == "_" else name): one_language(text, viewer.locale) for name, text in found.items()}
+    return {("station" if name == "_" else name): in_locale(text, viewer.locale) for name, text in found.items()}
 
 
 @router.post("/meetings", response_class=HTMLResponse)
@@ -143,10 +152,10 @@ def _render_edit(
 
 @router.get("/meetings/{meeting_id}/edit", response_class=HTMLResponse)
 def edit_meeting_page(
-    meeting_id: int, request: Request, session: DbSession, viewer: Viewer = page_roles(*DESK_ROLES)
+    meeting_id: str, request: Request, session: DbSession, viewer: Viewer = page_roles(*DESK_ROLES)
 ) -> Response:
     """The meeting's record in the form that opened it, to correct a title, a date, a venue or the hosts."""
-    meeting = get_or_404(session, Meeting, meeting_id, "恳谈会")
+    meeting = meeting_in_url(session, meeting_id)
     station = session.get(Station, meeting.station_id) if meeting.station_id else None
     values = {
         "title": meeting.title,
@@ -161,7 +170,7 @@ def edit_meeting_page(
 
 @router.post("/meetings/{meeting_id}/edit", response_class=HTMLResponse)
 def edit_meeting(
-    meeting_id: int,
+    meeting_id: str,
     form: PlainForm,
     request: Request,
     session: DbSession,
@@ -170,7 +179,7 @@ def edit_meeting(
     """Save the corrected record (the same checks as opening one); the change is written to the audit log."""
     check_csrf(viewer, form)
     _ = gettext_for(viewer)
-    meeting = get_or_404(session, Meeting, meeting_id, "恳谈会")
+    meeting = meeting_in_url(session, meeting_id)
     values, meeting_in, errors = meeting_in_of(form, viewer)
     if meeting_in is None:
         return _render_edit(request, session, viewer, meeting, values, errors, 422)
@@ -216,24 +225,24 @@ def _render_meeting(
 
 @router.get("/meetings/{meeting_id}", response_class=HTMLResponse)
 def meeting_page(
-    meeting_id: int, request: Request, session: DbSession, viewer: Viewer = page_roles(*DESK_ROLES)
+    meeting_id: str, request: Request, session: DbSession, viewer: Viewer = page_roles(*DESK_ROLES)
 ) -> Response:
     """Meeting mode: the meeting's cases, and a form to log the next one without leaving the page."""
-    meeting = get_or_404(session, Meeting, meeting_id, "恳谈会")
+    meeting = meeting_in_url(session, meeting_id)
     values = blank_form(channel=Channel.meeting.value, meeting=str(meeting.id))
     return _render_meeting(request, session, viewer, meeting, values, {})
 
 
 @router.post("/meetings/{meeting_id}/cases", response_class=HTMLResponse)
 def log_meeting_case(
-    meeting_id: int,
+    meeting_id: str,
     posted: Posted,
     request: Request,
     session: DbSession,
     viewer: Viewer = page_roles(*sorted(INTAKE_ROLES)),
 ) -> Response:
     _ = gettext_for(viewer)
-    meeting = get_or_404(session, Meeting, meeting_id, "恳谈会")
+    meeting = meeting_in_url(session, meeting_id)
     posted.values.update(channel=Channel.meeting.value, meeting=str(meeting.id))
     logged = log_case(request, session, viewer, posted)
     if logged.case is None:
@@ -243,13 +252,13 @@ def log_meeting_case(
 
 @router.get("/meetings/{meeting_id}/report", response_class=HTMLResponse)
 def meeting_report(
-    meeting_id: int, request: Request, session: DbSession, viewer: Viewer = page_roles(*DESK_ROLES)
+    meeting_id: str, request: Request, session: DbSession, viewer: Viewer = page_roles(*DESK_ROLES)
 ) -> Response:
     """The follow-up report to the attendees: each case raised, where it stands, and the reply once resolved;
     a duplicate says which case it was merged into and carries that case's reply. The tally is the meeting
     page's (count_cases_by), as the rates count it. No personal data: it is read out and handed round."""
     runtime = request.app.state.runtime
-    meeting = get_or_404(session, Meeting, meeting_id, "恳谈会")
+    meeting = meeting_in_url(session, meeting_id)
     station = get_or_404(session, Station, meeting.station_id, "驿站") if meeting.station_id else None
     rows = list(reversed(register_rows(session, runtime, viewer, CaseFilter(meeting_id=meeting.id))))
     for row in rows:

@@ -11,13 +11,12 @@ from grievance.cases import query_codes
 from grievance.cases.service import (
     INTAKE_ROLES,
     case_detail,
-    get_case,
     possible_duplicates,
 )
 from grievance.reference.models import Enterprise, Meeting, Station
 from grievance.reference.service import get_or_404
 from web.deps import DbSession
-from web.pages.common import CurrentViewer, formatter, render
+from web.pages.common import CurrentViewer, ViewedCase, formatter, render
 from web.pages.frontdesk.desk import (
     due_text,
     limit_text,
@@ -42,10 +41,9 @@ def qr_svg(url: str) -> Markup:
 
 
 @router.get("/cases/{case_no}/receipt", response_class=HTMLResponse)
-def receipt(case_no: str, request: Request, viewer: CurrentViewer, session: DbSession) -> Response:
+def receipt(case: ViewedCase, request: Request, viewer: CurrentViewer, session: DbSession) -> Response:
     """The printable receipt (回执) the petitioner takes home: number, query code, what happens next and when."""
     runtime = request.app.state.runtime
-    case = get_case(session, case_no, viewer.user)
     detail = case_detail(session, runtime, case, viewer.user)
     meeting = get_or_404(session, Meeting, case.meeting_id, "恳谈会") if case.meeting_id else None
     station = get_or_404(session, Station, case.station_id, "驿站") if case.station_id else None

@@ -14,6 +14,7 @@ from grievance.reports.periods import month, month_of
 from grievance.workflow.engine import Runtime
 from web.deps import DbSession
 from web.pages.common import Viewer, page_roles, render
+from web.pages.leader.monthly import check_report_month
 from web.pages.leader.scope import (
     DASHBOARD_ROLES,
     RANKING_COLUMNS,
@@ -47,7 +48,7 @@ def dashboard(
     start_day = settings.report_period_start_day
     current = service.current_month_key(settings, now)
     if month_key.strip():
-        key = service.check_month_started(settings, month_key.strip(), now)
+        key = check_report_month(runtime, month_key.strip())
     else:
         key = service.opening_month(settings, runtime.calendar(session), now)
     doc, scope = monthly_doc(session, runtime, key, now_text(runtime))

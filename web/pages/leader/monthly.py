@@ -30,6 +30,27 @@ from web.pages.leader.words import Words, input_moment
 
 router = APIRouter(include_in_schema=False)
 
+# The first month a report or the dashboard shows: its trend reaches 12 months back and the month before is
+# compared, so an early year such as 1900 would fail on a month nobody typed; no ledger predates 2000.
+FIRST_MONTH = "2000-01"
+
+
+def check_report_month(runtime: Runtime, key: str) -> str:
+    """`key` (YYYY-MM) as the month the dashboard or the monthly report shows: InvalidInput (field month) naming
+    the month typed and the accepted range for a malformed month, one before FIRST_MONTH, or one that has not
+    begun (reports.service.check_month_started: an empty future report would mislead)."""
+    settings, now = runtime.settings, runtime.now()
+    found = month(key, settings.report_period_start_day).key
+    current = service.current_month_key(settings, now)
+    if found < FIRST_MONTH:
+        raise InvalidInput.field(
+            "month",
+            f"月份「{key}」超出范围，可选 {FIRST_MONTH} 至 {current}",
+            f"the month {key} is out of range; accepted: {FIRST_MONTH} to {current}",
+        )
+    return service.check_month_started(settings, found, now)
+
+
 # Long lists (overdue cases, stations, meetings) print their first rows and their totals, so the month fits on
 # four A4 pages; the page on screen and the workbook keep them whole.
 PRINTED_ROWS = 10
@@ -60,6 +81,7 @@ def _check_month(runtime: Runtime, viewer: Viewer, month_key: str, as_of: str) -
     if not month_key:
         return {"month": _("Choose a month")}
     try:
+        check_report_month(runtime, month_key)
         service.make_period(
             runtime.settings, start=None, end=None, as_of=as_of or None, month_key=month_key, now=runtime.now()
         )
@@ -96,6 +118,7 @@ def monthly_xlsx(
     """The monthly report as a workbook (audited)."""
     service.check_monthly_reader(viewer.user)
     runtime: Runtime = request.app.state.runtime
+    check_report_month(runtime, month_key)
     doc, _scope = monthly_doc(session, runtime, month_key, as_of.strip() or now_text(runtime), overdue_limit=None)
     service.audit_export(session, viewer.user, f"monthly {doc['month']} xlsx as of {doc['period']['as_of']}")
     return Response(

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 
+from grievance.glossary import label_of
 from grievance.reports import exports, service
 from grievance.reports.metrics import FACTS, METRICS
 from grievance.workflow.engine import Runtime
@@ -53,6 +54,11 @@ def input_moment(text: str, timezone: str) -> str:
 # --- figures as the reader reads them ------------------------------------------------------------------------
 
 
+def capitalised(text: str) -> str:
+    """The first letter upper-case, the rest as written ("on-time response rate" -> "On-time response rate")."""
+    return text[:1].upper() + text[1:]
+
+
 class Words:
     """Figures, labels and dates in the reader's language (metric labels have their own English)."""
 
@@ -64,8 +70,10 @@ class Words:
         self.workflows = runtime.workflows
 
     def label(self, key: str) -> str:
+        """A metric's name as a heading or column title: "Solved rate" (the English labels are written lower-case
+        for use inside sentences, so a heading capitalises its first letter)."""
         m = METRICS.get(key)
-        return (m.label_en if self.en else m.label) if m else key
+        return capitalised(m.label_en if self.en else m.label) if m else key
 
     def formula(self, key: str) -> str:
         m = METRICS.get(key)
@@ -85,9 +93,11 @@ class Words:
     def kind(self, key: str) -> str:
         return exports.kind_of(key)
 
-    def dimension(self, key: str) -> str:
+    def dimension(self, key: str, heading: bool = False) -> str:
+        """A grouping dimension's name: lower-case inside a sentence ("By department"), capitalised as a
+        `heading` (a column title, a checkbox)."""
         zh, en = service.DIMENSION_LABELS.get(key, (key, key))
-        return en if self.en else zh
+        return (capitalised(en) if heading else en) if self.en else zh
 
     def figure(self, value: float | int | None, kind: str) -> str:
         """96.1% for a rate, 95.0 for a score out of 100, 12 for a count, — when a rate has no value."""
@@ -144,6 +154,24 @@ class Words:
     def short(self, value: str | datetime) -> str:
         local = as_moment(value).astimezone(ZoneInfo(self.tz))
         return f"{self.day(local.date())} {local:%H:%M}"
+
+    def group(self, dimension: str, key: object, label: str) -> str:
+        """The name of one group of a report row in the reader's language: the "none" group ("Not dispatched",
+        "Uncategorised"...) and vocabulary codes (channel...) worded here; names of records (departments,
+        stations) as the service gives them (`label`)."""
+        _ = self._
+        if key is None:
+            none = {
+                "department": _("Not dispatched"),
+                "station": _("Not raised at a station"),
+                "meeting": _("Not raised at a meeting"),
+                "category": _("Uncategorised"),
+            }
+            return none.get(dimension, label)
+        vocabulary = {"channel": "Channel", "case_type": "CaseType", "petitioner_kind": "PetitionerKind"}
+        if dimension in vocabulary:
+            return label_of(vocabulary[dimension], str(key), self.locale)
+        return label
 
     def state(self, state: str) -> str:
         """A case state's label from the workflows, in the reader's language (label_en where the file has it)."""

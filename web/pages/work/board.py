@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -28,16 +29,24 @@ from web.pages.work.common import (
 router = APIRouter(include_in_schema=False)
 
 
+def all_url(criteria: dict[str, Any]) -> str:
+    """The /cases search (web/case_query.py CaseQuery) with a board section's CaseFilter criteria, earliest due
+    first: a flag as 1, a list of states as state repeated."""
+    query = {name: 1 if value is True else value for name, value in criteria.items()}
+    return f"/cases?{urlencode({**query, 'sort': 'due'}, doseq=True)}"
+
+
 @router.get("/board", response_class=HTMLResponse)
 def board(request: Request, session: DbSession, viewer: Viewer = CENTRE_BOARD) -> Response:
     runtime = runtime_of(request)
 
-    def section(suggestions: bool = False, **criteria: Any) -> tuple[list[Row], int]:
-        """The first BOARD_SIZE rows of a section, earliest due first, and how many there are in all (a COUNT)."""
+    def section(suggestions: bool = False, **criteria: Any) -> tuple[list[Row], int, str]:
+        """The first BOARD_SIZE rows of a section, earliest due first, how many there are in all (a COUNT) and
+        the /cases link that lists exactly those cases (its 查看全部)."""
         filters = listing.CaseFilter(sort="due", limit=BOARD_SIZE, **criteria)
         items, more = listing.list_cases(session, runtime, viewer.user, filters)
         total = listing.count_cases(session, runtime, viewer.user, filters) if more else len(items)
-        return rows_of(session, runtime, viewer, items, suggestions=suggestions), total
+        return rows_of(session, runtime, viewer, items, suggestions=suggestions), total, all_url(criteria)
 
     departments = all_departments(session)
     return render(

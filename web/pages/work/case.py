@@ -24,6 +24,7 @@ from grievance.workflow.definition import INTAKE, MERGE_EFFECT, ActionDef, Workf
 from grievance.workflow.effects import MERGED_IN
 from grievance.workflow.engine import Runtime
 from web.deps import DbSession
+from web.i18n import in_locale
 from web.pages.common import (
     CurrentViewer,
     ViewedCase,
@@ -287,6 +288,8 @@ def fire_action(
     if definition is None:
         raise NotFound(f"该流程没有动作 {action} (the case's workflow has no action {action!r})")
     raw = _raw_input(definition, form)
+    back = back_to(form.get("next"))  # a row of a list: a refusal goes back there, not to the case page
+    action_label = definition.label_in(viewer.locale)
     try:
         payload = _action_input(definition, raw)
         with session.begin_nested():  # nothing of a refused action is kept (the view's audit entry is)
@@ -299,7 +302,38 @@ def fire_action(
                 payload=payload,
                 expected_version=_version(form),
             )
-    except InvalidInput as exc:
+    except (InvalidInput, Conflict, Forbidden) as exc:
+        if back is None:
+            return _refused_on_case_page(request, viewer, session, case, action, raw, exc)
+        messages = "；".join(dict.fromkeys(form_errors(exc, viewer.locale).values()))
+        flash = _("%(case_no)s: %(action)s was not done: %(problem)s") % {
+            "case_no": case.case_no,
+            "action": action_label,
+            "problem": messages,
+        }
+        return redirect(f"{back}#row-{case.case_no}", flash=flash)
+    if "assign_handler" in definition.effects and payload.get("handler_id") == viewer.user.id:
+        message = _("%(case_no)s: you now handle this case") % {"case_no": case.case_no}  # 我来办
+    else:
+        message = _("%(case_no)s: %(action)s done") % {"case_no": case.case_no, "action": action_label}
+    if back is None:
+        # After a return the case leaves the department: its page would now answer 404.
+        back = f"/cases/{case.case_no}" if in_scope(case, viewer.user) else "/"
+    return redirect(back, flash=message)
+
+
+def _refused_on_case_page(
+    request: Request,
+    viewer: Viewer,
+    session: Session,
+    case: Case,
+    action: str,
+    raw: dict[str, str],
+    exc: InvalidInput | Conflict | Forbidden,
+) -> HTMLResponse:
+    """The case page again with the refused form open and what was typed in it: field messages for bad input
+    (422); for a stale or forbidden action the case as it is now, with the problem in the reader's language."""
+    if isinstance(exc, InvalidInput):
         return _case_page(
             request,
             viewer,
@@ -310,25 +344,17 @@ def fire_action(
             values=raw,
             errors=form_errors(exc, viewer.locale),
         )
-    except (Conflict, Forbidden) as exc:
-        session.refresh(case)  # a stale form: show the case as it is now
-        return _case_page(
-            request,
-            viewer,
-            session,
-            case,
-            status_code=exc.status_code,
-            action=action,
-            values=raw,
-            problem=exc.message,
-        )
-    action_label = definition.label_in(viewer.locale)
-    message = _("%(case_no)s: %(action)s done") % {"case_no": case.case_no, "action": action_label}
-    back = back_to(form.get("next"))
-    if back is None:
-        # After a return the case leaves the department: its page would now answer 404.
-        back = f"/cases/{case.case_no}" if in_scope(case, viewer.user) else "/"
-    return redirect(back, flash=message)
+    session.refresh(case)  # a stale form: show the case as it is now
+    return _case_page(
+        request,
+        viewer,
+        session,
+        case,
+        status_code=exc.status_code,
+        action=action,
+        values=raw,
+        problem=in_locale(exc.message, viewer.locale),
+    )
 
 
 def _read_upload(item: UploadFile, runtime: Runtime) -> service.Upload:
@@ -357,7 +383,9 @@ def upload_attachment(
             request, viewer, session, case, status_code=422, upload_errors=form_errors(exc, viewer.locale)
         )
     except Forbidden as exc:
-        return _case_page(request, viewer, session, case, status_code=403, problem=exc.message)
+        return _case_page(
+            request, viewer, session, case, status_code=403, problem=in_locale(exc.message, viewer.locale)
+        )
     count = len(files)
     return redirect(f"/cases/{case.case_no}", flash=_("%(n)d file(s) attached") % {"n": count})
 

@@ -74,7 +74,11 @@ def _list_filter(
     params = request.query_params
     values = {key: params.get(key, "").strip() for key in LIST_KEYS}
     given: dict[str, object] = {**values, "q": values["q"][:100], "cursor": params.get("cursor"), "limit": PAGE_SIZE}
-    given["state"] = [values["state"]] if values["state"] else None
+    # A board section's 查看全部 names several states (state repeated); the form's select shows a single one.
+    states = [s.strip() for s in params.getlist("state") if s.strip()]
+    given["state"] = states or None
+    if len(states) > 1:
+        values["state"] = ""
     given["sort"] = "due" if values["sort"] == "due" else "received"
     try:
         filters = CaseQuery.from_form(given).to_filter(runtime, viewer.user)
