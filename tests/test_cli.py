@@ -166,7 +166,7 @@ def test_calendar_remove_a_day_without_override(cli):
     assert "no override on 2027-10-01" in result.err
 
 
-@pytest.mark.parametrize("bad", ["2025-02-30", "2025/10/01", "tomorrow"])
+@pytest.mark.parametrize("bad", ["2025-02-30", "2025/13/01", "tomorrow"])  # 2025/10/01 is a day as offices write it
 def test_calendar_bad_date(cli, bad):
     for argv in (("calendar", "add", bad, "holiday"), ("calendar", "show", bad), ("calendar", "remove", bad)):
         result = cli(*argv)
