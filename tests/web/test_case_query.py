@@ -69,5 +69,7 @@ def test_a_day_is_read_in_the_forms_the_meeting_and_intake_forms_accept(world, c
     page = browser("dispatcher").page("/cases?received_from=2025/9/28&received_to=2025/9/28")
     shown = [a.get_text(strip=True) for a in page.select("table a[href^='/cases/']")]
     assert held in shown and later not in shown
+    # The date fields show the day back in their own form, so searching again keeps the filter.
+    assert page.select_one("input[name=received_from]")["value"] == "2025-09-28"
     wrong = world.client.get(f"{API}/cases", params={"received_from": "2025/2/30"}, headers=headers)
     assert wrong.status_code == 422 and "2025/3/5" in fields_of(wrong.json())["received_from"]["message"]

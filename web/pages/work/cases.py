@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -81,11 +82,16 @@ def _list_filter(
         values["state"] = ""
     given["sort"] = "due" if values["sort"] == "due" else "received"
     try:
-        filters = CaseQuery.from_form(given).to_filter(runtime, viewer.user)
+        query = CaseQuery.from_form(given)
+        filters = query.to_filter(runtime, viewer.user)
     except (InvalidInput, Forbidden) as exc:
         found = {"phone": ""} if isinstance(exc, Forbidden) else form_errors(exc, viewer.locale)
         errors = {name: _(HINTS[name]) if name in HINTS else text for name, text in found.items()}
         return listing.CaseFilter(limit=PAGE_SIZE), values, errors
+    for key in ("received_from", "received_to"):  # a day typed 2025/9/28 is shown back as the date field's 2025-09-28
+        day = getattr(query, key)
+        if isinstance(day, date) and not isinstance(day, datetime):
+            values[key] = day.isoformat()
     return filters, values, {}
 
 
