@@ -43,14 +43,18 @@ def month(key: str, start_day: int) -> Month:
     try:
         year, number = (int(part) for part in key.split("-"))
         first = date(year, number, 1)
-        if not EARLIEST.year <= year <= LATEST.year:  # the period's own bounds are checked by Period
-            raise ValueError(key)
     except ValueError:
         raise InvalidInput.field(
             "month",
             f"月份「{key}」无效，格式为 YYYY-MM，如 2025-03",
             f"bad month {key!r}; accepted: YYYY-MM, e.g. 2025-03",
         ) from None
+    if not EARLIEST.year <= year <= LATEST.year:  # the period's own bounds are checked by Period
+        raise InvalidInput.field(
+            "month",
+            f"月份「{key}」超出范围：可选 {EARLIEST.year} 至 {LATEST.year} 年",
+            f"month {key!r} is out of range: {EARLIEST.year} to {LATEST.year}",
+        )
     end = _add_months(first, 1) if start_day == 1 else first.replace(day=start_day)
     return Month(f"{year:04d}-{number:02d}", _add_months(end, -1), end)
 

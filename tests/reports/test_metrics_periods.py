@@ -83,3 +83,12 @@ def test_a_bad_month_is_refused(key):
     with pytest.raises(InvalidInput) as refused:
         month(key, 19)
     assert refused.value.to_dict()["errors"][0]["field"] == "month"
+
+
+def test_a_month_out_of_range_says_so_rather_than_blaming_its_format():
+    with pytest.raises(InvalidInput) as refused:
+        month("9999-12", 1)
+    error = refused.value.to_dict()["errors"][0]
+    assert (
+        "超出范围" in error["message"] and "out of range" in error["message_en"] and "YYYY-MM" not in error["message"]
+    )
