@@ -143,3 +143,17 @@ def person(chromium: Any, live: LiveServer) -> Iterator[Any]:
     yield make
     for p in opened:
         p.close()
+
+
+def focused(page: Any, selector: str) -> bool:
+    """Whether the element matching the CSS `selector` has the keyboard focus, waiting up to 5 s for it.
+
+    Chromium applies `autofocus` and script focus on a later rendering step, not by the load event, so a
+    check right after navigation must wait. Returns False (the assertion then fails) when it never does."""
+    try:
+        page.wait_for_function(
+            "sel => document.activeElement && document.activeElement.matches(sel)", arg=selector, timeout=5000
+        )
+    except Exception:  # playwright's TimeoutError
+        return False
+    return True

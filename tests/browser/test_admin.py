@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.browser.conftest import focused
 from tests.ledger._support import csv_bytes
 
 NEW_PASSWORD = "welcome-to-the-desk"
@@ -14,7 +15,7 @@ NEW_PASSWORD = "welcome-to-the-desk"
 def test_the_administrator_creates_an_account_and_the_person_signs_in(chromium, live, person) -> None:  # type: ignore[no-untyped-def]
     admin = person("admin")
     page = admin.go("/admin/users")
-    assert page.evaluate("document.activeElement.id") == "f-username"  # ready to type
+    assert focused(page, "#f-username")  # ready to type
     page.keyboard.type("chenjing")
     page.fill("#f-display_name", "陈静")
     page.select_option("#f-role", "handler")

@@ -7,10 +7,12 @@ from typing import Any
 
 from grievance.db import transaction
 from grievance.reference.service import load_categories
+from tests.browser.conftest import focused
 
 
-def focused_name(page: Any) -> str:
-    return str(page.evaluate("document.activeElement && document.activeElement.name"))
+def focused_name(page: Any, name: str) -> bool:
+    """Whether the field named `name` has the focus (waiting for Chromium to apply it)."""
+    return focused(page, f"[name={name}]")
 
 
 def test_a_clerk_logs_three_cases_at_a_meeting(person, live) -> None:  # type: ignore[no-untyped-def]
@@ -26,10 +28,10 @@ def test_a_clerk_logs_three_cases_at_a_meeting(person, live) -> None:  # type: i
     logged = []
     for title, description in cases:
         # The cursor waits in the title: type, Tab to the description, type, Ctrl+Enter.
-        assert focused_name(page) == "title"
+        assert focused_name(page, "title")
         page.keyboard.type(title)
         page.keyboard.press("Tab")
-        assert focused_name(page) == "description"
+        assert focused_name(page, "description")
         page.keyboard.type(description)
         with page.expect_navigation():
             page.keyboard.press("Control+Enter")
@@ -61,7 +63,7 @@ def test_a_walk_in_case_with_live_hints_then_its_receipt(person, live) -> None: 
     _load_small_tree(live)
     clerk = person("intake")
     page = clerk.go("/intake")
-    assert focused_name(page) == "channel"
+    assert focused_name(page, "channel")
     assert not page.is_visible("select[name=station]")
     page.select_option("select[name=channel]", "station")
     assert page.is_visible("select[name=station]") and not page.is_visible("select[name=meeting]")
@@ -99,7 +101,7 @@ def test_the_intake_form_at_phone_width(person, live) -> None:  # type: ignore[n
     page.click("form.intake button[type=submit]")
     page.wait_for_selector("#e-title")
     assert page.inner_text("#e-title") == "不能为空"
-    assert focused_name(page) == "title"  # the cursor waits in the field to fix
+    assert focused_name(page, "title")  # the cursor waits in the field to fix
     clerk.screenshot("frontdesk-intake-phone")
 
 
@@ -119,7 +121,7 @@ def _load_small_tree(live: Any) -> None:
 def test_a_meeting_is_opened_with_the_keyboard_alone_then_corrected(person, live) -> None:  # type: ignore[no-untyped-def]
     clerk = person("intake")
     page = clerk.go("/meetings")
-    assert focused_name(page) == "title"
+    assert focused_name(page, "title")
     typed = [
         ("title", "第二期阳光恳谈会"),
         ("held_on", "2025-10-10"),  # replaces today's date, selected as Tab arrives
@@ -128,10 +130,10 @@ def test_a_meeting_is_opened_with_the_keyboard_alone_then_corrected(person, live
         ("attendee_count", "42"),
     ]
     for name, text in typed:
-        assert focused_name(page) == name
+        assert focused_name(page, name)
         page.keyboard.type(text)
         page.keyboard.press("Tab")
-    assert focused_name(page) == "station"
+    assert focused_name(page, "station")
     page.keyboard.press("ArrowDown")  # the first station
     for name, text in typed:
         assert page.input_value(f"[name={name}]") == text, name
