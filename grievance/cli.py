@@ -71,11 +71,11 @@ def _read_password(args: argparse.Namespace) -> str | None:
         return sys.stdin.readline().rstrip("\n")
     if not sys.stdin.isatty():
         raise DomainError(
-            "没有终端可输入密码：请用 --password-stdin 或 --no-password (no terminal to ask the password)"
+            "没有终端可输入密码：请用 --password-stdin 或 --no-password", "no terminal to ask the password"
         )
     first = getpass.getpass("密码 (password, at least 10 characters): ")
     if first != getpass.getpass("再次输入 (again): "):
-        raise DomainError("两次输入的密码不一致 (the passwords differ)")
+        raise DomainError("两次输入的密码不一致", "the passwords differ")
     return first
 
 
@@ -382,7 +382,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from grievance.ledger.importer import describe, import_ledger, read_ledger
 
     path = Path(args.file)
-    ledger = read_ledger(path.name, path.read_bytes())
+    ledger = read_ledger(path.name, path.read_bytes(), max_rows=settings.ledger_max_rows)
     runtime = _runtime(settings)
 
     def progress(done: int, total: int) -> None:
@@ -420,7 +420,7 @@ def cmd_ledger_template(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from grievance.ledger import exporter
     from grievance.reports.periods import local_midnight
-    from grievance.workflow.calendar_service import parse_day
+    from grievance.workflow.calendar_service import parse_day_in_range
 
     suffix = Path(args.file).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -429,8 +429,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             f"台账文件须以 .csv 或 .xlsx 结尾，收到 {args.file}",
             f"the ledger file must end in .csv or .xlsx, got {args.file}",
         )
-    start = local_midnight(parse_day(args.start, "from"), settings.timezone) if args.start else None
-    end = local_midnight(parse_day(args.end, "to"), settings.timezone) if args.end else None
+    start = local_midnight(parse_day_in_range(args.start, "from"), settings.timezone) if args.start else None
+    end = local_midnight(parse_day_in_range(args.end, "to"), settings.timezone) if args.end else None
     with transaction(_session_factory(settings)) as session:
         rows = exporter.export_rows(
             session, workflows=_runtime(settings).workflows, timezone=settings.timezone, start=start, end=end
@@ -609,6 +609,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--if-empty", action="store_true", help="only when the database has no users yet")
     demo.set_defaults(handler=cmd_demo)
+
+    from grievance.backup import add_commands as add_backup_commands
+
+    add_backup_commands(sub)  # backup, restore
     return parser
 
 

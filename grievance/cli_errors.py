@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from grievance.db import DatabaseBusy, busy_error
 from grievance.errors import DomainError, InvalidInput, field_errors
+from grievance.input_bounds import FIRST_YEAR, LAST_YEAR
 from grievance.textfiles import file_problem, undecodable
 from grievance.workflow.loader import WorkflowErrors
 
@@ -58,8 +59,8 @@ def workers(text: str) -> int:
 
 
 def year(text: str) -> int:
-    """A calendar year as the date type allows it (1-9998, so that the next year exists too)."""
-    return _whole(text, 1, 9998, "年份", "the year")
+    """A calendar year in the range every input keeps (grievance.input_bounds: 1900-2200)."""
+    return _whole(text, FIRST_YEAR, LAST_YEAR, "年份", "the year")
 
 
 def number(text: str) -> float:
@@ -158,7 +159,7 @@ def one_line(exc: DomainError) -> str:
     errors = exc.detail.get("errors") or []
     if errors:
         return _line(str(errors[0].get("message", "")), str(errors[0].get("message_en", "")))
-    return exc.message
+    return _line(exc.message, exc.message_en)
 
 
 def print_domain_error(exc: DomainError, out: TextIO) -> None:
@@ -169,7 +170,7 @@ def print_domain_error(exc: DomainError, out: TextIO) -> None:
     if alone:
         print(f"错误 (error): {_line(errors[0]['message'], errors[0].get('message_en', ''))}", file=out)
     else:
-        print(f"错误 (error): {exc.message}", file=out)
+        print(f"错误 (error): {_line(exc.message, exc.message_en)}", file=out)
         for err in errors:
             print(
                 f"  - {err.get('field')}: {_line(str(err.get('message', '')), str(err.get('message_en', '')))}",
@@ -191,7 +192,9 @@ def invalid_from_validation(exc: ValidationError, options: dict[str, str] | None
         renamed.append({**err, "loc": loc})
     errors = field_errors(renamed, skip_body=False)
     # One problem is its own headline; several get the API's summary above them.
-    return InvalidInput(errors[0]["message"] if len(errors) == 1 else "输入有误 (invalid input)", errors)
+    if len(errors) == 1:
+        return InvalidInput(errors[0]["message"], errors[0]["message_en"], errors)
+    return InvalidInput("输入有误", "invalid input", errors)
 
 
 def user_error(exc: BaseException, *, lock_timeout: float) -> DomainError | None:

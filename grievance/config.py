@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where alembic.ini, alembic/, workflows/ and config/ live: the checkout by default; an installed (non-editable)
+# package sets GRIEVANCE_PROJECT_ROOT to the directory holding them (the Dockerfile: /app).
+PROJECT_ROOT = Path(os.environ.get("GRIEVANCE_PROJECT_ROOT") or Path(__file__).resolve().parent.parent)
 # How long a request waits for a busy database (SQLite's write lock, a PostgreSQL row or table lock, a free
 # connection) before it is answered 503 with Retry-After: well under a browser's or a proxy's patience.
 DEFAULT_DB_LOCK_TIMEOUT_SECONDS = 5.0
@@ -34,18 +38,43 @@ class Settings(BaseSettings):
     # weight of 基本满意 in the satisfaction score (Beijing: 0.9).
     report_period_start_day: int = Field(default=1, ge=1, le=28)
     satisfaction_basic_weight: float = Field(default=0.9, ge=0, le=1)
+    # Secure flag on the session, sign-in and language cookies: "true" in production behind a TLS-terminating
+    # proxy (the app hears http), "false" for plain-HTTP tryouts, "auto" when the request arrived over HTTPS as
+    # uvicorn sees it (X-Forwarded-Proto trusted only from FORWARDED_ALLOW_IPS). See docs/deploy.md.
+    cookie_secure: Literal["auto", "true", "false"] = "auto"
+    # Request bodies (web/body_limits.py), each refused with 413 naming its limit as soon as it is passed:
+    # a JSON or form body; a multipart body (all its files and fields together); files per request.
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_upload_total_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    max_files_per_request: int = Field(default=10, ge=1, le=1000)
+    # One attachment; its type is read from its content (grievance/cases/attachment_content.py) and must be
+    # one of attachment_types, whatever the client declared.
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_types: list[str] = Field(
         default_factory=lambda: [
             "image/jpeg",
             "image/png",
+            "image/gif",
+            "image/webp",
+            "image/heic",
             "application/pdf",
             "text/plain",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "audio/mpeg",
+            "audio/mp4",
+            "audio/amr",
+            "audio/x-wav",
+            "video/mp4",
         ]
     )
+    # Ledger (台账) files: bytes of the file and data rows below the header, refused early past either.
+    ledger_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    ledger_max_rows: int = Field(default=20_000, ge=1)
 
     @property
     def attachments_dir(self) -> Path:

@@ -14,11 +14,13 @@ from sqlalchemy import DateTime, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 from grievance.config import DEFAULT_DB_LOCK_TIMEOUT_SECONDS
-from grievance.errors import DomainError
+from grievance.errors import DomainError, StaleVersion
+from grievance.input_bounds import MAX_ID, refuse_bad_text_on_flush  # noqa: F401  (importing installs the NUL check)
 
 # The execution option that makes a SQLite transaction begin DEFERRED (see read_only()).
 _READ_ONLY = "grievance_read_only"
@@ -95,16 +97,31 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error.
+
+    A row changed by another transaction since this one read it (the ORM's version check, StaleDataError, at a
+    flush or at the commit: a calendar change moving the clocks of a case an action just moved, say) becomes
+    the stale-version Conflict (409, "changed concurrently, retry") every writer answers, nothing written."""
     session = factory()
     try:
         yield session
         session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise stale_version() from exc
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def stale_version() -> StaleVersion:
+    """The 409 for a write that lost a race on a row's version (sqlalchemy StaleDataError): retry on fresh data."""
+    return StaleVersion(
+        "数据已被他人同时修改，本次未保存任何内容，请刷新后重试",
+        "the data was changed concurrently; nothing was saved; reload and retry",
+    )
 
 
 @contextmanager
@@ -148,11 +165,37 @@ class DatabaseBusy(DomainError):
         else:
             zh, en = "数据库正忙", "the database is busy"
         super().__init__(
-            f"{zh}，请约 {retry_after} 秒后重试，本次未保存任何内容 "
-            f"({en}; nothing was saved; retry in about {retry_after} seconds)",
+            f"{zh}，请约 {retry_after} 秒后重试，本次未保存任何内容",
+            f"{en}; nothing was saved; retry in about {retry_after} seconds",
             retry_after=retry_after,
         )
 
+
+class DatabaseUnwritable(DatabaseBusy):
+    """The database cannot be written: its disk is full (SQLite SQLITE_FULL, PostgreSQL 53100 disk_full) or its
+    file or folder is read-only (SQLITE_READONLY). The transaction was rolled back, so nothing is half-written;
+    answered 503 with Retry-After (`retry_after`, seconds) until an administrator frees space or makes it
+    writable. `kind` is "full" or "read_only"."""
+
+    def __init__(self, kind: str) -> None:
+        retry_after = UNWRITABLE_RETRY_AFTER_SECONDS
+        if kind == "full":
+            self.code = "database_full"
+            zh, en = "磁盘已满", "the disk is full"
+            fix_zh, fix_en = "请管理员清理磁盘空间", "an administrator must free disk space"
+        else:
+            self.code = "database_read_only"
+            zh, en = "数据库文件或所在磁盘为只读", "its file or disk is read-only"
+            fix_zh, fix_en = "请管理员恢复写权限", "an administrator must make it writable"
+        DomainError.__init__(
+            self,
+            f"数据库无法写入：{zh}，本次未保存任何内容；{fix_zh}后重试",
+            f"the database cannot be written: {en}; nothing was saved; {fix_en}, then retry",
+            retry_after=retry_after,
+        )
+
+
+UNWRITABLE_RETRY_AFTER_SECONDS = 60  # a full or read-only disk needs an administrator, not a moment
 
 # PostgreSQL SQLSTATEs that mean "busy, try again": lock_timeout, deadlock and serialization failure (a retry
 # succeeds), a cancelled statement; and "unreachable": too many connections, a server starting or stopping.
@@ -192,8 +235,25 @@ def is_busy(exc: BaseException) -> bool:
     return busy_kind(exc) is not None
 
 
+def unwritable_kind(exc: BaseException) -> str | None:
+    """ "full" or "read_only" when a database error means the database cannot be written at all, else None:
+    SQLite SQLITE_FULL ("database or disk is full", also past PRAGMA max_page_count) and SQLITE_READONLY
+    ("attempt to write a readonly database": a read-only file, folder or mount); PostgreSQL 53100 disk_full."""
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        code = (getattr(orig, "sqlite_errorcode", None) or 0) & 0xFF
+        return {sqlite3.SQLITE_FULL: "full", sqlite3.SQLITE_READONLY: "read_only"}.get(code)
+    return "full" if getattr(orig, "sqlstate", None) == "53100" else None
+
+
 def busy_error(exc: BaseException, lock_timeout: float) -> DatabaseBusy | None:
-    """The 503 error a "retry later" database failure stands for (None for a fault)."""
+    """The 503 error a "retry later" database failure stands for: busy or unreachable (DatabaseBusy), full or
+    read-only (DatabaseUnwritable); None for a fault."""
+    unwritable = unwritable_kind(exc)
+    if unwritable is not None:
+        return DatabaseUnwritable(unwritable)
     kind = busy_kind(exc)
     if kind is None:
         return None
@@ -213,9 +273,9 @@ def find_by_ref(session: Session, model: type[Any], ref: int | str | None, key: 
     if ref is None or isinstance(ref, bool):
         return None
     if isinstance(ref, int):
-        # Ids are 64-bit: a larger number names nothing (and would overflow the driver).
-        return session.get(model, ref) if 0 < ref < 2**63 else None
+        # Ids are 32-bit INTEGER columns: a larger number names nothing (and PostgreSQL would refuse it).
+        return session.get(model, ref) if 0 < ref <= MAX_ID else None
     row = session.exec(select(model).where(getattr(model, key) == ref)).first()
-    if row is None and ref.isdigit() and len(ref) < 19:
+    if row is None and ref.isascii() and ref.isdigit() and 0 < int(ref) <= MAX_ID:
         row = session.get(model, int(ref))
     return row

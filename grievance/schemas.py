@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StrictInt, StrictStr, field_validator
+
+from grievance.errors import BilingualValueError
 
 
 class In(BaseModel):
@@ -15,3 +19,24 @@ class In(BaseModel):
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("含有不可见的空字符 (contains a NUL character)")
         return value
+
+
+def _refuse_boolean(zh: str, en: str) -> BeforeValidator:
+    """JSON true is neither record 1 nor the number 1, as pydantic's lax int would read it."""
+
+    def check(value: object) -> object:
+        if isinstance(value, bool):
+            raise BilingualValueError(zh, en)
+        return value
+
+    return BeforeValidator(check)
+
+
+# A record referred to by its id or its code (a department "CGJ", a station "ZS01"): true/false refused; a string
+# of digits is a code or an id as the service looks it up (forms post text).
+Ref = Annotated[
+    StrictInt | StrictStr,
+    _refuse_boolean("应为编号（整数）或代码，不能是 true/false", "must be an id or a code, not true or false"),
+]
+# A number typed in a form arrives as text ("80", "８０"): a string of digits is read as the number, true/false never.
+Number = Annotated[int, _refuse_boolean("应为整数，不能是 true/false", "must be a whole number, not true or false")]

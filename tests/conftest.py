@@ -1,5 +1,5 @@
 """Test set-up: every database test runs on SQLite and on a real PostgreSQL, with the schema built by
-the Alembic migrations. When CI=true a missing PostgreSQL fails the run instead of skipping."""
+the Alembic migrations. When CI is set (tests/ci.py) a missing PostgreSQL fails the run instead of skipping."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ from grievance.cli import main
 from grievance.config import Settings
 from grievance.db import make_engine
 from grievance.migrations import upgrade
+from tests.ci import in_ci, missing
 from web.app import create_app
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+IN_CI = in_ci()  # tests/ci.py: the rule shared with the browser tests
 PG_ADMIN_URL = os.environ.get("GRIEVANCE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -57,10 +58,7 @@ def _postgres_or_fail(tmp_root: Path) -> Database:
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8'"))
     except Exception as exc:  # the server is down or unreachable
-        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}: {exc}"
-        if IN_CI:
-            pytest.fail(f"{message}\nCI=true requires PostgreSQL; start it (see README).", pytrace=False)
-        pytest.skip(message)
+        missing(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}: {exc}")
     finally:
         admin.dispose()
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)

@@ -88,7 +88,7 @@ def test_an_intake_during_a_long_write_gets_503_with_retry_after_and_writes_noth
     body = response.json()
     assert body["error"] == "database_busy"
     assert body["retry_after"] == 1
-    assert "数据库正忙" in body["message"] and "the database is busy" in body["message"]
+    assert "数据库正忙" in body["message"] and "the database is busy" in body["message_en"]
     # A bounded wait: the lock timeout, not the 30 s of old.
     assert LOCK_TIMEOUT * 0.8 <= waited < LOCK_TIMEOUT + 4
     assert _counts(world.app) == before

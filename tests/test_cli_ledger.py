@@ -115,7 +115,7 @@ def test_import_errors_exit_2_with_the_api_messages_and_write_nothing(cli, world
     assert api.status_code == 422
     body = api.json()
     lines = result.err.splitlines()
-    assert lines[0] == f"错误 (error): {body['message']}"
+    assert lines[0] == f"错误 (error): {body['message']} | {body['message_en']}"
     assert lines[1:] == [f"  - {e['field']}: {e['message']} | {e['message_en']}" for e in body["errors"]]
     assert {(e["row"], e["column"]) for e in body["errors"]} == {
         (3, "received_at"),

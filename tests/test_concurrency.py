@@ -22,6 +22,9 @@ from grievance.users.service import get_user
 from grievance.workflow.engine import fire
 from tests.factories import World
 
+SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+POSTGRESQL_ONLY = pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+
 
 @pytest.fixture
 def world(app, client, clock) -> World:  # type: ignore[no-untyped-def]
@@ -85,7 +88,7 @@ def test_stale_version_through_the_api_gets_409(app, world):
     version = world.get(case_no, "handler")["version"]
     world.act(case_no, "accept", "handler", version=version)
     body = world.act(case_no, "respond", "handler", expect=409, version=version, note="已联系")
-    assert body["error"] == "conflict"
+    assert body["error"] == "stale_version"
     after = world.get(case_no, "handler")
     assert after["state"] == "accepted" and after["version"] == version + 1
     assert [e["action"] for e in after["timeline"]] == ["intake", "dispatch", "accept"]
@@ -116,13 +119,9 @@ def test_stale_object_conflicts_and_writes_nothing(app, world):
     assert isinstance(raised.value, Conflict), f"expected Conflict (409), got {raised.value!r}"
 
 
-def test_concurrent_transactions_race_and_the_loser_writes_nothing(app, world, database):
-    """The real race: both transactions are open and have read version N when the first commits."""
-    if database.backend == "sqlite":
-        pytest.skip(
-            "SQLite: every transaction starts with BEGIN IMMEDIATE, so a second open transaction blocks "
-            "until the first ends and cannot read version N concurrently; see the stale-version tests"
-        )
+@POSTGRESQL_ONLY
+def test_postgresql_transactions_race_and_the_loser_writes_nothing(app, world):
+    """The real race on PostgreSQL: both transactions are open and have read version N when the first commits."""
     case_id, _ = _dispatched_case(world)
     first, second = app.state.sessions(), app.state.sessions()
     try:
@@ -143,6 +142,61 @@ def test_concurrent_transactions_race_and_the_loser_writes_nothing(app, world, d
     assert after["case"]["state"] == "accepted"
     assert [e["action"] for e in after["events"]] == ["intake", "dispatch", "accept"]
     assert isinstance(raised.value, Conflict), f"expected Conflict (409), got {raised.value!r}"
+
+
+@SQLITE_ONLY
+def test_sqlite_second_writer_waits_for_the_first_then_sees_its_version_and_gets_409(app, world):
+    """What SQLite guarantees: a write transaction begins with BEGIN IMMEDIATE, so a second writer that starts while
+    the first is open waits for it (two threads, each with its own connection), then reads the first one's version
+    and, holding version N from its form, is refused with 409 and writes nothing."""
+    case_id, _ = _dispatched_case(world)
+    with transaction(app.state.sessions) as session:
+        version = session.get(Case, case_id).version  # type: ignore[union-attr]
+    holding, waiting = threading.Event(), threading.Event()
+    moments: dict[str, float] = {}
+    outcome: dict[str, Any] = {}
+
+    def first() -> None:
+        with transaction(app.state.sessions) as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            _fire(session, app, case, "accept", "handler", expected_version=version)
+            session.flush()
+            holding.set()
+            assert waiting.wait(10)
+            time.sleep(0.3)  # the second writer is inside its BEGIN now
+            moments["first_commits"] = time.monotonic()
+
+    def second() -> None:
+        assert holding.wait(10)
+        moments["second_starts"] = time.monotonic()
+        waiting.set()
+        try:
+            with transaction(app.state.sessions) as session:
+                case = session.get(Case, case_id)  # BEGIN IMMEDIATE: waits for the first writer
+                moments["second_reads"] = time.monotonic()
+                assert case is not None
+                outcome["version_seen"] = case.version
+                _fire(
+                    session, app, case, "return", "head", payload={"reason": "不属于我单位"}, expected_version=version
+                )
+        except Exception as exc:
+            outcome["error"] = exc
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    # They overlapped: the second began before the first committed and could read only after it.
+    assert moments["second_starts"] < moments["first_commits"] < moments["second_reads"], moments
+    assert outcome["version_seen"] == version + 1
+    assert isinstance(outcome.get("error"), Conflict), f"expected Conflict (409), got {outcome.get('error')!r}"
+    assert outcome["error"].status_code == 409
+    after = _rows(app, case_id)
+    assert after["case"]["state"] == "accepted" and after["case"]["version"] == version + 1
+    assert [e["action"] for e in after["events"]] == ["intake", "dispatch", "accept"]
 
 
 def test_stale_note_after_a_state_change_is_refused(app, world, clock):
@@ -206,12 +260,15 @@ def wait_until_blocked(app: Any, database: Any) -> None:
 
 
 def test_idempotent_intake_racing_an_uncommitted_twin_returns_its_case(app, world, database, request):
-    """Deterministic race: the second intake starts while the first is written but not committed."""
+    """Deterministic race: the second intake (its own thread and connection) starts while the first is written but
+    not committed, waits for it (PostgreSQL: the key's row lock; SQLite: BEGIN IMMEDIATE), then returns its case."""
     runtime = app.state.runtime
     case_in = CaseCreate(channel="hotline", case_type="help", title="小区门口路灯不亮")
     outcome: dict[str, Any] = {}
+    started = threading.Event()
 
     def second_intake() -> None:
+        started.set()
         try:
             with transaction(app.state.sessions) as session:
                 actor = get_user(session, "intake")
@@ -226,7 +283,9 @@ def test_idempotent_intake_racing_an_uncommitted_twin_returns_its_case(app, worl
         first_id, first_no = first.case.id, first.case.case_no
         thread = threading.Thread(target=second_intake)
         thread.start()
+        assert started.wait(10)
         wait_until_blocked(app, database)
+        assert outcome == {}  # still waiting while the first is uncommitted: neither a case nor an error yet
     thread.join(30)
     assert not thread.is_alive()
     with transaction(app.state.sessions) as session:

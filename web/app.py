@@ -18,12 +18,15 @@ from grievance.migrations import pending_migration
 from grievance.workflow.engine import Runtime
 from grievance.workflow.loader import load_workflows
 from web.api import api_router
+from web.api.schemas import install_openapi
+from web.body_limits import BodyLimitMiddleware
 from web.errors import _is_page, install_error_handlers
-from web.i18n import in_locale
+from web.input_guard import InputGuardMiddleware
 from web.lookup_throttle import LookupThrottle
 from web.no_store import NoStoreMiddleware
 from web.pages import pages_router
 from web.pages.common import locale_of, render
+from web.security_headers import SecurityHeadersMiddleware, redoc_with_own_styles
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Swagger UI and ReDoc as packaged on PyPI (fastapi-offline), served by the app: /docs works without a CDN.
@@ -34,9 +37,10 @@ log = logging.getLogger("grievance.web")
 
 def install_busy_handler(app: FastAPI, settings: Settings) -> None:
     """A database that stays busy longer than Settings.db_lock_timeout_seconds (SQLite locked by a long write,
-    a PostgreSQL lock timeout, no connection) is answered 503 with Retry-After and a bilingual message: JSON
-    for the API, the error page for pages. Nothing was written: the request's transaction was rolled back.
-    Other database errors stay faults (500)."""
+    a PostgreSQL lock timeout, no connection, a server restarting) or that cannot be written (a full disk, a
+    read-only SQLite file: grievance.db.DatabaseUnwritable) is answered 503 with Retry-After and a bilingual
+    message: JSON for the API, the error page for pages. Nothing was written: the request's transaction was
+    rolled back. Other database errors stay faults (500)."""
 
     async def busy(request: Request, exc: Exception) -> Response:
         error = exc if isinstance(exc, DatabaseBusy) else busy_error(exc, settings.db_lock_timeout_seconds)
@@ -46,7 +50,7 @@ def install_busy_handler(app: FastAPI, settings: Settings) -> None:
         headers = {"Retry-After": str(error.detail["retry_after"])}
         if _is_page(request):
             # No viewer: looking up the session cookie would wait for the busy database again.
-            message = in_locale(error.message, locale_of(request))
+            message = error.text(locale_of(request))
             page = render(request, "error.html", None, status_code=503, status=503, message=message, allowed=[])
             page.headers.update(headers)
             return page
@@ -78,13 +82,14 @@ def install_api_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=openapi_url,
             title=f"{app.title} API",
             redoc_js_url=f"{API_DOCS_URL}/redoc.standalone.js",
             redoc_favicon_url="/static/favicon.svg",
             with_google_fonts=False,
         )
+        return redoc_with_own_styles(page)  # its own CSP: ReDoc makes <style> elements at run time
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -108,9 +113,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lookup_throttle = LookupThrottle()  # public query-code lookups per client address
     install_error_handlers(app)
     install_busy_handler(app, settings)
+    app.add_middleware(InputGuardMiddleware)  # NUL text, JSON too deep: 422 (404 in a path) before any route
+    app.add_middleware(BodyLimitMiddleware, settings=settings)  # 401 before a body is read; bodies capped (413)
     # Case data never stays in a shared computer's browser cache (Back after sign-out); /static keeps caching.
     app.add_middleware(NoStoreMiddleware)
+    # nosniff, no framing, Referrer-Policy, CSP (own files only), outermost so that a 500 page gets them too.
+    app.build_middleware_stack = SecurityHeadersMiddleware.around(app.build_middleware_stack)  # type: ignore[method-assign]
     app.include_router(api_router, prefix="/api/v1")
+    install_openapi(app)  # components for the models routes read by hand (intake's CaseCreate)
     app.include_router(pages_router)
     # Every asset is served by the app itself: government intranets have no CDN.
     app.mount(API_DOCS_URL, StaticFiles(directory=API_DOCS_ASSETS), name="api-docs")  # before /static

@@ -21,6 +21,7 @@ from grievance.reference.schemas import written_day
 from grievance.users.models import User
 from grievance.workflow.engine import Runtime
 from web.deps import CurrentUser, DbSession
+from web.params import DbId, checked_day, checked_moment, refuse_impossible_id
 
 
 class CaseQuery(BaseModel):
@@ -28,27 +29,32 @@ class CaseQuery(BaseModel):
 
     `received_from` / `received_to` take a local day (2025-03-05, also 2025/3/5 or 2025年3月5日 as the meeting
     form reads it (grievance.reference.schemas.written_day): from its start; "to" includes the whole day, in
-    Settings.timezone) or an aware moment (2025-03-05T08:00:00+08:00, taken as is; "to" is exclusive)."""
+    Settings.timezone) or an aware moment (2025-03-05T08:00:00+08:00, taken as is; "to" is exclusive), between
+    1900-01-01 and 2200-01-01; ids are 1..2,147,483,647 (web.params.DbId). Out of range: 422 naming the field."""
 
     model_config = ConfigDict(extra="forbid")
 
     state: list[str] | None = None
-    department_id: int | None = None
+    department_id: DbId | None = None
     channel: Channel | None = None
-    station_id: int | None = None
-    meeting_id: int | None = None
-    enterprise_id: int | None = None
-    category_id: int | None = None
+    station_id: DbId | None = None
+    meeting_id: DbId | None = None
+    enterprise_id: DbId | None = None
+    category_id: DbId | None = None
     case_type: CaseType | None = None
     urgency: Urgency | None = None
     overdue: bool | None = None
     due_soon: bool | None = None
     pending_extension: bool | None = Field(None, description="an extension request awaits the supervisor")
     supervised: bool | None = Field(None, description="key cases: supervised (督办), inspection referrals included")
-    assignee_id: int | None = Field(None, description="the cases of this handler (承办人), by user id")
+    assignee_id: DbId | None = Field(None, description="the cases of this handler (承办人), by user id")
     unassigned: bool | None = Field(None, description="true: no handler of the department has it yet (未分配)")
-    received_from: datetime | date | None = Field(None, description="2025-03-05 (a local day) or an aware time")
-    received_to: datetime | date | None = Field(None, description="2025-03-05 (the whole day) or an aware time")
+    received_from: datetime | date | None = Field(
+        None, description="2025-03-05 (a local day) or an aware time, 1900-01-01 to 2200-01-01"
+    )
+    received_to: datetime | date | None = Field(
+        None, description="2025-03-05 (the whole day) or an aware time, 1900-01-01 to 2200-01-01"
+    )
     q: str | None = Field(None, max_length=100, description="free text, Chinese included")
     phone: str | None = Field(
         None, max_length=32, description="petitioner phone in any written form, e.g. 138-1234-5678 (front desk roles)"
@@ -77,7 +83,9 @@ class CaseQuery(BaseModel):
                 )
         if isinstance(moment, datetime) and moment.tzinfo is None:
             raise BilingualValueError("时间须带时区，如 +08:00", "a time needs its time zone, e.g. +08:00")
-        return moment
+        if isinstance(moment, datetime):
+            return checked_moment(moment)
+        return checked_day(moment) if moment is not None else None
 
     @classmethod
     def from_form(cls, params: dict[str, Any]) -> CaseQuery:
@@ -86,15 +94,16 @@ class CaseQuery(BaseModel):
         try:
             return cls.model_validate(given)
         except ValidationError as exc:
-            raise InvalidInput("检索条件有误 (invalid search)", field_errors(list(exc.errors()))) from None
+            raise InvalidInput("检索条件有误", "invalid search", field_errors(list(exc.errors()))) from None
 
     def to_filter(self, runtime: Runtime, user: User) -> listing.CaseFilter:
         """The domain's CaseFilter for this user. Raises InvalidInput for a state no workflow has and Forbidden
         (field `phone`) when the user's role may not search by phone (Settings.personal_data_roles)."""
         if self.phone is not None and not may_read_personal_data(user, runtime.settings):
             raise Forbidden(
-                f"角色 {user.role} 不能按电话号码查询 (role {user.role!r} may not search by phone; "
-                f"allowed: {', '.join(runtime.settings.personal_data_roles)})",
+                f"角色 {user.role} 不能按电话号码查询",
+                f"role {user.role!r} may not search by phone; "
+                f"allowed: {', '.join(runtime.settings.personal_data_roles)}",
                 field="phone",
             )
         known = {code for w in runtime.workflows.definitions.values() for code in w.states}
@@ -122,7 +131,9 @@ def _moment(runtime: Runtime, value: datetime | date | None, *, end_of_day: bool
 
 def case_in_url(ref: str, session: DbSession, user: CurrentUser) -> Case:
     """The case a route's path names, by number or id, as this user may see it: one 404 for a missing case and
-    for another department's (grievance.cases.service.get_case; a confidential view is audited)."""
+    for another department's (grievance.cases.service.get_case; a confidential view is audited). A number larger
+    than any id column holds (grievance.input_bounds.MAX_ID) is no possible case: InvalidInput (422) naming `ref`."""
+    refuse_impossible_id(ref, "ref")
     return service.get_case(session, ref, user)
 
 

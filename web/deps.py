@@ -34,12 +34,12 @@ def _authenticate(request: Request, session: Session) -> User:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise NotAuthenticated(
-            "需要登录：请在 Authorization 头中提供 Bearer 令牌 (send 'Authorization: Bearer <token>'; "
-            "create one with `grievance token create USER`)"
+            "需要登录：请在 Authorization 头中提供 Bearer 令牌",
+            "send 'Authorization: Bearer <token>'; create one with `grievance token create USER`",
         )
     user = user_for_token(session, token.strip())
     if user is None:
-        raise NotAuthenticated("令牌无效或已吊销 (the token is unknown or revoked)")
+        raise NotAuthenticated("令牌无效或已吊销", "the token is unknown or revoked")
     return user
 
 
@@ -64,7 +64,7 @@ def require_roles(*roles: str):  # type: ignore[no-untyped-def]
     def check(user: CurrentUser) -> User:
         if user.role not in roles:
             raise Forbidden(
-                f"角色 {user.role} 无权进行此操作 (role {user.role!r} may not do this; allowed: {', '.join(roles)})"
+                f"角色 {user.role} 无权进行此操作", f"role {user.role!r} may not do this; allowed: {', '.join(roles)}"
             )
         return user
 

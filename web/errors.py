@@ -1,5 +1,6 @@
-"""One place that turns errors into responses: domain errors keep their status, bad input gets 422
-with a message per field in Chinese and English."""
+"""One place that turns errors into responses, so every refusal has one shape: JSON
+{"error": <specific code>, "message": 中文, "message_en": English, ...detail} for the API (422 adds "errors",
+one entry per field), and for pages the error page in the reader's language, taken from those fields."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from grievance.errors import DomainError, NotAuthenticated, field_errors
+from grievance.errors import DomainError, NotAuthenticated, field_errors, split_glued
 from web.i18n import in_locale
 from web.pages.common import LoginRequired, Viewer, locale_of, optional_viewer, render
 
@@ -24,7 +25,7 @@ log = logging.getLogger("grievance.web")
 def invalid_response(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse(
         status_code=422,
-        content={"error": "invalid_input", "message": "输入有误 (invalid input)", "errors": errors},
+        content={"error": "invalid_input", "message": "输入有误", "message_en": "invalid input", "errors": errors},
     )
 
 
@@ -48,6 +49,36 @@ def _http_message(detail: Any, status: int, locale: str) -> str:
     return in_locale(str(detail), locale)
 
 
+def _http_body(exc: StarletteHTTPException) -> dict[str, Any]:
+    """An HTTPException (a route or method that does not exist, a framework refusal) in the API's error shape:
+    a code by status ("not_found", "method_not_allowed", ...), Chinese and English messages."""
+    status = exc.status_code
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "error"
+    detail = str(exc.detail)
+    if detail != phrase:
+        zh, en = split_glued(detail) or (detail, detail)
+    else:
+        zh, en = HTTP_ZH.get(status, "请求未能完成"), phrase
+    return {"error": phrase.lower().replace(" ", "_").replace("-", "_"), "message": zh, "message_en": en}
+
+
+# Chinese for the HTTP refusals the framework itself makes (no route, wrong method, ...).
+HTTP_ZH = {
+    400: "请求有误",
+    401: "需要登录",
+    403: "无权进行此操作",
+    404: "没有这个地址",
+    405: "该地址不接受此请求方法",
+    406: "无法提供所要求的格式",
+    413: "请求内容过大",
+    415: "不支持的内容类型",
+    429: "请求过于频繁，请稍后再试",
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -67,9 +98,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 message=_http_message(exc.detail, exc.status_code, _reader_locale(request, viewer)),
                 allowed=[],
             )
-        return JSONResponse(
-            status_code=exc.status_code, content={"error": "http", "message": exc.detail}, headers=exc.headers
-        )
+        return JSONResponse(status_code=exc.status_code, content=_http_body(exc), headers=exc.headers)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
@@ -82,7 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 viewer,
                 status_code=exc.status_code,
                 status=exc.status_code,
-                message=in_locale(exc.message, _reader_locale(request, viewer)),
+                message=exc.text(_reader_locale(request, viewer)),
                 allowed=exc.detail.get("allowed", []),
             )
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None

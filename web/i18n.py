@@ -17,6 +17,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from grievance.errors import in_english, split_glued
 from grievance.glossary import LABELS, label_of
 from grievance.workflow.definition import Labelled, WorkflowDef
 
@@ -45,26 +46,15 @@ def translations(locale: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
-def _is_cjk(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in text)
-
-
 def in_locale(message: str, locale: str) -> str:
-    """The reader's half of a domain message written "中文 (English)" (grievance/errors.py still glues most
-    messages so); a message that is not of that shape is returned whole. The English half is the last
-    bracketed group, matched with its nested brackets, when it has no Chinese and what precedes it has."""
-    text = message.rstrip()
-    if not text.endswith(")"):
+    """The reader's half of a text written "中文 (English)" (a form label, a hint, a pydantic field message):
+    grievance.errors.split_glued finds the halves; a text not of that shape is returned whole. Domain errors
+    carry both languages as fields: show them with DomainError.text(locale), not with this."""
+    halves = split_glued(message)
+    if halves is None:
         return message
-    depth = 0
-    for i in range(len(text) - 1, -1, -1):
-        depth += {")": 1, "(": -1}.get(text[i], 0)
-        if depth == 0:
-            zh, en = text[:i].rstrip(), text[i + 1 : -1].strip()
-            if zh and en and _is_cjk(zh) and not _is_cjk(en):
-                return en[:1].upper() + en[1:] if locale == "en" else zh
-            return message
-    return message
+    zh, en = halves
+    return in_english(en) if locale == "en" else zh
 
 
 def pick_locale(cookie: str | None) -> str:

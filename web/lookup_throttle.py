@@ -1,46 +1,63 @@
 """A limit on public query-code lookups per client address, so guessing codes stays hopeless (the numbers are in
-grievance/cases/query_codes.py): 10 a minute and 100 an hour, counted in this process's memory (each worker keeps
-its own; a restart forgets), with moving windows from the `limits` library."""
+grievance/cases/query_codes.py): 10 a minute and 100 an hour, counted in the database (grievance.throttle), so
+every worker process sees the same counts and a restart forgets nothing.
+
+Windows are fixed (a minute, an hour, each starting at an address's first lookup after the last window ended),
+counted under a row lock: concurrent lookups from one address take turns, and at most 10 pass per window
+however many processes serve them. At a window's edge up to 20 can pass within a few seconds, never more than
+100 in one hour window, so the yearly bound (876,000 from one address) is the same as with moving windows."""
 
 from __future__ import annotations
 
 import math
-import threading
-import time
+from datetime import datetime, timedelta
 
 from fastapi import Request
 from limits import parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
 
+from grievance.db import transaction
 from grievance.errors import TooManyAttempts
+from grievance.throttle import address_key, count_in_window, locked_counter, prune_counters, window_end
 
 LOOKUP_LIMITS = "10/minute;100/hour"
 
 
 class LookupThrottle:
-    """Counts the lookups of each client address; one per app (app.state.lookup_throttle)."""
+    """The lookup limits (parsed with the `limits` library's notation); the counts live in the database, so
+    one per app (app.state.lookup_throttle) is only configuration."""
 
     def __init__(self, limits: str = LOOKUP_LIMITS) -> None:
-        self.limits = parse_many(limits)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._lock = threading.Lock()  # test-then-hit over several windows, from the threadpool
+        self.windows = [(item.amount, timedelta(seconds=item.get_expiry())) for item in parse_many(limits)]
 
-    def refusal(self, address: str) -> TooManyAttempts | None:
+    def refusal(self, sessions: sessionmaker[Session], address: str, now: datetime) -> TooManyAttempts | None:
         """Count one lookup from `address`, or, when a window is full, count nothing and return the refusal:
-        a 429 error with `retry_after` (whole seconds until the fullest window lets one more through) and a
-        message in both languages."""
-        with self._lock:
-            full = [limit for limit in self.limits if not self.limiter.test(limit, "lookup", address)]
+        a 429 error with `retry_after` (whole seconds until every full window has ended, at least 1), `minutes`
+        (the same, rounded up) and a message in both languages. Runs its own short transaction, so the count
+        stays whatever the lookup answers."""
+        address = address_key(address)
+        with transaction(sessions) as session:
+            rows = [
+                (locked_counter(session, f"lookup:{int(window.total_seconds())}s:{address}", now), amount, window)
+                for amount, window in self.windows
+            ]
+            full = [
+                window_end(row, window)
+                for row, amount, window in rows
+                if row.count >= amount and window_end(row, window) > now
+            ]
             if not full:
-                for limit in self.limits:
-                    self.limiter.hit(limit, "lookup", address)
+                for row, _amount, window in rows:
+                    count_in_window(row, window=window, now=now)
+                    session.add(row)
+                prune_counters(session, now)
                 return None
-            reset = max(self.limiter.get_window_stats(limit, "lookup", address).reset_time for limit in full)
-        seconds = max(1, math.ceil(reset - time.time()))
+        seconds = max(1, math.ceil((max(full) - now).total_seconds()))
         minutes = math.ceil(seconds / 60)
         return TooManyAttempts(
-            f"查询过于频繁，请{minutes}分钟后再试 (too many lookups from this address; try again in {minutes} minutes)",
+            f"查询过于频繁，请{minutes}分钟后再试",
+            f"too many lookups from this address; try again in {minutes} minute{'s' if minutes > 1 else ''}",
             retry_after=seconds,
             minutes=minutes,
         )
@@ -50,4 +67,5 @@ def lookup_refusal(request: Request) -> TooManyAttempts | None:
     """Count a lookup by the request's client address (behind a proxy: uvicorn's --forwarded-allow-ips makes it the
     real one), or the refusal when the address has used up its lookups."""
     throttle: LookupThrottle = request.app.state.lookup_throttle
-    return throttle.refusal(request.client.host if request.client else "-")
+    address = request.client.host if request.client else "-"
+    return throttle.refusal(request.app.state.sessions, address, request.app.state.runtime.now())

@@ -19,11 +19,12 @@ from sqlmodel import Session, col, select
 from grievance.cases import search
 from grievance.cases.access import POOL_STATE, visibility_filter
 from grievance.cases.deadlines import deadline, running_clocks, traffic_light
-from grievance.cases.models import AuditEntry, Case, CaseClock
+from grievance.cases.models import NO_DUE, AuditEntry, Case, CaseClock
 from grievance.cases.phones import INVALID_EN, INVALID_ZH, normalize_phone
 from grievance.cases.schemas import CaseSummary
 from grievance.errors import InvalidInput
 from grievance.glossary import DEPARTMENT_ROLES
+from grievance.input_bounds import id_problem, moment_problem
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.engine import Runtime
@@ -66,7 +67,10 @@ def decode_cursor(cursor: str, sort: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         kind, at, case_id = json.loads(raw)
         moment = datetime.fromisoformat(at)
-        if kind != sort or moment.tzinfo is None or not 0 < int(case_id) < 2**63:
+        # Bounded as every input (grievance.input_bounds; NO_DUE is the due time of a case without one): a crafted
+        # cursor must not reach the database as a 500.
+        out_of_range = moment.tzinfo is not None and moment != NO_DUE and moment_problem(moment) is not None
+        if kind != sort or moment.tzinfo is None or out_of_range or id_problem(int(case_id)):
             raise ValueError
         return moment, int(case_id)
     except (ValueError, TypeError, json.JSONDecodeError):

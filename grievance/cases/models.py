@@ -97,6 +97,9 @@ class Case(SQLModel, table=True):
 
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     idempotency_key: str | None = Field(default=None, max_length=128)
+    # SHA-256 of the request first sent with idempotency_key (migration 0009): the same key with another request
+    # is refused. NULL for cases logged before it.
+    idempotency_sha256: str | None = Field(default=None, max_length=64)
     # Space-separated search tokens (Chinese bigrams, words); indexed by FTS5 (SQLite) or a generated
     # tsvector column with a GIN index (PostgreSQL), both made by the migration.
     search_terms: str = Field(default="", sa_type=Text)

@@ -46,7 +46,7 @@ def public_status(session: Session, runtime: Runtime, query_code: str) -> dict[s
     not shown. Raises NotFound for an unknown code."""
     case = find_by_query_code(session, query_code)
     if case is None:
-        raise NotFound("查询码无效 (no case has this query code)")
+        raise NotFound("查询码无效", "no case has this query code")
     workflows = runtime.workflows
     workflow = workflows.get(case.workflow)
     target = answering_case(session, case)

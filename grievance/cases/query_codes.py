@@ -9,10 +9,11 @@ The rules, and why the code is long enough (the numbers the README states):
   in `Case.query_code` (VARCHAR(32): no migration) and printed "K7QM-3XHD-9TPR".
 - Codes alive: they never expire; assume 1,000,000 (decades of a zone's intake at tens of thousands a year).
 - Guesses: the public lookups (page and API) are throttled per client address to 10 a minute and 100 an hour
-  (web.lookup_throttle), at most 100 * 24 * 365 = 876,000 guesses a year from one address and one worker process.
+  (web.lookup_throttle), counted in the database, so the limit holds however many worker processes serve them
+  (an IPv6 address counts as its /64 network): at most 100 * 24 * 365 = 876,000 guesses a year from one address.
 - Chance that one address hits any live code in a year: 876,000 * 1e6 / 2**60 ≈ 7.6e-7 (about 1 in 1.3 million);
-  10,000 addresses guessing for a year together: about 0.76%. Each worker process keeps its own throttle: multiply
-  by the number of workers. A hit shows a case's status and replies, never personal data (grievance.cases.public).
+  10,000 addresses guessing for a year together: about 0.76%. A hit shows a case's status and replies, never
+  personal data (grievance.cases.public).
 - Random collisions between new codes: below 1e6**2 / 2**61 ≈ 4e-7 over a million codes (the column is unique).
 
 Codes made before these rules (16 case-sensitive characters of base64url, such as "q3J-x_0lO1aB9zKd") stay valid:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
 
 from grievance.cases.phones import INVALID_EN, INVALID_ZH, normalize_phone
 from grievance.errors import BilingualValueError
 from grievance.glossary import CaseType, Channel, PetitionerKind, Urgency
 from grievance.identifiers import normalize_resident_id
-from grievance.schemas import In
+from grievance.input_bounds import checked_moment
+from grievance.schemas import In, Number, Ref
 
 ACCUSED_REQUIRED_ZH = "举报件须填写被举报单位，该单位看不到此件"
 ACCUSED_REQUIRED_EN = "a report needs the accused department, which will never see it"
@@ -56,19 +57,27 @@ class CaseCreate(In):
     description: str = Field(default="", max_length=5000)
     location: str = Field(default="", max_length=200)
     petitioner: PetitionerIn = Field(default_factory=PetitionerIn)
-    meeting: int | None = Field(default=None, description="the meeting (阳光恳谈会) id; required for channel meeting")
-    station: int | str | None = Field(default=None, description="station id or code; required for channel station")
-    enterprise: int | str | None = Field(
+    meeting: Number | None = Field(
+        default=None, description="the meeting (阳光恳谈会) id; required for channel meeting (digits as text are read)"
+    )
+    station: Ref | None = Field(default=None, description="station id or code; required for channel station")
+    enterprise: Ref | None = Field(
         default=None, description="enterprise id or credit code; required for channel enterprise"
     )
-    category: int | str | None = Field(default=None, description="category id or code")
-    accused_department: int | str | None = Field(
+    category: Ref | None = Field(default=None, description="category id or code")
+    accused_department: Ref | None = Field(
         default=None,
         validate_default=True,
         description="department id or code; required for reports (举报): the department accused, which will never "
         "see the case",
     )
     occurred_at: AwareDatetime | None = Field(default=None, description="when it was raised; defaults to now")
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _occurred_in_range(cls, value: datetime | None) -> datetime | None:
+        """1900..2200 (grievance.input_bounds): year 1 at +14:00 would overflow when stored in UTC."""
+        return None if value is None else checked_moment(value)
 
     @field_validator("accused_department")
     @classmethod
@@ -86,7 +95,7 @@ class ActionIn(BaseModel):
     """Fire an action: `version` guards against lost updates, the other keys are the action's fields."""
 
     model_config = ConfigDict(extra="allow")
-    version: int | None = Field(default=None, description="the case version you read; a stale one gets 409")
+    version: StrictInt | None = Field(default=None, description="the case version you read; a stale one gets 409")
 
     def fields(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

@@ -6,8 +6,9 @@ Every function works inside the caller's transaction and never commits.
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,12 @@ from sqlmodel import Session, col, select
 
 from grievance.cases import search
 from grievance.cases.access import in_scope, masked_petitioner, visibility_filter
+from grievance.cases.attachment_content import SNIFF_BYTES, checked_content_type, content_type_of, safe_filename
 from grievance.cases.intake import new_case
 from grievance.cases.merges import merge_target, merged_cases
 from grievance.cases.models import NO_DUE, Attachment, AuditEntry, Case, CaseClock, CaseEvent, CaseNumberCounter
 from grievance.cases.phones import normalize_phone
+from grievance.cases.read_models import CASE_COLUMNS
 from grievance.cases.schemas import CaseCreate
 from grievance.cases.upload_limits import too_large
 from grievance.db import find_by_ref
@@ -106,8 +109,9 @@ def _link_id(session: Session, runtime: Runtime, model: type, ref: int | str, ke
 
 def _may_not_log(actor: User) -> Forbidden:
     return Forbidden(
-        f"角色 {actor.role} 不能登记诉求 (role {actor.role!r} may not log cases; "
-        "intake, dispatcher and supervisor may, and a liaison for their own enterprise)"
+        f"角色 {actor.role} 不能登记诉求",
+        f"role {actor.role!r} may not log cases; "
+        "intake, dispatcher and supervisor may, and a liaison for their own enterprise",
     )
 
 
@@ -141,7 +145,7 @@ def _validate_links(
     if case_in.occurred_at is not None and case_in.occurred_at > now + timedelta(minutes=5):
         _error(errors, "occurred_at", "发生时间不能晚于现在", "occurred_at cannot be in the future")
     if errors:
-        raise InvalidInput("诉求信息有误 (invalid case)", errors)
+        raise InvalidInput("诉求信息有误", "invalid case", errors)
     if actor.role not in INTAKE_ROLES:
         # The liaison is read fresh: it changes, unlike the id.
         enterprise = session.get(Enterprise, links["enterprise"]) if links["enterprise"] else None
@@ -161,17 +165,21 @@ def intake_case(
     uploads: list[Upload] | None = None,
     now: datetime | None = None,
 ) -> IntakeResult:
-    """Record a new case: number, query code, workflow, first event, clocks; and hint duplicates."""
+    """Record a new case: number, query code, workflow, first event, clocks; and hint duplicates.
+
+    With an `idempotency_key` already used by this actor, the case it logged is returned (created=False) when
+    the request is the same (request_sha256), and IdempotencyKeyReused (422) is raised when it is not.
+    Attachments are checked first (accepted_upload: content type, safe name)."""
+    uploads = [accepted_upload(runtime, upload) for upload in uploads or []]
+    fingerprint = request_sha256(case_in, uploads) if idempotency_key else None
     if idempotency_key:
         existing = _by_idempotency_key(session, actor, idempotency_key)
         if existing:
-            return IntakeResult(existing, created=False)
+            return IntakeResult(_same_request(existing, fingerprint), created=False)
     now = now or runtime.now()
     if actor.role not in INTAKE_ROLES and case_in.channel != Channel.enterprise:
         raise _may_not_log(actor)
     links = _validate_links(session, runtime, case_in, actor, now)
-    for upload in uploads or []:
-        check_upload(runtime, upload)
     workflow = runtime.workflows.select(channel=case_in.channel.value, case_type=case_in.case_type.value)
     year = now.astimezone(ZoneInfo(runtime.settings.timezone)).year
     petitioner = case_in.petitioner
@@ -199,6 +207,7 @@ def intake_case(
         created_by_id=actor.id,
         idempotency_key=idempotency_key,
     )
+    case.idempotency_sha256 = fingerprint
     clocks = start_intake_clocks(session, runtime, case, actor)
     # Before the case number: the counter row stays locked until commit, so keep that stretch short.
     duplicates = possible_duplicates(session, runtime, case, actor)
@@ -214,7 +223,7 @@ def intake_case(
             existing = _by_idempotency_key(session, actor, idempotency_key)
             if existing is None:
                 raise
-            return IntakeResult(existing, created=False)
+            return IntakeResult(_same_request(existing, fingerprint), created=False)
     else:
         case.case_no = next_case_no(session, runtime.settings.case_no_prefix, year)
         session.add(case)
@@ -222,7 +231,7 @@ def intake_case(
     event = record_intake(session, case, actor, clocks, {"channel": case.channel, "case_type": case.case_type})
     attachments = [
         store_attachment(session, runtime, case=case, actor=actor, upload=upload, event=None, now=now)
-        for upload in uploads or []
+        for upload in uploads
     ]
     session.flush()
     return IntakeResult(
@@ -235,6 +244,42 @@ def intake_case(
 
 def _by_idempotency_key(session: Session, actor: User, key: str) -> Case | None:
     return session.exec(select(Case).where(Case.created_by_id == actor.id, Case.idempotency_key == key)).first()
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """422 idempotency_key_reused: the Idempotency-Key already logged a case from another request."""
+
+    code = "idempotency_key_reused"
+
+
+def request_sha256(case_in: CaseCreate, uploads: list[Upload]) -> str:
+    """SHA-256 (hex) of an intake request as validated: the case fields (JSON, keys sorted) and each attachment's
+    name and content hash, in order. Two sends of one request give the same value whatever their JSON layout."""
+    request = {
+        "case": case_in.model_dump(mode="json"),
+        "files": [[u.filename, hashlib.sha256(u.data).hexdigest()] for u in uploads],
+    }
+    return hashlib.sha256(json.dumps(request, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _same_request(existing: Case, fingerprint: str | None) -> Case:
+    """The case a retry gets back; IdempotencyKeyReused when the key first came with another request (cases
+    logged before migration 0009 have no hash and are returned as before)."""
+    if existing.idempotency_sha256 is None or existing.idempotency_sha256 == fingerprint:
+        return existing
+    raise IdempotencyKeyReused(
+        f"Idempotency-Key「{existing.idempotency_key}」已用于另一次不同内容的登记（{existing.case_no}）："
+        "重试请发送完全相同的内容，新的诉求请换一个新的 Idempotency-Key",
+        f"the Idempotency-Key {existing.idempotency_key!r} was already used for another request (case "
+        f"{existing.case_no}): a retry must send the same request; a new case needs a new key",
+        [
+            {
+                "field": "header:idempotency-key",
+                "message": "该 Idempotency-Key 已用于另一次请求",
+                "message_en": "this key was used for another request",
+            }
+        ],
+    )
 
 
 def possible_duplicates(session: Session, runtime: Runtime, case: Case, actor: User) -> list[dict[str, Any]]:
@@ -292,8 +337,8 @@ def get_case(session: Session, ref: int | str, actor: User) -> Case:
     # department: a different one would tell the accused that a report exists.
     if case is None or not in_scope(case, actor):
         raise NotFound(
-            f"诉求 {ref} 不存在或不属于您的单位 (no case {ref!r} that you may see: it does not exist or "
-            "belongs to another department)"
+            f"诉求 {ref} 不存在或不属于您的单位",
+            f"no case {ref!r} that you may see: it does not exist or belongs to another department",
         )
     if case.confidential:
         session.add(AuditEntry(user_id=actor.id, action="view_confidential", case_id=case.id))
@@ -338,20 +383,8 @@ def case_detail(
     clocks, events, attachments = parts.clocks, parts.events, parts.attachments
     department = session.get(Department, case.department_id) if case.department_id else None
     duplicate_of = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
-    data = case.model_dump(
-        exclude={
-            "petitioner_name",
-            "petitioner_phone",
-            "petitioner_id_no",
-            "petitioner_kind",
-            "search_terms",
-            "idempotency_key",
-            "next_due_at",
-            "next_warn_at",
-            "centre_due_at",
-            "query_code",
-        }
-    )
+    # An allow-list: a column added to Case later shows nowhere until read_models lists it.
+    data = case.model_dump(include=set(CASE_COLUMNS))
     data.update(
         state_label=workflow.states[case.state].label,
         workflow_label=workflow.label,
@@ -400,21 +433,19 @@ def _assignee(session: Session, case: Case) -> dict[str, Any] | None:
     return {"id": user.id, "name": user.display_name} if user else None
 
 
-def check_upload(runtime: Runtime, upload: Upload) -> None:
+def accepted_upload(runtime: Runtime, upload: Upload) -> Upload:
+    """The upload as it is stored: its name reduced to a safe base name (safe_filename: ../../etc/passwd ->
+    passwd) and its type read from its content, whatever the client declared. Raises InvalidInput (422, field
+    `files`) for a file over Settings.attachment_max_bytes or empty, and AttachmentTypeRefused (422) for content
+    that is not one of Settings.attachment_types (the message lists them)."""
     settings = runtime.settings
+    name = safe_filename(upload.filename)
     if len(upload.data) > settings.attachment_max_bytes:
-        raise too_large([upload.filename], settings.attachment_max_bytes)
-    if upload.content_type not in settings.attachment_types:
-        accepted = ", ".join(settings.attachment_types)
-        raise InvalidInput.field(
-            "files",
-            f"附件 {upload.filename} 的类型 {upload.content_type} 不允许；允许：{accepted}",
-            f"attachment type {upload.content_type!r} is not accepted; accepted: {accepted}",
-        )
+        raise too_large([name], settings.attachment_max_bytes)
     if not upload.data:
-        raise InvalidInput.field(
-            "files", f"附件 {upload.filename} 是空文件", f"attachment {upload.filename!r} is empty"
-        )
+        raise InvalidInput.field("files", f"附件 {name} 是空文件", f"attachment {name!r} is empty")
+    content_type = checked_content_type(name, upload.data, settings.attachment_types)
+    return replace(upload, filename=name, content_type=content_type)
 
 
 def store_attachment(
@@ -428,7 +459,7 @@ def store_attachment(
     now: datetime | None = None,
 ) -> Attachment:
     """Keep the file content-addressed on disk and record it; a failed transaction leaves no record.
-    Callers check the upload (check_upload) before they write anything."""
+    Callers check the upload (accepted_upload) before they write anything."""
     digest = hashlib.sha256(upload.data).hexdigest()
     path = runtime.settings.attachments_dir / digest[:2] / digest
     if not path.exists():
@@ -440,7 +471,7 @@ def store_attachment(
     attachment = Attachment(
         case_id=case.id,  # type: ignore[arg-type]
         event_id=event.id if event else None,
-        filename=upload.filename[:200] or "attachment",
+        filename=safe_filename(upload.filename),
         content_type=upload.content_type,
         size=len(upload.data),
         sha256=digest,
@@ -455,13 +486,13 @@ def store_attachment(
 def add_attachment(session: Session, runtime: Runtime, *, case: Case, actor: User, upload: Upload) -> Attachment:
     """Attach a file to a case as a timeline event; who may act on the case may attach."""
     if actor.role in (Role.leader, Role.admin):
-        raise Forbidden("领导和管理员不能上传办理附件 (leaders and admins do not attach files to cases)")
+        raise Forbidden("领导和管理员不能上传办理附件", "leaders and admins do not attach files to cases")
     if actor.role in DEPARTMENT_ROLES and case.department_id != actor.department_id:
-        raise Forbidden("请先认领或签收该件再上传附件 (claim or accept the case before attaching files)")
+        raise Forbidden("请先认领或签收该件再上传附件", "claim or accept the case before attaching files")
     workflow = runtime.workflows.get(case.workflow)
     if workflow.is_final(case.state):
         raise InvalidInput.field("files", "已归档的件不能再添加附件", "a closed case takes no more attachments")
-    check_upload(runtime, upload)
+    upload = accepted_upload(runtime, upload)
     event = CaseEvent(
         case_id=case.id,  # type: ignore[arg-type]
         action="attach",
@@ -478,3 +509,14 @@ def add_attachment(session: Session, runtime: Runtime, *, case: Case, actor: Use
 
 def attachment_path(runtime: Runtime, attachment: Attachment) -> Any:
     return runtime.settings.attachments_dir / attachment.sha256[:2] / attachment.sha256
+
+
+def attachment_download(runtime: Runtime, attachment: Attachment) -> tuple[Path, str, str]:
+    """(path, Content-Type, file name) to send an attachment as: the type read again from the stored content
+    (application/octet-stream when it is not an accepted type: files stored before types were detected) and
+    a safe base name, so a download is always what its bytes are, offered as a file to save."""
+    path: Path = attachment_path(runtime, attachment)
+    with path.open("rb") as file:
+        detected = content_type_of(file.read(SNIFF_BYTES))
+    media_type = detected if detected in runtime.settings.attachment_types else "application/octet-stream"
+    return path, media_type or "application/octet-stream", safe_filename(attachment.filename)

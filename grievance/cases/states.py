@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from grievance.cases.models import NO_DUE, Case, CaseClock, CaseState
-from grievance.errors import Conflict
+from grievance.errors import StaleVersion
 from grievance.workflow.definition import MERGE_EFFECT, RESOLVE_CLOCK, RESPOND_CLOCK
 
 
@@ -92,5 +92,7 @@ def record_state(session: Session, new: CaseState, previous: CaseState | None) -
             .values(valid_to=new.valid_from)
         )
         if closed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict("诉求同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)")
+            raise StaleVersion(
+                "诉求同时被他人修改，请刷新后重试", "the case was changed concurrently; reload and retry"
+            )
     session.add(new)

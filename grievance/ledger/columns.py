@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from grievance.glossary import LABELS, LabelledEnum
+from grievance.input_bounds import moment_problem
 from grievance.spreadsheet import read_text
 
 
@@ -228,6 +229,9 @@ def read_time(value: Any, timezone: str) -> datetime | None:
             ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    problem = moment_problem(moment)  # 1900..2200 (grievance.input_bounds): year 1 would overflow in UTC
+    if problem is not None:
+        raise CellError(*problem)
     return moment.astimezone(UTC)
 
 

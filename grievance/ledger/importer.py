@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from grievance.cases.models import Case, CaseClock, CaseEvent, CaseNumberCounter, CaseState
 from grievance.db import read_only, transaction, utcnow
-from grievance.errors import Conflict, InvalidInput
+from grievance.errors import Duplicate, InvalidInput
 from grievance.ledger.categories import create_categories
 from grievance.ledger.columns import BY_NAME
 from grievance.ledger.planning import CHUNK, MAX_ERRORS, LedgerCase, Plan, _lookup, plan_import
@@ -218,7 +218,7 @@ def prepare_import(
     if errors:
         more = "+" if len(errors) >= MAX_ERRORS else ""
         raise InvalidInput(
-            f"台账有 {len(errors)}{more} 处错误，未导入任何数据 (the ledger has errors; nothing was imported)", errors
+            f"台账有 {len(errors)}{more} 处错误，未导入任何数据", "the ledger has errors; nothing was imported", errors
         )
     refs, stand_ins = _refs(session, plan)
     calendar = runtime.calendar(session)
@@ -235,7 +235,7 @@ def write_import(
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Write a prepared ledger in the caller's transaction: the new references, then every case with its
-    events, clocks and states in bulk. Raises Conflict if some of its case numbers were written meanwhile."""
+    events, clocks and states in bulk. Raises Duplicate (409) if some of its case numbers were written meanwhile."""
     replayed = prepared.replayed
     if not replayed:
         return
@@ -244,9 +244,9 @@ def write_import(
         chunk = numbers[start : start + CHUNK]
         taken = session.execute(select(Case.case_no).where(Case.case_no.in_(chunk))).scalars().first()
         if taken is not None:
-            raise Conflict(
-                f"诉求 {taken} 已在检查之后被写入，请重新导入 "
-                f"(case {taken} was written after the check; import the file again)"
+            raise Duplicate(
+                f"诉求 {taken} 已在检查之后被写入，请重新导入",
+                f"case {taken} was written after the check; import the file again",
             )
     created = _create_references(session, prepared.plan)
     real = {number: created[kind][key] for number, (kind, key) in prepared.stand_ins.items()}

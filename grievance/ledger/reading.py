@@ -9,11 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grievance.errors import InvalidInput
+from grievance.input_bounds import text_problem
 from grievance.ledger.columns import BY_NAME, header_name, text_of
 from grievance.textfiles import decode_text_named
 
@@ -21,7 +23,14 @@ from grievance.textfiles import decode_text_named
 HEADER_SEARCH_ROWS = 20
 # A header row names at least this many known columns.
 MIN_HEADER_COLUMNS = 3
-MAX_ROWS = 200_000  # rows after the header; more is refused early with a clear error
+# Data rows (below the header, blank rows not counted) a file may hold: Settings.ledger_max_rows, this by default.
+# Both readers stream the file and stop as soon as the cap is surely passed, so a huge file costs little.
+DEFAULT_MAX_ROWS = 20_000
+# Blank rows are kept only as a shared empty row; a file of more rows than this times the cap (mostly blank,
+# as Excel keeps formatted empty rows) is refused as too long too.
+BLANK_ROWS_FACTOR = 5
+MAX_CELL_PROBLEMS = 50  # NUL cells listed in one refusal
+_BLANK: list[Any] = []  # one shared object for every blank row
 TOTALS_WORDS = ("合计", "总计", "小计", "共计", "总数")
 REQUIRED = ("case_no", "received_at", "channel", "case_type", "title")
 
@@ -67,32 +76,52 @@ class LedgerFile:
         return [c.header for c in self.columns if c.name is None and c.header]
 
 
-def _table(filename: str, data: bytes) -> tuple[list[list[Any]], str]:
+def too_many_rows(max_rows: int) -> InvalidInput:
+    """The refusal of a ledger over `max_rows` data rows (Settings.ledger_max_rows), in both languages."""
+    return InvalidInput.field(
+        "file",
+        f"台账超过 {max_rows} 行（列名行以下的数据行）：请分成几个文件导入",
+        f"the ledger has more than {max_rows} rows below the header: split it into several files",
+    )
+
+
+def _capped(rows: Iterator[list[Any]], max_rows: int) -> list[list[Any]]:
+    """The rows, blank ones as one shared empty row; raises too_many_rows as soon as more than max_rows data
+    rows are certain (the header is at most the HEADER_SEARCH_ROWS-th non-blank row) or the file, blank rows
+    included, passes BLANK_ROWS_FACTOR times that."""
+    table: list[list[Any]] = []
+    filled = 0
+    bound = max_rows + HEADER_SEARCH_ROWS
+    for cells in rows:
+        if _is_blank(cells):
+            table.append(_BLANK)
+        else:
+            table.append(cells)
+            filled += 1
+        if filled > bound or len(table) > BLANK_ROWS_FACTOR * bound:
+            raise too_many_rows(max_rows)
+    return table
+
+
+def _table(filename: str, data: bytes, max_rows: int) -> tuple[list[list[Any]], str]:
     suffix = Path(filename).suffix.lower()
     if suffix == ".csv":
         text, encoding = decode_text_named(data)
         # Excel's "Unicode text" and some exports separate with tabs or semicolons instead of commas.
-        sample = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
+        sample = "\n".join(text[:65536].splitlines()[:HEADER_SEARCH_ROWS])
         delimiter = max(",\t;", key=sample.count) if sample else ","
-        return list(csv.reader(io.StringIO(text), delimiter=delimiter)), encoding
+        return _capped(csv.reader(io.StringIO(text), delimiter=delimiter), max_rows), encoding
     if suffix == ".xlsx":
         try:
-            table = _sheet(data, data_only=True)
-            # A formula saved without its result (files written by programs) reads as empty: keep its text,
-            # so the cell is not lost and the person sees what it held.
-            if any(c is None for row in table for c in row):
-                formulas = _sheet(data, data_only=False)
-                for row, source in zip(table, formulas, strict=False):
-                    for i, (value, formula) in enumerate(zip(row, source, strict=False)):
-                        if value is None and isinstance(formula, str) and formula.startswith("="):
-                            row[i] = formula
+            return _capped(_sheet_rows(data), max_rows), "XLSX"
+        except InvalidInput:
+            raise
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             raise InvalidInput.field(
                 "file",
                 f"无法读取 XLSX 文件（{exc}）：请在 Excel 中打开并另存为 .xlsx",
                 f"cannot read the XLSX file ({exc}): open it in Excel and save it as .xlsx again",
             ) from None
-        return table, "XLSX"
     raise InvalidInput.field(
         "file",
         f"不支持的文件类型「{suffix or filename}」，可选：.csv、.xlsx",
@@ -100,20 +129,29 @@ def _table(filename: str, data: bytes) -> tuple[list[list[Any]], str]:
     )
 
 
-def _sheet(data: bytes, *, data_only: bool) -> list[list[Any]]:
+def _sheet_rows(data: bytes) -> Iterator[list[Any]]:
+    """The first sheet's rows, streamed (openpyxl read_only: one row in memory at a time). The saved results and
+    the formulas are read side by side: a formula saved without its result (files written by programs) reads
+    as empty, so its text is kept instead and the person sees what the cell held."""
     from openpyxl import load_workbook
 
-    # read_only streams the sheet row by row instead of building it whole in memory.
-    book = load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
+    values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
-        table: list[list[Any]] = []
-        for row in book.worksheets[0].iter_rows(values_only=True):
-            table.append(list(row))
-            if len(table) > MAX_ROWS + HEADER_SEARCH_ROWS + 1:
-                break
-        return table
+        pairs = zip(
+            values.worksheets[0].iter_rows(values_only=True),
+            formulas.worksheets[0].iter_rows(values_only=True),
+            strict=False,
+        )
+        for row, source in pairs:
+            cells = list(row)
+            for i, (value, formula) in enumerate(zip(cells, source, strict=False)):
+                if value is None and isinstance(formula, str) and formula.startswith("="):
+                    cells[i] = formula
+            yield cells
     finally:
-        book.close()
+        values.close()
+        formulas.close()
 
 
 def _is_blank(cells: list[Any]) -> bool:
@@ -163,15 +201,41 @@ def find_header(table: list[list[Any]]) -> int:
     return best
 
 
-def read_ledger(filename: str, data: bytes) -> LedgerFile:
+def _cell_problems(rows: list[dict[str, Any]], columns: list[FileColumn]) -> list[dict[str, Any]]:
+    """Each cell that no database column can store (a NUL character, a lone surrogate), as a row error."""
+    headers = {c.name: c.header for c in columns if c.name is not None}
+    problems: list[dict[str, Any]] = []
+    for row in rows:
+        for name, cell in row.items():
+            problem = text_problem(cell) if name != "_row" and isinstance(cell, str) else None
+            if problem is None:
+                continue
+            number, header = row["_row"], headers.get(name, name)
+            problems.append(
+                {
+                    "field": f"第{number}行 {name}",
+                    "row": number,
+                    "column": name,
+                    "message": f"第{number}行「{header}」：{problem[0]}",
+                    "message_en": f"row {number}, column {name}: {problem[1]}",
+                }
+            )
+            if len(problems) >= MAX_CELL_PROBLEMS:
+                return problems
+    return problems
+
+
+def read_ledger(filename: str, data: bytes, *, max_rows: int = DEFAULT_MAX_ROWS) -> LedgerFile:
     """The rows of a .csv (UTF-8 with or without BOM, or GB18030) or .xlsx (first sheet).
 
     The header row is found among the first rows (rows above it are skipped as titles); blank rows and totals
     rows (合计, 总计...) are skipped; columns that are not ledger columns are kept as ignored. Raises
     InvalidInput for an unreadable file, no header, two header cells naming the same column, a missing
-    required column, or more than MAX_ROWS rows.
+    required column, more than `max_rows` data rows (Settings.ledger_max_rows; refused while the file is
+    streamed, as soon as the cap is passed), or cells holding a NUL character or a lone surrogate (every such
+    cell listed by row and column, up to MAX_CELL_PROBLEMS: nothing is dropped silently).
     """
-    table, encoding = _table(filename, data)
+    table, encoding = _table(filename, data, max_rows)
     while table and _is_blank(table[-1]):  # Excel keeps formatted empty rows at the end: not worth listing
         table.pop()
     if _is_blank([c for row in table[:HEADER_SEARCH_ROWS] for c in row]):
@@ -209,12 +273,8 @@ def read_ledger(filename: str, data: bytes) -> LedgerFile:
             "header", f"缺少必需的列：{labels}", f"required columns are missing: {', '.join(missing)}"
         )
     body = table[start + 1 :]
-    if len(body) > MAX_ROWS:
-        raise InvalidInput.field(
-            "file",
-            f"台账超过 {MAX_ROWS} 行：请分成几个文件导入",
-            f"the ledger has more than {MAX_ROWS} rows: split it into several files",
-        )
+    if sum(1 for cells in body if cells is not _BLANK) > max_rows:
+        raise too_many_rows(max_rows)
     rows: list[dict[str, Any]] = []
     ended = False
     for number, cells in enumerate(body, start=start + 2):
@@ -235,4 +295,12 @@ def read_ledger(filename: str, data: bytes) -> LedgerFile:
             if column.name is not None:
                 row[column.name] = cell
         rows.append(row)
+    problems = _cell_problems(rows, columns)
+    if problems:
+        raise InvalidInput(
+            f"台账有 {len(problems)} 个单元格含有无法保存的字符（如 NUL）：请在原文件中删除后重新导入",
+            f"{len(problems)} cells of the ledger hold characters that cannot be stored (such as NUL): "
+            "remove them in the file and import it again",
+            problems,
+        )
     return LedgerFile(rows, columns, start + 1, skipped, encoding)

@@ -9,13 +9,14 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from grievance.identifiers import halfwidth, normalize_credit_code
-from grievance.schemas import In
+from grievance.input_bounds import checked_day
+from grievance.schemas import In, Number, Ref
 
 
 class DepartmentIn(In):
     code: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=100)
-    parent: str | int | None = None  # code or id
+    parent: Ref | None = Field(default=None, description="the parent department's code or id")
 
 
 class DepartmentOut(BaseModel):
@@ -30,7 +31,7 @@ class StationIn(In):
     name: str = Field(min_length=1, max_length=100)
     address: str = Field(default="", max_length=200)
     community: str = Field(default="", max_length=100)
-    department: str | int | None = None
+    department: Ref | None = Field(default=None, description="the local department's code or id")
 
 
 class StationOut(BaseModel):
@@ -62,8 +63,8 @@ class MeetingIn(In):
     held_on: date = Field(description="the day it was held: 2025-09-28 (also 2025/9/28, 2025年9月28日, 20250928)")
     venue: str = Field(default="", max_length=200)
     hosts: str = Field(default="", max_length=200)
-    attendee_count: int = Field(default=0, ge=0, le=100000)
-    station: str | int | None = Field(default=None, description="station code or id; none when not at a station")
+    attendee_count: Number = Field(default=0, ge=0, le=100000, description="digits as text are read (８０ is 80)")
+    station: Ref | None = Field(default=None, description="station code or id; none when not at a station")
 
     @field_validator("held_on", mode="before")
     @classmethod
@@ -75,6 +76,12 @@ class MeetingIn(In):
             return written_day(value) or halfwidth(value)
         except ValueError:
             return halfwidth(value)  # 2025-02-30: pydantic's own message, which names the accepted form
+
+    @field_validator("held_on")
+    @classmethod
+    def _held_on_in_range(cls, value: date) -> date:
+        """1900..2200 (grievance.input_bounds): 0001-01-01 is a typo that reports could not place in a month."""
+        return checked_day(value)
 
     @field_validator("attendee_count", mode="before")
     @classmethod
@@ -100,7 +107,7 @@ class EnterpriseIn(In):
         "letters upper-cased"
     )
     is_large: bool = False
-    liaison: str | int | None = Field(default=None, description="username or id of the liaison cadre")
+    liaison: Ref | None = Field(default=None, description="username or id of the liaison cadre")
 
     @field_validator("credit_code")
     @classmethod
@@ -117,7 +124,7 @@ class EnterpriseOut(BaseModel):
 
 
 class LiaisonIn(In):
-    liaison: str | int | None
+    liaison: Ref | None = Field(description="username or id of the liaison cadre; null removes the liaison")
 
 
 class CategoryOut(BaseModel):

@@ -12,7 +12,7 @@ from typing_extensions import TypedDict  # pydantic (the API's response model) n
 
 from grievance.cases.models import AuditEntry
 from grievance.db import find_by_ref, utcnow
-from grievance.errors import Conflict, InvalidInput, NotFound
+from grievance.errors import Duplicate, InvalidInput, NotFound
 from grievance.reference.models import Category, Department, Enterprise, LiaisonAssignment, Meeting, Station
 from grievance.reference.schemas import DepartmentIn, EnterpriseIn, MeetingIn, StationIn
 from grievance.textfiles import read_text_file
@@ -27,13 +27,13 @@ def get_or_404(session: Session, model: type[T], ref: int | str, label: str) -> 
     key = "code" if hasattr(model, "code") else "credit_code" if hasattr(model, "credit_code") else "id"
     row: T | None = find_by_ref(session, model, ref, key)
     if row is None:
-        raise NotFound(f"{label} {ref} 不存在 (no {model.__name__.lower()} {ref!r})")
+        raise NotFound(f"{label} {ref} 不存在", f"no {model.__name__.lower()} {ref!r}")
     return row
 
 
 def _unique(session: Session, model: type[SQLModel], column: str, value: str, label: str) -> None:
     if session.exec(select(model).where(getattr(model, column) == value)).first():
-        raise Conflict(f"{label} {value} 已存在 ({model.__name__.lower()} {column} {value!r} exists)")
+        raise Duplicate(f"{label} {value} 已存在", f"{model.__name__.lower()} {column} {value!r} exists")
 
 
 def create_department(session: Session, *, department_in: DepartmentIn) -> Department:

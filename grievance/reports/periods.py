@@ -7,11 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from grievance.errors import InvalidInput
+from grievance.input_bounds import EARLIEST_DAY, LATEST_DAY
 
 # The days a report may cover: far beyond any real case, yet bounded, so a typo such as 9999-12-31 is a 422
-# rather than a date overflow (500) or a CASE of a hundred thousand months.
-EARLIEST = date(1900, 1, 1)
-LATEST = date(2200, 1, 1)
+# rather than a date overflow (500) or a CASE of a hundred thousand months (the bounds of every input day).
+EARLIEST = EARLIEST_DAY
+LATEST = LATEST_DAY
 
 
 def local_midnight(day: date, timezone: str) -> datetime:

@@ -435,12 +435,13 @@ def scoped_filters(actor: User, filters: Filters) -> Filters:
     the department's own cases only."""
     if actor.role not in READERS:
         raise Forbidden(
-            f"角色 {actor.role} 不能查看报表 (role {actor.role!r} may not read reports; allowed: {', '.join(READERS)})"
+            f"角色 {actor.role} 不能查看报表",
+            f"role {actor.role!r} may not read reports; allowed: {', '.join(READERS)}",
         )
     if actor.role == Role.dept_head:
         if filters.department_id not in (None, actor.department_id):
             raise Forbidden(
-                "单位负责人只能查看本单位的报表 (a department head reads their own department's report only)"
+                "单位负责人只能查看本单位的报表", "a department head reads their own department's report only"
             )
         return replace(filters, department_id=actor.department_id)
     return filters
@@ -451,8 +452,8 @@ def check_monthly_reader(actor: User) -> None:
     allowed = [r for r in READERS if r != Role.dept_head]
     if actor.role not in allowed:
         raise Forbidden(
-            f"角色 {actor.role} 不能查看全区月报 (role {actor.role!r} may not read the zone's monthly report; "
-            f"allowed: {', '.join(allowed)})"
+            f"角色 {actor.role} 不能查看全区月报",
+            f"role {actor.role!r} may not read the zone's monthly report; allowed: {', '.join(allowed)}",
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -12,10 +12,10 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from grievance.db import find_by_ref, utcnow
-from grievance.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from grievance.errors import Duplicate, InvalidInput, NotFound, RefusedByRule
 from grievance.glossary import DEPARTMENT_ROLES, Role
 from grievance.reference.models import Department
-from grievance.users.models import ApiToken, LoginAttempt, User, WebSession
+from grievance.users.models import ApiToken, User, WebSession
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
@@ -75,14 +75,14 @@ def create_user(
             {"field": "username", "message": "用户名为1至64个字符", "message_en": "username must be 1-64 characters"}
         )
     if errors:
-        raise InvalidInput("用户信息有误 (invalid user)", errors)
+        raise InvalidInput("用户信息有误", "invalid user", errors)
     dept_id = find_department(session, department).id if department not in (None, "") else None  # type: ignore[arg-type]
     if role in DEPARTMENT_ROLES and dept_id is None:
         raise InvalidInput.field(
             "department", "承办人和单位负责人必须属于一个单位", f"role {role!r} needs a department"
         )
     if session.exec(select(User).where(User.username == username)).first():
-        raise Conflict(f"用户名 {username} 已存在 (username {username!r} is taken)")
+        raise Duplicate(f"用户名 {username} 已存在", f"username {username!r} is taken")
     if password is not None:
         check_password_strength(password)
     user = User(
@@ -100,7 +100,7 @@ def create_user(
 def get_user(session: Session, ref: int | str) -> User:
     user = find_by_ref(session, User, ref, "username")
     if user is None:
-        raise NotFound(f"用户 {ref} 不存在 (no user {ref!r})")
+        raise NotFound(f"用户 {ref} 不存在", f"no user {ref!r}")
     return user
 
 
@@ -141,49 +141,7 @@ def revoke_tokens(session: Session, user: User, name: str | None = None, now: da
 # --- browser sign-in -----------------------------------------------------------------------------------------
 
 SESSION_HOURS = 12  # a working day; then sign in again
-MAX_FAILURES = 5  # failed sign-ins per account or per address within the window
-FAILURE_WINDOW = timedelta(minutes=15)
-
-
-def _throttled(session: Session, username: str, ip: str, now: datetime) -> bool:
-    since = now - FAILURE_WINDOW
-    for column, value in ((LoginAttempt.username, username), (LoginAttempt.ip, ip)):
-        count = session.exec(
-            select(func.count()).select_from(LoginAttempt).where(column == value, LoginAttempt.at >= since)
-        ).one()
-        if count >= MAX_FAILURES:
-            return True
-    return False
-
-
-def sign_in(
-    session: Session, *, username: str, password: str, ip: str, now: datetime | None = None
-) -> tuple[User, str]:
-    """Check a password and open a browser session: returns the user and the cookie token. After
-    MAX_FAILURES failures for the account or the address within FAILURE_WINDOW, refuse for a while, even a
-    right password, so guessing is slow. The failure message does not say which part was wrong."""
-    now = now or utcnow()
-    username = username.strip()
-    if _throttled(session, username, ip, now):
-        minutes = int(FAILURE_WINDOW.total_seconds() // 60)
-        raise TooManyAttempts(
-            f"登录失败次数过多，请{minutes}分钟后再试 (too many failed sign-ins; try again in {minutes} minutes)"
-        )
-    user = session.exec(select(User).where(User.username == username)).first()
-    if user is None or not user.active or not verify_password(user, password):
-        session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=now))
-        raise NotAuthenticated("用户名或密码错误 (wrong user name or password)")
-    token = secrets.token_urlsafe(32)
-    session.add(
-        WebSession(
-            token_hash=_digest(token),
-            user_id=user.id,  # type: ignore[arg-type]
-            csrf_token=secrets.token_urlsafe(24),
-            created_at=now,
-            expires_at=now + timedelta(hours=SESSION_HOURS),
-        )
-    )
-    return user, token
+# Signing in with its throttle lives in grievance.users.sign_in (it runs its own transactions).
 
 
 def web_session(session: Session, token: str, now: datetime | None = None) -> tuple[User, WebSession] | None:
@@ -244,7 +202,7 @@ def deactivate_user(
     API tokens are revoked. Its cases, events and liaison history stay. An administrator cannot lock
     themselves out."""
     if by is not None and by.id == user.id:
-        raise Conflict("不能停用自己的账号 (you cannot deactivate your own account)")
+        raise RefusedByRule("不能停用自己的账号", "you cannot deactivate your own account")
     user.active = False
     session.add(user)
     session.flush()

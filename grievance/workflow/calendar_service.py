@@ -21,6 +21,7 @@ from grievance.cases.states import current_state, record_state, state_after
 from grievance.db import utcnow
 from grievance.errors import Conflict, InvalidInput, NotFound
 from grievance.identifiers import halfwidth
+from grievance.input_bounds import check, day_problem, moment_problem
 from grievance.reference.schemas import written_day
 from grievance.textfiles import decode_text
 from grievance.workflow.calendar import WorkCalendar
@@ -73,7 +74,7 @@ def parse_day(text: str, where: str = "day") -> date:
     """A day written YYYY-MM-DD (also 2025/9/28, 2025年9月28日, full-width digits: the forms the meeting form reads,
     grievance.reference.schemas.written_day). Raises InvalidInput at `where` (a field, or "line N" of a file)."""
     try:
-        return written_day(text) or date.fromisoformat(halfwidth(text))
+        day = written_day(text) or date.fromisoformat(halfwidth(text))
     except ValueError:
         zh, en = _prefix(where, "The day")
         raise InvalidInput.field(
@@ -81,6 +82,16 @@ def parse_day(text: str, where: str = "day") -> date:
             f"{zh}应为日期，如 2027-10-01，收到 {text!r}",
             f"{en}must be a date like 2027-10-01, got {text!r}",
         ) from None
+    return day
+
+
+def parse_day_in_range(text: str, where: str = "day") -> date:
+    """parse_day, and InvalidInput at `where` for a day outside 1900-01-01..2200-01-01 (grievance.input_bounds):
+    for days that become UTC moments (a ledger export's from/to), where 0001-01-01 would overflow. The calendar's
+    own days keep check_calendar_day's narrower range and message."""
+    day = parse_day(text, where)
+    check(where, day_problem(day))
+    return day
 
 
 def check_calendar_day(day: date, where: str = "day") -> date:
@@ -107,7 +118,9 @@ def parse_moment(text: str, tz: tzinfo, where: str = "start") -> datetime:
             f"{zh}应为时间，如 2025-09-30T10:00 或 2025-09-30T10:00+08:00，收到 {text!r}",
             f"{en}must be a time like 2025-09-30T10:00 or 2025-09-30T10:00+08:00, got {text!r}",
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    check(where, moment_problem(moment))  # 1900..2200: a limit added to 9999-12-31 would overflow
+    return moment
 
 
 MAX_AMOUNT = {"working_days": 366, "days": 366, "hours": 24 * 366}
@@ -186,8 +199,8 @@ def reschedule_running_clocks(
     return len(moved)
 
 
-def _already(calendar: WorkCalendar, day: date, row: CalendarOverride | None) -> str:
-    """The refusal of an override that changes nothing, saying what the day is and which rule says so."""
+def _already(calendar: WorkCalendar, day: date, row: CalendarOverride | None) -> tuple[str, str]:
+    """The refusal (Chinese, English) of an override that changes nothing: what the day is and which rule says so."""
     info = describe_day(calendar, day, row.note if row else "")
     kind_zh, kind_en = ("工作日", "a working day") if info.is_workday else ("休息日", "a day off")
     if info.source == "override":
@@ -202,7 +215,7 @@ def _already(calendar: WorkCalendar, day: date, row: CalendarOverride | None) ->
         why_zh, why_en = "平日", "an ordinary weekday"
     else:
         why_zh, why_en = "周末", "a weekend"
-    return f"{day} 已是{kind_zh}（{why_zh}），无需调整 ({day} is already {kind_en}: {why_en}; nothing to change)"
+    return f"{day} 已是{kind_zh}（{why_zh}），无需调整", f"{day} is already {kind_en}: {why_en}; nothing to change"
 
 
 def change_overrides(
@@ -227,11 +240,11 @@ def change_overrides(
             check_calendar_day(day)
         if is_workday is None:
             if row is None:
-                raise NotFound(f"{day} 没有本地调整 (no override on {day})")
+                raise NotFound(f"{day} 没有本地调整", f"no override on {day}")
             session.delete(row)
             continue
         if old.is_workday(day) == is_workday and (row is None or row.note == note[:MAX_NOTE]):
-            raise NothingToChange(_already(old, day, row))
+            raise NothingToChange(*_already(old, day, row))
         row = row or CalendarOverride(day=day, is_workday=is_workday)
         row.is_workday = is_workday
         row.note = note[:MAX_NOTE]
@@ -311,7 +324,7 @@ def read_calendar_file(source: str | bytes) -> list[tuple[int, date, bool, str]]
         except InvalidInput as exc:
             errors.extend(exc.detail["errors"])
     if errors:
-        raise InvalidInput("日历文件有误，未导入任何一天 (the calendar file has errors; nothing was imported)", errors)
+        raise InvalidInput("日历文件有误，未导入任何一天", "the calendar file has errors; nothing was imported", errors)
     if not rows:
         raise InvalidInput.field(
             "file",
@@ -348,8 +361,8 @@ def import_overrides(
             changes.append(DayChange(line, day, old.is_workday(day), is_workday, note))
     if not changes:
         raise NothingToChange(
-            f"文件所列的 {len(unchanged)} 天都已是文件所写的安排，没有需要导入的调整 "
-            f"(all {len(unchanged)} day(s) in the file are already as it says; nothing to import)"
+            f"文件所列的 {len(unchanged)} 天都已是文件所写的安排，没有需要导入的调整",
+            f"all {len(unchanged)} day(s) in the file are already as it says; nothing to import",
         )
     if dry_run:
         new = WorkCalendar({**old.overrides, **{c.day: c.is_workday for c in changes}}, timezone)

@@ -325,9 +325,9 @@ def workflow_svg(wf: WorkflowDef, *, title: str | None = None, locale: str = "zh
             f'<svg xmlns="http://www.w3.org/2000/svg" class="workflow-diagram" role="img" '
             f'viewBox="{_num(left_edge)} {_num(top_edge)} {_num(right_edge - left_edge)} {_num(bottom_edge - top_edge)}" '
             f'width="{_num(right_edge - left_edge)}" height="{_num(bottom_edge - top_edge)}" '
-            # Fill a wider container a little (text stays readable), scroll in a narrower one.
-            f'style="width:100%;height:auto;min-width:{_num(right_edge - left_edge)}px;'
-            f'max-width:{_num((right_edge - left_edge) * 1.3)}px" '
+            # Fill a wider container a little (text stays readable), scroll in a narrower one: web/static/app.js
+            # sizes it from data-width (a style="" attribute would be refused by the pages' Content-Security-Policy).
+            f'data-width="{_num(right_edge - left_edge)}" '
             f'aria-labelledby="{prefix}-title {prefix}-desc">',
             f'<title id="{prefix}-title">{escape(title if title is not None else wf.label_in(locale))}</title>',
             f'<desc id="{prefix}-desc">{escape(desc)}</desc>',

@@ -23,7 +23,7 @@ from grievance.cases.models import CalendarOverride, Case, CaseClock, CaseEvent
 from grievance.cases.states import current_state, record_state, state_after
 from grievance.config import Settings
 from grievance.db import find_by_ref, utcnow
-from grievance.errors import Conflict, Forbidden, InvalidInput, NotFound
+from grievance.errors import Forbidden, InvalidInput, NotAllowedNow, NotFound, RefusedByRule, StaleVersion
 from grievance.glossary import DEPARTMENT_ROLES, LABELS, label_of
 from grievance.reference.models import Department
 from grievance.users.models import User
@@ -99,14 +99,14 @@ def _scope_problem(case: Case, actor: User, action: ActionDef) -> str | None:
         return None
     if action.scope == "open" and case.department_id is None:
         return None
-    return "该件不属于您的单位 (this case is not your department's)"
+    return "该件不属于您的单位 (this case is not your department's)"  # split by Forbidden
 
 
-def _lock_referenced_cases(ctx: ActionContext) -> str | None:
+def _lock_referenced_cases(ctx: ActionContext) -> StaleVersion | None:
     """Lock the acting case and every case its input names (a merge target), in id order, and re-read those
     others, so that the guards read rows no concurrent action can change before this transaction ends. Two
     opposite merges (A into B, B into A) then run one after the other, never both: the second sees the first's
-    result and gets 409. Returns the reason to refuse if the acting case itself changed since it was read.
+    result and gets 409. Returns the refusal (StaleVersion) if the acting case itself changed since it was read.
 
     PostgreSQL: SELECT ... FOR UPDATE (taken in one order, so the two merges wait for each other instead of
     deadlocking). SQLite has no row locks and renders no FOR UPDATE; every write transaction there begins with
@@ -122,20 +122,25 @@ def _lock_referenced_cases(ctx: ActionContext) -> str | None:
         ).all()
     )
     if versions.get(ctx.case.id) != ctx.case.version:
-        return f"诉求 {ctx.case.case_no} 同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)"
+        return StaleVersion(
+            f"诉求 {ctx.case.case_no} 同时被他人修改，请刷新后重试",
+            "the case was changed concurrently; reload and retry",
+        )
     for other in others:
         ctx.session.refresh(other)  # what the guards read is the locked, current row
     return None
 
 
-def _guard_problem(ctx: ActionContext, action: ActionDef) -> str | None:
+def _guard_problem(ctx: ActionContext, action: ActionDef) -> StaleVersion | RefusedByRule | None:
+    """Why the action may not go ahead now, or None: StaleVersion when the acting case changed since it was
+    read, RefusedByRule with the first failing guard's reason (guards.py words it "中文 (English)")."""
     locked = _lock_referenced_cases(ctx)
     if locked:
         return locked
     for name in action.guards:
         reason = GUARDS[name].check(ctx)
         if reason:
-            return reason
+            return RefusedByRule(reason, guard=name)
     return None
 
 
@@ -297,7 +302,7 @@ def validate_input(
                 }
             )
     if errors:
-        raise InvalidInput(f"动作 {action_name} 的输入有误 (invalid input for {action_name})", errors)
+        raise InvalidInput(f"动作 {action_name} 的输入有误", f"invalid input for {action_name}", errors)
     return payload, refs
 
 
@@ -345,8 +350,8 @@ def fire(
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(
-            f"诉求 {case_no} 同时被他人修改，请刷新后重试 (the case was changed concurrently; reload and retry)"
+        raise StaleVersion(
+            f"诉求 {case_no} 同时被他人修改，请刷新后重试", "the case was changed concurrently; reload and retry"
         ) from None
     # Only the writer that won the version check records the case's new facts for reports.
     previous = current_state(session, case.id)  # type: ignore[arg-type]
@@ -370,49 +375,54 @@ def check_action(
     now: datetime,
 ) -> tuple[ActionContext, ActionDef]:
     """The check half of an action: visibility, the action's existence, the version, role, department scope,
-    state, input and guards. Writes nothing; raises NotFound, Conflict (409), Forbidden or InvalidInput.
+    state, input and guards. Writes nothing; raises NotFound, Forbidden, InvalidInput, or a 409: StaleVersion
+    (expected_version is not the case's), NotAllowedNow (not from this state), RefusedByRule (a guard said no).
     Returns the context (validated payload and looked-up records) that `apply_action` takes."""
     workflow: WorkflowDef = runtime.workflows.get(case.workflow)
     if is_hidden_from(case, actor):
-        raise NotFound(f"诉求 {case.case_no} 不存在 (no such case)")
+        raise NotFound(f"诉求 {case.case_no} 不存在", "no such case")
     definition = workflow.actions.get(action)
     if definition is None:
         raise NotFound(
-            f"流程 {workflow.name} 没有动作 {action} (workflow {workflow.name!r} has no action {action!r})",
+            f"流程 {workflow.name} 没有动作 {action}",
+            f"workflow {workflow.name!r} has no action {action!r}",
             actions=sorted(workflow.actions),
         )
     if expected_version is not None and expected_version != case.version:
-        raise Conflict(
+        raise StaleVersion(
             # For people, not version numbers; the API's detail keeps both (current_version, your_version).
-            "该件已被他人更新（例如刚刚已派单或签收），请查看最新状态后再操作 "
-            "(someone else has just updated this case, e.g. dispatched or accepted it: "
-            "look at its current state before you act)",
+            "该件已被他人更新（例如刚刚已派单或签收），请查看最新状态后再操作",
+            "someone else has just updated this case, e.g. dispatched or accepted it: "
+            "look at its current state before you act",
             current_version=case.version,
             your_version=expected_version,
         )
     if actor.role not in definition.roles:
         raise Forbidden(
-            f"角色 {actor.role} 不能执行 {definition.label} (role {actor.role!r} may not {action}; "
-            f"allowed roles: {', '.join(definition.roles)})"
+            f"角色 {actor.role} 不能执行 {definition.label}",
+            f"role {actor.role!r} may not {action}; allowed roles: {', '.join(definition.roles)}",
         )
     scope = _scope_problem(case, actor, definition)
     if scope:
         raise Forbidden(scope)
     if case.state not in definition.from_:
         allowed = [a["action"] for a in available_actions(session, runtime, case, actor, now)]
-        raise Conflict(
-            f"当前状态「{workflow.states[case.state].label}」不能执行「{definition.label}」 "
-            f"(cannot {action} in state {case.state!r})",
+        raise NotAllowedNow(
+            f"当前状态「{workflow.states[case.state].label}」不能执行「{definition.label}」",
+            f"cannot {action} in state {case.state!r}",
             state=case.state,
             allowed_actions=allowed,
         )
     values, refs = validate_input(session, action, definition, payload or {}, case)
     ctx = _context(session, runtime, case, actor, action, now)
     ctx.payload, ctx.refs = values, refs
-    reason = _guard_problem(ctx, definition)
-    if reason:
-        allowed = [a["action"] for a in available_actions(session, runtime, case, actor, now)]
-        raise Conflict(reason, state=case.state, allowed_actions=allowed)
+    problem = _guard_problem(ctx, definition)
+    if problem:
+        problem.detail.update(
+            state=case.state,
+            allowed_actions=[a["action"] for a in available_actions(session, runtime, case, actor, now)],
+        )
+        raise problem
     return ctx, definition
 
 

@@ -56,7 +56,7 @@ def test_401_without_a_valid_bearer_token(world, authorization):
         assert response.headers["WWW-Authenticate"] == "Bearer"
         body = response.json()
         assert body["error"] == "not_authenticated"
-        assert "Bearer" in body["message"] or "令牌" in body["message"]
+        assert "Bearer" in body["message_en"] or "令牌" in body["message"]
 
 
 def test_a_valid_token_identifies_the_user(world):
@@ -77,12 +77,12 @@ def test_403_for_a_role_the_action_does_not_allow_names_the_allowed_roles(world,
     assert response.status_code == 403
     body = response.json()
     assert body["error"] == "forbidden"
-    assert "allowed roles: dispatcher, supervisor" in body["message"]
+    assert "allowed roles: dispatcher, supervisor" in body["message_en"]
     assert "派单" in body["message"]
 
     leader = fire(world, no, "urge", "leader")
     assert leader.status_code == 403
-    assert "allowed roles: supervisor, dispatcher" in leader.json()["message"]
+    assert "allowed roles: supervisor, dispatcher" in leader.json()["message_en"]
     assert world.get(no, "dispatcher")["urge_count"] == 0
 
 
@@ -95,9 +95,9 @@ def test_leader_and_admin_cannot_intake(world, clock):
             headers=world.headers(user),
         )
         assert response.status_code == 403, user
-        message = response.json()["message"]
-        assert "intake, dispatcher and supervisor" in message
-        assert user in message
+        assert response.json()["error"] == "forbidden"
+        assert "intake, dispatcher and supervisor" in response.json()["message_en"]
+        assert user in response.json()["message"]
     assert listed(world, "dispatcher") == []
 
 
@@ -268,7 +268,7 @@ def test_the_phone_filter_is_refused_for_roles_without_personal_data(world, cloc
     assert listed(world, "dispatcher", phone=PHONE) == [no]
     refused = world.client.get(f"{API}/cases", params={"phone": PHONE}, headers=world.headers("leader"))
     assert refused.status_code == 403  # not a way to probe who called
-    assert "intake" in refused.json()["message"]
+    assert "intake" in refused.json()["message_en"]
 
 
 def test_query_code_is_shown_to_the_front_desk_only(world, clock):
@@ -326,20 +326,44 @@ def test_available_actions_are_exactly_what_each_user_may_do_now(world, clock):
     assert described["approve_extension"]["label"] == "批准延期"
 
 
-def test_every_offered_action_can_be_fired(world, clock):
+def test_every_offered_action_can_be_fired_by_whom_it_is_offered_to_and_no_one_else(world, clock):
+    """Each action the handler is offered on an accepted case fires (on a case of its own, so none of them is
+    refused for a state an earlier one left); the same action by someone outside the department or role is
+    refused (403, or 404 for who may not see the case) and changes nothing."""
     clock.set(MON)
-    no = world.intake()["case_no"]
-    world.act(no, "dispatch", "dispatcher", department_id="CGJ")
-    world.act(no, "accept", "handler")
     inputs = {"respond": {"note": "已联系"}, "return": {"reason": "非本单位"}, "note": {"note": "记录"}}
     inputs["request_extension"] = {"days": 1, "reason": "需协调"}
     inputs["assign"] = {"handler_id": "handler"}
-    for action in sorted(actions(world.get(no, "handler"))):
-        version = world.get(no, "handler")["version"]
-        response = fire(world, no, action, "handler", version=version, **inputs[action])
-        assert response.status_code in (200, 409), (action, response.text)
-        if response.status_code == 409:  # an earlier action in this loop moved the case on
-            assert action not in actions(world.get(no, "handler"))
+    moves = {"respond": "handling", "return": "returned"}
+
+    def accepted_case() -> str:
+        no = world.intake()["case_no"]
+        world.act(no, "dispatch", "dispatcher", department_id="CGJ")
+        world.act(no, "accept", "handler")
+        return no
+
+    offered = actions(world.get(accepted_case(), "handler"))
+    assert offered == set(inputs), offered  # return among them: the case is within its return window
+    for action in sorted(offered):
+        no = accepted_case()
+        before = world.get(no, "supervisor")
+        for outsider in ("other_handler", "intake", "leader", "liaison"):
+            refused = fire(world, no, action, outsider, version=before["version"], **inputs[action])
+            assert refused.status_code in (403, 404), (action, outsider, refused.text)
+        assert world.get(no, "supervisor")["version"] == before["version"], action
+        for user in ("handler", "head"):
+            assert action in actions(world.get(no, user)), (action, user)
+        response = fire(world, no, action, "handler", version=before["version"], **inputs[action])
+        assert response.status_code == 200, (action, response.text)
+        after = world.get(no, "supervisor")
+        assert after["state"] == moves.get(action, "accepted"), action
+        assert after["version"] == before["version"] + 1
+        assert after["timeline"][-1]["action"] == action
+    # The department head may fire them too, return included.
+    no = accepted_case()
+    response = fire(world, no, "return", "head", version=world.get(no, "head")["version"], reason="非本单位")
+    assert response.status_code == 200, response.text
+    assert world.get(no, "supervisor")["state"] == "returned"
 
 
 # --- enterprise liaison -------------------------------------------------------------------------
@@ -368,7 +392,7 @@ def test_the_enterprise_liaison_logs_cases_for_their_own_enterprise_only(world, 
         headers=world.headers("liaison"),
     )
     assert refused.status_code == 403
-    assert "liaison" in refused.json()["message"]
+    assert "liaison" in refused.json()["message_en"]
     not_enterprise = world.client.post(
         f"{API}/cases",
         json={"channel": "hotline", "case_type": "help", "title": "申报项目", "enterprise": world.enterprise_id},
@@ -410,7 +434,7 @@ def test_admin_only_endpoints_refuse_everyone_else(world, method, path, body):
     for user in ("intake", "dispatcher", "supervisor", "handler", "head", "leader"):
         response = world.client.request(method, f"{API}{path}", json=body, headers=world.headers(user))
         assert response.status_code == 403, (user, response.text)
-        assert "allowed: admin" in response.json()["message"]
+        assert "allowed: admin" in response.json()["message_en"]
     response = world.client.request(method, f"{API}{path}", json=body, headers=world.headers("admin"))
     assert response.status_code in (200, 201, 204), response.text
 
@@ -419,7 +443,7 @@ def test_meetings_are_created_by_the_front_desk(world):
     body = {"title": "第二期阳光恳谈会", "held_on": "2025-11-05", "station": "ZS01"}
     refused = world.client.post(f"{API}/meetings", json=body, headers=world.headers("handler"))
     assert refused.status_code == 403
-    assert "allowed: admin, intake, dispatcher, supervisor" in refused.json()["message"]
+    assert "allowed: admin, intake, dispatcher, supervisor" in refused.json()["message_en"]
     created = world.client.post(f"{API}/meetings", json=body, headers=world.headers("intake"))
     assert created.status_code == 201
     # Reading reference data needs only a login.
@@ -498,7 +522,7 @@ def test_a_department_attaches_files_only_to_its_own_cases_not_the_pool(world, c
     png = {"files": ("photo.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")}
     refused = world.client.post(f"{API}/cases/{no}/attachments", files=png, headers=world.headers("handler"))
     assert refused.status_code == 403
-    assert "claim" in refused.json()["message"]
+    assert "claim" in refused.json()["message_en"]
     world.act(no, "claim", "handler")
     accepted = world.client.post(f"{API}/cases/{no}/attachments", files=png, headers=world.headers("handler"))
     assert accepted.status_code == 201, accepted.text

@@ -244,7 +244,7 @@ def test_return_refused_after_one_working_day(world, clock):
     assert refused.status_code == 409
     body = refused.json()
     assert "1个工作日内" in body["message"]
-    assert "within 1 working days of dispatch" in body["message"]
+    assert "within 1 working days of dispatch" in body["message_en"]
     assert body["state"] == "dispatched"
     assert body["allowed_actions"] == ["accept", "assign"]  # assign: the handler may take it (我来办)
     assert world.get(late, "handler")["state"] == "dispatched"
@@ -265,7 +265,7 @@ def test_no_return_after_three_dispatches_the_supervisor_designates(world, clock
     assert refused.status_code == 409
     body = refused.json()
     assert "由督办员指定承办单位" in body["message"]
-    assert "the supervisor designates the department" in body["message"]
+    assert "the supervisor designates the department" in body["message_en"]
     assert body["allowed_actions"] == ["accept", "assign"]  # assign: the handler may take it (我来办)
     assert world.get(no, "handler")["department"] == "城市管理局"
 
@@ -649,7 +649,7 @@ def test_supervise_marks_the_case(world, clock):
     assert fire(world, no, "supervise", "supervisor").status_code == 422
     forbidden = fire(world, no, "supervise", "dispatcher", note="督办")
     assert forbidden.status_code == 403
-    assert "supervisor" in forbidden.json()["message"]
+    assert "supervisor" in forbidden.json()["message_en"]
     case = world.act(no, "supervise", "supervisor", note="列为重点督办件")
     assert case["supervised"] is True
     assert case["state"] == "received"

@@ -123,10 +123,10 @@ def test_a_disallowed_action_is_409_naming_the_state_and_the_allowed_actions(wor
     response = fire(world, no, "resolve", "handler", outcome="solved", reply="已修复")
     assert response.status_code == 409
     data = response.json()
-    assert data["error"] == "conflict"
+    assert data["error"] == "not_allowed_now"
     assert "「待签收」" in data["message"]
     assert "「办结」" in data["message"]
-    assert "state 'dispatched'" in data["message"]
+    assert "state 'dispatched'" in data["message_en"]
     assert data["state"] == "dispatched"
     assert data["allowed_actions"] == ["accept", "return", "assign"]
     assert world.get(no, "handler")["state"] == "dispatched"
@@ -146,7 +146,7 @@ def test_a_stale_version_is_409_and_the_case_is_unchanged(world, clock):
     data = stale.json()
     assert data["current_version"] == 2
     assert data["your_version"] == 1
-    assert "已被他人更新" in data["message"] and "someone else has just updated" in data["message"]
+    assert "已被他人更新" in data["message"] and "someone else has just updated" in data["message_en"]
     stale_accept = fire(world, no, "accept", "handler", version=1)
     assert stale_accept.status_code == 409
 
@@ -266,7 +266,7 @@ def test_multipart_intake_with_a_png_attachment(world, clock):
     ("upload", "message_en"),
     [
         (("huge.png", b"\x00" * (10 * 1024 * 1024 + 1), "image/png"), "larger than"),
-        (("run.exe", b"MZ\x90\x00", "application/x-msdownload"), "not accepted; accepted: image/jpeg"),
+        (("run.exe", b"MZ\x90\x00", "application/x-msdownload"), "which is not accepted; accepted: jpg, png"),
         (("empty.png", b"", "image/png"), "is empty"),
     ],
     ids=["too large", "wrong type", "empty"],

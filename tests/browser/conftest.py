@@ -1,6 +1,6 @@
 """Browser tests: the real app served by uvicorn on a free port, driven by the system Chromium through
-Playwright (never `playwright install`). With CI=true a missing Chromium fails the run instead of skipping.
-Screenshots of the main pages go to screenshots/ (git-ignored) for a person to look at."""
+Playwright (never `playwright install`). When CI is set (tests/ci.py) a missing Chromium fails the run instead
+of skipping. Screenshots of the main pages go to screenshots/ (git-ignored) for a person to look at."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from grievance.db import make_engine, transaction
 from grievance.migrations import upgrade
 from grievance.users.models import User
 from grievance.users.service import hash_password
+from tests.ci import missing
 from tests.factories import World
 from web.app import create_app
 
@@ -42,10 +43,7 @@ ARGS = [
 def _chromium_or_skip() -> str:
     if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
         return CHROMIUM
-    message = f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium fonts-noto-cjk` (make test does it)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    missing(f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium fonts-noto-cjk` (make test does it)")
 
 
 class LiveServer:

@@ -147,3 +147,24 @@ def test_the_monthly_report_prints_on_at_most_four_a4_pages(person, live) -> Non
     assert page.locator("#overdue tbody tr:visible").count() == 10
     assert "完整名单见 Excel" in page.inner_text("#stations tfoot")
     assert page.locator("#departments thead").is_visible()  # tables, not the phone's stacked cards
+
+
+def test_supervisors_and_admins_see_on_the_dashboard_the_figures_the_rates_api_gives(person, live) -> None:  # type: ignore[no-untyped-def]
+    september(live)
+    world = live.world
+    response = world.client.get("/api/v1/reports/rates", params={"month": "2025-09"}, headers=world.headers("leader"))
+    assert response.status_code == 200, response.text
+    figures = response.json()["metrics"]
+    expected = {
+        "intake_count": str(figures["intake_count"]["value"]),
+        "resolution_rate": f"{figures['resolution_rate']['value'] * 100:.1f}%",
+        "response_rate": f"{figures['response_rate']['value'] * 100:.1f}%",
+    }
+    assert expected["intake_count"] == "3" and expected["resolution_rate"] == "33.3%"  # not empty figures
+    for username in ("supervisor", "admin"):
+        page = person(username).go("/dashboard")
+        assert "2025年9月" in page.inner_text("h1")
+        for key, figure in expected.items():
+            shown = page.locator(f'.kpi[data-metric="{key}"] .fig')
+            assert shown.count() == 1, (username, key)
+            assert shown.inner_text().strip() == figure, (username, key)

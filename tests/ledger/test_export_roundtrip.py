@@ -200,7 +200,7 @@ def test_export_then_import_into_an_empty_database_gives_the_same_report(world, 
         assert export_all(second) == original, kind
 
 
-def test_the_export_describes_each_case_and_reimports_unchanged(world, live, app, engine):
+def test_the_export_describes_each_case_and_reimports_unchanged(world, live, app, engine, empty_app):
     rows = export_all(app)
     body = exporter.to_csv(rows)
     assert body.startswith("\ufeff".encode())
@@ -238,9 +238,31 @@ def test_the_export_describes_each_case_and_reimports_unchanged(world, live, app
     assert (first["诉求编号"], first["来源渠道"], first["诉求类型"]) == (live["closed"], "阳光恳谈会", "求助")
     assert (first["办理结果"], first["满意度"], first["是否联系到"]) == ("已解决", "满意", "是")
 
-    # Imported back into the same database, every case is already there.
+    # Imported back into the same database, every case is already there, and the ledger it then writes is the same.
     before = counts(engine)
     summary = import_into(app, "same.csv", body)
     assert (summary["created"], summary["unchanged"]) == (0, len(live))
     assert summary["new_departments"] == summary["new_stations"] == summary["new_enterprises"] == []
     assert counts(engine) == before
+    assert_same_ledger(export_all(app), rows, "csv into the same database")
+
+    # Imported into an empty database, each file gives back every column of every row.
+    for kind, data in (("csv", body), ("xlsx", exporter.to_xlsx(rows))):
+        second = empty_app()
+        summary = import_into(second, f"ledger.{kind}", data)
+        assert (summary["created"], summary["unchanged"]) == (len(live), 0), kind
+        assert_same_ledger(export_all(second), rows, f"{kind} into an empty database")
+
+
+def assert_same_ledger(again: list[dict[str, Any]], rows: list[dict[str, Any]], how: str) -> None:
+    """Every column of every row, each difference named by case number and column."""
+    assert [row["case_no"] for row in again] == [row["case_no"] for row in rows], how
+    assert all(row["title"] and row["received_at"] and row["channel"] for row in rows)  # the ledger is not blank
+    differences = [
+        (row["case_no"], column, row[column], back.get(column))
+        for row, back in zip(rows, again, strict=True)
+        for column in row
+        if back.get(column) != row[column]
+    ]
+    assert differences == [], how
+    assert [list(row) for row in again] == [list(row) for row in rows], how  # the same columns, in order

@@ -80,7 +80,8 @@ def test_every_error_is_reported_at_once_with_row_column_and_what_is_accepted(wo
     before = counts(engine)
     body = upload(world, "台账.csv", csv_bytes(HEADER, rows), expect=422)
     assert body["error"] == "invalid_input"
-    assert body["message"] == "台账有 7 处错误，未导入任何数据 (the ledger has errors; nothing was imported)"
+    assert body["message"] == "台账有 7 处错误，未导入任何数据"
+    assert body["message_en"] == "the ledger has errors; nothing was imported"
     found = errors_by_cell(body)
     assert set(found) == {
         (3, "received_at"),

@@ -473,7 +473,8 @@ def test_an_adjustment_that_changes_nothing_is_refused_on_the_page_and_in_the_ap
     )
     assert api.status_code == 409 and api.json()["error"] == "nothing_to_change"
     assert (
-        "2025-10-04 is already a day off: statutory holiday, National Day; nothing to change" in api.json()["message"]
+        "2025-10-04 is already a day off: statutory holiday, National Day; nothing to change"
+        in api.json()["message_en"]
     )
     assert "2025年暂无本地调整" in text_of(b.page("/admin/calendar?year=2025"))
 

@@ -68,6 +68,8 @@ def shown(metric: dict[str, Any], kind: str = "rate") -> str:
         return "—"
     if kind == "rate":
         return f"{value * 100:.1f}%"
+    if kind == "score":  # out of 100
+        return f"{value * 100:.1f}"
     return str(value)
 
 
@@ -201,8 +203,25 @@ def test_the_centre_has_its_own_overdue_row_counting_exactly_its_drill_down(worl
 
 
 @pytest.mark.parametrize("username", ["leader", "supervisor", "admin"])
-def test_leaders_supervisors_and_admins_open_the_dashboard(browser, cases, username) -> None:  # type: ignore[no-untyped-def]
-    browser(username).page("/dashboard")
+def test_leaders_supervisors_and_admins_see_the_apis_headline_figures(world, browser, cases, clock, username) -> None:  # type: ignore[no-untyped-def]
+    clock.set(sh(2025, 9, 29))
+    page = browser(username).page("/dashboard")
+    figures = api(world, "/reports/rates", as_user=username, month="2025-09", as_of="2025-09-29T10:00:00+08:00")
+    kinds = {m["key"]: m["kind"] for m in api(world, "/reports/metrics", as_user=username)}
+    seen = {}
+    for kpi in page.select(".kpi[data-metric]"):
+        key = kpi["data-metric"]
+        figure = kpi.select_one(".fig")
+        if key not in figures["metrics"] or figure is None:
+            continue
+        metric = figures["metrics"][key]
+        seen[key] = text_of(figure)
+        assert seen[key] == shown(metric, kinds[key]), key
+        if "denominator" in metric:
+            assert compact(kpi.select_one(".ratio")) == f"{metric['numerator']}/{metric['denominator']}", key
+    # The headline figures are there and are not empty: three cases received in September, one in three resolved.
+    assert {"intake_count", "resolution_rate", "on_time_response_rate"} <= set(seen), seen
+    assert (seen["intake_count"], seen["resolution_rate"]) == ("3", "33.3%")
 
 
 def test_other_roles_get_the_403_page(browser, cases) -> None:  # type: ignore[no-untyped-def]

@@ -341,7 +341,7 @@ def test_import_is_all_or_nothing(app):
     errors = caught.value.detail["errors"]
     assert [e["field"] for e in errors] == ["line 3"]
     assert "2027-10-32" in errors[0]["message_en"]
-    assert "nothing was imported" in caught.value.message
+    assert "nothing was imported" in caught.value.message_en
     with transaction(app.state.sessions) as session:
         rows = [(r.day, r.is_workday, r.note) for r in calendar_service.list_overrides(session)]
         assert rows == [(date(2027, 10, 2), True, "kept")]

@@ -11,13 +11,16 @@ from sqlmodel import select
 
 from grievance.errors import InvalidInput
 from grievance.glossary import Role
+from grievance.schemas import Ref
 from grievance.users import service as users
 from grievance.users.models import User
 from grievance.workflow import calendar_service
 from grievance.workflow.calendar import UNITS
+from web.api.schemas import ANY_ROUTE, SIGNED_IN
 from web.deps import CurrentUser, DbSession, RuntimeDep, require_roles
+from web.params import Day, Moment, Year
 
-router = APIRouter(tags=["administration"])
+router = APIRouter(tags=["administration"], responses={**SIGNED_IN, **ANY_ROUTE})
 ADMIN = require_roles(Role.admin)
 
 
@@ -35,8 +38,30 @@ class UserIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     display_name: str = ""
     role: Role
-    department: str | int | None = None
+    department: Ref | None = Field(default=None, description="department code, or its id; never true/false")
     password: str | None = Field(default=None, description="for the web login; at least 10 characters")
+
+
+class TokenOut(BaseModel):
+    token: str = Field(description="the bearer token; shown this once, stored hashed")
+    username: str
+
+
+class OverrideOut(BaseModel):
+    day: date
+    is_workday: bool = Field(description="true: a working day (上班/补班); false: a day off (休息/放假)")
+    note: str
+
+
+class OverrideSet(OverrideOut):
+    cases_rescheduled: int = Field(description="open cases whose due times moved")
+
+
+class DuePreview(BaseModel):
+    start: AwareDatetime
+    amount: float
+    unit: str
+    due_at: AwareDatetime = Field(description="in the deployment's time zone")
 
 
 class OverrideIn(BaseModel):
@@ -68,18 +93,24 @@ def create_user(user_in: UserIn, session: DbSession) -> Any:
     )
 
 
-@router.post("/users/{ref}/tokens", status_code=201, dependencies=[ADMIN], summary="签发 API 令牌（只显示一次）")
-def create_token(ref: str, session: DbSession) -> dict[str, str]:
+@router.post(
+    "/users/{ref}/tokens",
+    status_code=201,
+    response_model=TokenOut,
+    dependencies=[ADMIN],
+    summary="签发 API 令牌（只显示一次）",
+)
+def create_token(ref: str, session: DbSession) -> Any:
     user = users.get_user(session, ref)
     return {"token": users.create_token(session, user), "username": user.username}
 
 
-@router.get("/calendar/overrides", summary="本地节假日/调班调整")
-def list_overrides(session: DbSession, _: CurrentUser, year: int | None = None) -> list[dict[str, Any]]:
+@router.get("/calendar/overrides", response_model=list[OverrideOut], summary="本地节假日/调班调整")
+def list_overrides(session: DbSession, _: CurrentUser, year: Year | None = None) -> list[dict[str, Any]]:
     return [o.model_dump() for o in calendar_service.list_overrides(session, year)]
 
 
-@router.put("/calendar/overrides", dependencies=[ADMIN])
+@router.put("/calendar/overrides", response_model=OverrideSet, dependencies=[ADMIN])
 def set_override(override_in: OverrideIn, session: DbSession, runtime: RuntimeDep) -> dict[str, Any]:
     is_workday = calendar_service.parse_kind(override_in.kind)
     moved = calendar_service.change_overrides(
@@ -93,14 +124,14 @@ def set_override(override_in: OverrideIn, session: DbSession, runtime: RuntimeDe
 
 
 @router.delete("/calendar/overrides/{day}", status_code=204, dependencies=[ADMIN])
-def remove_override(day: date, session: DbSession, runtime: RuntimeDep) -> None:
+def remove_override(day: Day, session: DbSession, runtime: RuntimeDep) -> None:
     calendar_service.change_overrides(session, [(day, None, "")], timezone=runtime.settings.timezone, now=runtime.now())
     runtime.forget_calendar()
 
 
-@router.get("/calendar/due", summary="计算时限：从某时刻起若干（工作）日/小时的到期时间")
+@router.get("/calendar/due", response_model=DuePreview, summary="计算时限：从某时刻起若干（工作）日/小时的到期时间")
 def due_preview(
-    start: AwareDatetime,
+    start: Moment,
     amount: float,
     session: DbSession,
     runtime: RuntimeDep,
@@ -110,7 +141,12 @@ def due_preview(
     if unit not in UNITS:
         raise InvalidInput.field("unit", f"unit 应为 {', '.join(UNITS)}", f"unit must be one of {', '.join(UNITS)}")
     calendar = runtime.calendar(session)
-    due = calendar.add(start, calendar_service.check_amount(amount, unit), unit)
+    try:
+        due = calendar.add(start, calendar_service.check_amount(amount, unit), unit)
+    except OverflowError:  # past the last day Python's dates know: no calendar reaches it
+        raise InvalidInput.field(
+            "start", "到期时间超出日历范围", "the due time would be beyond the calendar's range"
+        ) from None
     return {"start": start, "amount": amount, "unit": unit, "due_at": due.astimezone(calendar.tz)}
 
 

@@ -13,16 +13,19 @@ from starlette.concurrency import run_in_threadpool
 
 from grievance.cases import listing, service
 from grievance.cases.models import Attachment
+from grievance.cases.read_models import ActionResult, AttachmentRead, CaseDetail, DuplicateHint, IntakeResponse
 from grievance.cases.routing import suggest_departments
 from grievance.cases.schemas import ActionIn, CaseCreate, CaseList
 from grievance.errors import InvalidInput, NotFound, field_errors
 from grievance.glossary import Role
 from grievance.workflow import engine
+from web.api.schemas import ANY_ROUTE, SIGNED_IN
 from web.case_query import CaseQuery, CurrentCase
 from web.deps import CurrentUser, DbSession, RuntimeDep, UserBeforeBody
-from web.uploads import check_size
+from web.params import DbId
+from web.uploads import read_form, read_upload
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+router = APIRouter(prefix="/cases", tags=["cases"], responses={**SIGNED_IN, **ANY_ROUTE})
 
 INTAKE_BODY = {
     "requestBody": {
@@ -42,12 +45,25 @@ INTAKE_BODY = {
         "required": True,
     }
 }
+ATTACH_BODY = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                    "required": ["files"],
+                }
+            }
+        },
+        "required": True,
+    }
+}
 
 
 async def _read_upload(item: UploadFile, request: Request) -> service.Upload:
     """Read one uploaded file, refusing an oversized one before loading it into memory."""
-    check_size(item, request.app.state.runtime.settings.attachment_max_bytes)
-    return service.Upload(item.filename or "attachment", item.content_type or "", await item.read())
+    return read_upload(item, request.app.state.runtime.settings)
 
 
 async def _read_intake(request: Request) -> tuple[CaseCreate, list[service.Upload]]:
@@ -55,7 +71,7 @@ async def _read_intake(request: Request) -> tuple[CaseCreate, list[service.Uploa
     uploads: list[service.Upload] = []
     try:
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            form = await request.form()
+            form = await read_form(request)
             raw = form.get("case")
             if not isinstance(raw, str):
                 raise InvalidInput.field(
@@ -72,10 +88,25 @@ async def _read_intake(request: Request) -> tuple[CaseCreate, list[service.Uploa
     try:
         return CaseCreate.model_validate(data), uploads
     except ValidationError as exc:
-        raise InvalidInput("诉求信息有误 (invalid case)", field_errors(list(exc.errors()), skip_body=False)) from None
+        raise InvalidInput("诉求信息有误", "invalid case", field_errors(list(exc.errors()), skip_body=False)) from None
 
 
-@router.post("", status_code=201, openapi_extra=INTAKE_BODY, summary="受理：登记一件诉求 (intake)")
+@router.post(
+    "",
+    status_code=201,
+    response_model=IntakeResponse,
+    openapi_extra=INTAKE_BODY,
+    summary="受理：登记一件诉求 (intake)",
+    responses={
+        200: {
+            "model": IntakeResponse,
+            "description": "the case this Idempotency-Key already logged; nothing new was written",
+            "headers": {
+                "Idempotent-Replayed": {"description": "true: a replayed answer", "schema": {"type": "string"}}
+            },
+        }
+    },
+)
 async def create_case(
     # In this order: authenticate, read the body (and any upload), then open the transaction,
     # so no lock is held while a slow client sends its files.
@@ -85,7 +116,7 @@ async def create_case(
     session: DbSession,
     runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
-) -> dict[str, Any]:
+) -> Any:
     case_in, uploads = intake
 
     def work() -> dict[str, Any]:
@@ -110,23 +141,23 @@ def list_cases(
     return CaseList(items=items, next_cursor=next_cursor)
 
 
-@router.get("/{ref}", summary="诉求详情：状态、时限、可执行动作、全过程 (read a case)")
-def read_case(case: CurrentCase, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
+@router.get("/{ref}", response_model=CaseDetail, summary="诉求详情：状态、时限、可执行动作、全过程 (read a case)")
+def read_case(case: CurrentCase, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> Any:
     detail = service.case_detail(session, runtime, case, user)
     if user.role in (Role.dispatcher, Role.supervisor):
         detail["routing_suggestions"] = suggest_departments(session, case)
     return detail
 
 
-@router.get("/{ref}/duplicates", summary="疑似重复件 (possible duplicates)")
-def duplicates(case: CurrentCase, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> list[dict[str, Any]]:
+@router.get("/{ref}/duplicates", response_model=list[DuplicateHint], summary="疑似重复件 (possible duplicates)")
+def duplicates(case: CurrentCase, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> Any:
     return service.possible_duplicates(session, runtime, case, user)
 
 
-@router.post("/{ref}/actions/{action}", summary="执行动作 (fire a workflow action)")
+@router.post("/{ref}/actions/{action}", response_model=ActionResult, summary="执行动作 (fire a workflow action)")
 def fire_action(
     case: CurrentCase, action: str, body: ActionIn, session: DbSession, runtime: RuntimeDep, user: CurrentUser
-) -> dict[str, Any]:
+) -> Any:
     event = engine.fire(
         session, runtime, case=case, action=action, actor=user, payload=body.fields(), expected_version=body.version
     )
@@ -140,32 +171,50 @@ async def _read_uploads(request: Request) -> list[service.Upload]:
         raise InvalidInput.field(
             "files", "请以 multipart/form-data 上传 files", "upload as multipart/form-data with 'files'"
         )
-    form = await request.form()
+    form = await read_form(request)
     uploads = [await _read_upload(f, request) for f in form.getlist("files") if not isinstance(f, str)]
     if not uploads:
         raise InvalidInput.field("files", "没有收到文件", "no file in the 'files' part")
     return uploads
 
 
-@router.post("/{ref}/attachments", status_code=201, summary="上传附件 (attach a file)")
+@router.post(
+    "/{ref}/attachments",
+    status_code=201,
+    response_model=list[AttachmentRead],
+    openapi_extra=ATTACH_BODY,
+    summary="上传附件 (attach a file)",
+)
 def upload_attachment(
     user: UserBeforeBody,
     uploads: Annotated[list[service.Upload], Depends(_read_uploads)],  # read before the transaction starts
     case: CurrentCase,
     session: DbSession,
     runtime: RuntimeDep,
-) -> list[dict[str, Any]]:
+) -> Any:
     stored = [service.add_attachment(session, runtime, case=case, actor=user, upload=u) for u in uploads]
     return [a.model_dump(exclude={"sha256"}) for a in stored]
 
 
-@router.get("/{ref}/attachments/{attachment_id}", summary="下载附件 (download)")
-def download_attachment(case: CurrentCase, attachment_id: int, session: DbSession, runtime: RuntimeDep) -> FileResponse:
+@router.get(
+    "/{ref}/attachments/{attachment_id}",
+    response_class=FileResponse,
+    summary="下载附件 (download)",
+    responses={
+        200: {
+            "description": "the file as an attachment (Content-Disposition with its base name), with the "
+            "content type read from its bytes (one of Settings.attachment_types, else application/octet-stream)",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+def download_attachment(
+    case: CurrentCase, attachment_id: DbId, session: DbSession, runtime: RuntimeDep
+) -> FileResponse:
     attachment = session.exec(
         select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id)
     ).first()
     if attachment is None:
-        raise NotFound(f"附件 {attachment_id} 不存在 (no attachment {attachment_id} on this case)")
-    return FileResponse(
-        service.attachment_path(runtime, attachment), media_type=attachment.content_type, filename=attachment.filename
-    )
+        raise NotFound(f"附件 {attachment_id} 不存在", f"no attachment {attachment_id} on this case")
+    path, media_type, filename = service.attachment_download(runtime, attachment)
+    return FileResponse(path, media_type=media_type, filename=filename)  # Content-Disposition: attachment

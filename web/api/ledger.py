@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.datastructures import UploadFile
 
 from grievance.cases.access import mask_phone
+from grievance.cases.upload_limits import file_too_large
 from grievance.errors import Forbidden, InvalidInput
 from grievance.ledger import exporter
 from grievance.ledger.importer import import_ledger as run_ledger_import
@@ -15,14 +16,15 @@ from grievance.ledger.importer import read_ledger
 from grievance.reports.periods import local_midnight
 from grievance.reports.service import audit_export
 from grievance.users.models import User
-from grievance.workflow.calendar_service import parse_day
+from grievance.workflow.calendar_service import parse_day_in_range
+from web.api.schemas import ANY_ROUTE, SIGNED_IN, XLSX, file_responses
 from web.deps import DbSession, RuntimeDep, UserBeforeBody, require_roles
+from web.uploads import read_form
 
-router = APIRouter(prefix="/ledger", tags=["ledger"])
+router = APIRouter(prefix="/ledger", tags=["ledger"], responses={**SIGNED_IN, **ANY_ROUTE})
 
 IMPORT_ROLES = ("admin", "supervisor", "dispatcher")
 EXPORT_ROLES = ("admin", "supervisor", "dispatcher", "leader")
-MAX_BYTES = 64 * 1024 * 1024
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -47,7 +49,8 @@ def _importer(user: UserBeforeBody) -> User:
     """The import roles, checked before the upload is read (same 403 as require_roles)."""
     if user.role not in IMPORT_ROLES:
         raise Forbidden(
-            f"角色 {user.role} 无权进行此操作 (role {user.role!r} may not do this; allowed: {', '.join(IMPORT_ROLES)})"
+            f"角色 {user.role} 无权进行此操作",
+            f"role {user.role!r} may not do this; allowed: {', '.join(IMPORT_ROLES)}",
         )
     return user
 
@@ -58,14 +61,13 @@ async def _read_ledger(request: Request) -> tuple[str, bytes]:
         raise InvalidInput.field(
             "file", "请以 multipart/form-data 上传 file（.csv 或 .xlsx）", "upload the ledger as multipart 'file'"
         )
-    form = await request.form()
+    form = await read_form(request)
     item = form.get("file")
     if not isinstance(item, UploadFile):
         raise InvalidInput.field("file", "没有收到文件（字段 file）", "no file in the 'file' part")
-    if item.size is not None and item.size > MAX_BYTES:
-        raise InvalidInput.field(
-            "file", f"文件超过 {MAX_BYTES // 1048576} MB", f"the file is larger than {MAX_BYTES} bytes"
-        )
+    limit = request.app.state.runtime.settings.ledger_max_bytes
+    if item.size is not None and item.size > limit:
+        raise file_too_large("file", limit)
     return item.filename or "", await item.read()
 
 
@@ -85,7 +87,7 @@ def import_ledger(
     column, what is accepted) and nothing is written. Then writes in one short transaction. A case number
     already in the database is left unchanged. The answer says what became of every row and column."""
     filename, data = upload
-    ledger = read_ledger(filename, data)
+    ledger = read_ledger(filename, data, max_rows=runtime.settings.ledger_max_rows)
     return run_ledger_import(
         request.app.state.sessions,
         runtime,
@@ -96,7 +98,12 @@ def import_ledger(
     )
 
 
-@router.get("/export", summary="导出台账 (export cases as a ledger)")
+@router.get(
+    "/export",
+    response_class=Response,
+    responses=file_responses("text/csv", XLSX, description="the ledger as CSV (UTF-8) or XLSX, as an attachment"),
+    summary="导出台账 (export cases as a ledger)",
+)
 def export_ledger(
     session: DbSession,
     runtime: RuntimeDep,
@@ -106,8 +113,8 @@ def export_ledger(
     to: Annotated[str | None, Query(description="received before this day, YYYY-MM-DD")] = None,
 ) -> Response:
     tz = runtime.settings.timezone
-    start = local_midnight(parse_day(from_, "from"), tz) if from_ else None
-    end = local_midnight(parse_day(to, "to"), tz) if to else None
+    start = local_midnight(parse_day_in_range(from_, "from"), tz) if from_ else None
+    end = local_midnight(parse_day_in_range(to, "to"), tz) if to else None
     if start is not None and end is not None and end <= start:
         raise InvalidInput.field("to", "to 应晚于 from", "to must be after from")
     rows = exporter.export_rows(session, workflows=runtime.workflows, timezone=tz, start=start, end=end)

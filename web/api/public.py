@@ -10,13 +10,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from grievance.cases.public import public_status
+from grievance.cases.read_models import PublicStatus
+from web.api.schemas import ANY_ROUTE, ErrorResponse
 from web.deps import DbSession, RuntimeDep
 from web.lookup_throttle import lookup_refusal
 
-router = APIRouter(prefix="/public", tags=["public"])
+router = APIRouter(prefix="/public", tags=["public"], responses=ANY_ROUTE)
 
+NO_CASE = {404: {"model": ErrorResponse, "description": "查询码无效 (no case has this query code)"}}
 THROTTLED = {
     429: {
+        "model": ErrorResponse,
         "description": "查询过于频繁 (too many lookups from this address): wait `Retry-After` seconds",
         "headers": {
             "Retry-After": {"description": "seconds until a lookup is let through", "schema": {"type": "integer"}}
@@ -40,7 +44,7 @@ def _lookup(request: Request, session: DbSession, runtime: RuntimeDep, query_cod
     if refusal is not None:
         return JSONResponse(
             status_code=refusal.status_code,
-            content={"error": refusal.code, "message": refusal.message, "retry_after": refusal.detail["retry_after"]},
+            content=refusal.to_dict(),  # error, message (both languages), retry_after, minutes
             headers={"Retry-After": str(refusal.detail["retry_after"])},
         )
     return public_status(session, runtime, query_code)
@@ -49,7 +53,8 @@ def _lookup(request: Request, session: DbSession, runtime: RuntimeDep, query_cod
 @router.post(
     "/lookup",
     summary="诉求人凭查询码查询进度 (track a case; the code in the body)",
-    responses={404: {"description": "查询码无效 (no case has this query code)"}, **THROTTLED},
+    response_model=PublicStatus,
+    responses={**NO_CASE, **THROTTLED},
 )
 def lookup(body: Lookup, request: Request, session: DbSession, runtime: RuntimeDep) -> Any:
     """The case's number, title, state, dates and the replies addressed to the petitioner; for a merged duplicate,
@@ -61,7 +66,8 @@ def lookup(body: Lookup, request: Request, session: DbSession, runtime: RuntimeD
     "/cases/{query_code}",
     summary="（已弃用）凭查询码查询进度 (deprecated: the code lands in access logs; POST /public/lookup)",
     deprecated=True,
-    responses={404: {"description": "查询码无效 (no case has this query code)"}, **THROTTLED},
+    response_model=PublicStatus,
+    responses={**NO_CASE, **THROTTLED},
 )
 def track(query_code: str, request: Request, session: DbSession, runtime: RuntimeDep) -> Any:
     """Kept for clients written against the first API; answers as POST /public/lookup and counts against the same

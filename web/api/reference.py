@@ -20,9 +20,11 @@ from grievance.reference.schemas import (
     StationIn,
     StationOut,
 )
+from web.api.schemas import ANY_ROUTE, SIGNED_IN
 from web.deps import CurrentUser, DbSession, RuntimeDep, require_roles
+from web.params import DbId
 
-router = APIRouter(tags=["reference data"])
+router = APIRouter(tags=["reference data"], responses={**SIGNED_IN, **ANY_ROUTE})
 ADMIN = require_roles(Role.admin)
 FRONT_DESK = require_roles(Role.admin, Role.intake, Role.dispatcher, Role.supervisor)
 
@@ -59,7 +61,7 @@ def create_meeting(meeting_in: MeetingIn, session: DbSession) -> Meeting:
 
 @router.put("/meetings/{meeting_id}", response_model=MeetingOut, dependencies=[FRONT_DESK])
 def update_meeting(
-    meeting_id: int, meeting_in: MeetingIn, session: DbSession, user: CurrentUser, runtime: RuntimeDep
+    meeting_id: DbId, meeting_in: MeetingIn, session: DbSession, user: CurrentUser, runtime: RuntimeDep
 ) -> Meeting:
     """Correct a meeting: the whole record as MeetingIn, checked as on create; each change is audited."""
     meeting = service.get_or_404(session, Meeting, meeting_id, "恳谈会")

@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
 
 from grievance.reports import exports, service
 from grievance.reports.metrics import METRICS
+from web.api.schemas import ANY_ROUTE, SIGNED_IN, XLSX, file_responses
 from web.deps import CurrentUser, DbSession, RuntimeDep
+from web.params import Offset
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], responses={**SIGNED_IN, **ANY_ROUTE})
 
 Format = Literal["json", "csv", "xlsx", "html"]
 MEDIA = {
@@ -71,7 +74,21 @@ def _file(body: str | bytes, fmt: str, name: str) -> Response:
     )
 
 
-@router.get("/metrics")
+class MetricOut(BaseModel):
+    """A metric of the registry (grievance/reports/metrics.py)."""
+
+    key: str
+    label: str
+    label_en: str
+    kind: Literal["rate", "count", "score"]
+    unit: Literal["case", "enterprise"] = Field(description="what it counts")
+    numerator: str = Field(description="the fact counted above the line")
+    denominator: str | None = Field(description="the fact below the line; none for a count")
+    formula: str
+    formula_en: str
+
+
+@router.get("/metrics", response_model=list[MetricOut])
 def list_metrics(_: CurrentUser) -> list[dict[str, Any]]:
     """The registry: every metric with its labels, what it counts and its formula."""
     return [
@@ -90,7 +107,11 @@ def list_metrics(_: CurrentUser) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/rates", response_model=None)
+@router.get(
+    "/rates",
+    response_model=dict[str, Any],
+    responses=file_responses("text/csv", XLSX, "text/html", description="the rates: JSON, or the file of `format`"),
+)
 def rates(
     session: DbSession,
     runtime: RuntimeDep,
@@ -118,7 +139,7 @@ def metric_cases(
     scope: ReportScope,
     part: Literal["numerator", "denominator"] = "numerator",
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
 ) -> dict[str, Any]:
     """The exact cases counted by a metric's numerator or denominator (enterprises for liaison coverage)."""
     return service.explain(
@@ -134,7 +155,13 @@ def metric_cases(
     )
 
 
-@router.get("/monthly/{month}", response_model=None)
+@router.get(
+    "/monthly/{month}",
+    response_model=dict[str, Any],
+    responses=file_responses(
+        "text/html", XLSX, description="the report: JSON, a printable A4 page (html) or a workbook (xlsx)"
+    ),
+)
 def monthly(
     month: str,
     session: DbSession,

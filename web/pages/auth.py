@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from grievance.errors import DomainError, Forbidden
+from grievance.errors import DomainError, Forbidden, TooManyAttempts
 from grievance.glossary import Role
-from grievance.users.service import SESSION_HOURS, change_password, sign_in, sign_out
+from grievance.users.service import SESSION_HOURS, change_password, sign_out
+from grievance.users.sign_in import sign_in
 from web.deps import DbSession
 from web.i18n import LOCALE_COOKIE, LOCALES
 from web.pages.common import (
@@ -22,6 +23,7 @@ from web.pages.common import (
     check_csrf,
     form_errors,
     gettext_for,
+    locale_of,
     redirect,
     render,
 )
@@ -50,7 +52,15 @@ def _safe_next(target: str | None) -> str:
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    """Whether cookies get the Secure flag, per Settings.cookie_secure (GRIEVANCE_COOKIE_SECURE): "true" always
+    (production: TLS ends at the reverse proxy, the app itself hears plain HTTP), "false" never (plain-HTTP
+    tryouts), "auto" when the request reached the app over HTTPS as uvicorn reports it; uvicorn takes
+    X-Forwarded-Proto only from the addresses in FORWARDED_ALLOW_IPS (default 127.0.0.1), so a client cannot
+    fake it. docs/deploy.md explains the choice."""
+    mode = request.app.state.runtime.settings.cookie_secure
+    if mode == "auto":
+        return request.url.scheme == "https"
+    return mode == "true"
 
 
 @router.get("/")
@@ -71,32 +81,39 @@ def login_form(request: Request, next: str = "/") -> Response:
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
-    session: DbSession,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
+    """Sign in. sign_in() runs its own transactions (the throttle's count is committed before the password is
+    checked), so this route takes no request session. A refusal by the throttle answers 429 with Retry-After
+    and the message in both languages; a wrong name or password 401, without saying which."""
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, csrf_token):
-        raise Forbidden("登录表单已过期，请刷新页面后重试 (the sign-in form expired; reload and retry)")
+        raise Forbidden("登录表单已过期，请刷新页面后重试", "the sign-in form expired; reload and retry")
     ip = request.client.host if request.client else "-"
     try:
         _user, token = sign_in(
-            session, username=username, password=password, ip=ip, now=request.app.state.runtime.now()
+            request.app.state.sessions,
+            username=username,
+            password=password,
+            ip=ip,
+            now=request.app.state.runtime.now(),
         )
     except DomainError as exc:
-        # The failed attempt must be kept even though this request fails: commit it, then show the form.
-        session.commit()
-        return render(
+        page = render(
             request,
             "login.html",
             status_code=exc.status_code,
             next=_safe_next(next),
             login_csrf=csrf_token,
-            errors={"_": exc.message},
+            errors={"_": exc.text(locale_of(request))},
             username=username,
         )
+        if isinstance(exc, TooManyAttempts):
+            page.headers["Retry-After"] = str(exc.detail["retry_after"])
+        return page
     response = redirect(_safe_next(next))
     response.set_cookie(
         SESSION_COOKIE,
@@ -153,5 +170,7 @@ def switch_language(request: Request, locale: str, next: str = "/") -> Response:
     """Remember the language and go back to the same page, query string (the list's filters) included."""
     response = RedirectResponse(_safe_next(next), status_code=303)
     if locale in LOCALES:
-        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 86400, samesite="lax", path="/")
+        response.set_cookie(
+            LOCALE_COOKIE, locale, max_age=365 * 86400, samesite="lax", secure=_secure(request), path="/"
+        )
     return response

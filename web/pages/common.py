@@ -28,7 +28,8 @@ from grievance.reference.service import is_liaison
 from grievance.users.models import User, WebSession
 from grievance.users.service import web_session
 from web.deps import DbSession
-from web.i18n import LOCALE_COOKIE, Formatter, Labels, in_locale, pick_locale, translations
+from web.i18n import LOCALE_COOKIE, Formatter, Labels, pick_locale, translations
+from web.params import refuse_impossible_id
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SESSION_COOKIE = "gv_session"
@@ -161,7 +162,8 @@ def page_roles(*roles: str):  # type: ignore[no-untyped-def]
             # Role names, not codes: the page shows the reader's half (in_locale) and lists who may.
             role = viewer.user.role
             raise Forbidden(
-                f"{label_of('Role', role)}无权访问此页面 (a {label_of('Role', role, 'en')} may not open this page)",
+                f"{label_of('Role', role)}无权访问此页面",
+                f"a {label_of('Role', role, 'en')} may not open this page",
                 allowed=list(roles),
             )
         return viewer
@@ -174,7 +176,7 @@ def check_csrf(viewer: Viewer, form: Any) -> None:
     sent = str(form.get("csrf_token") or "")
     if not sent or not secrets.compare_digest(sent, viewer.web.csrf_token):
         raise Forbidden(
-            "表单已过期或来源不明，请刷新页面后重试 (the form is stale or not from this site; reload and retry)"
+            "表单已过期或来源不明，请刷新页面后重试", "the form is stale or not from this site; reload and retry"
         )
 
 
@@ -235,13 +237,14 @@ def form_errors(exc: DomainError, locale: str = "zh_CN") -> dict[str, str]:
     for err in exc.detail.get("errors", []):
         errors.setdefault(str(err.get("field", "_")), str(err.get(key) or err.get("message", "")))
     if not errors:
-        errors["_"] = in_locale(exc.message, locale)
+        errors["_"] = exc.text(locale)
     return errors
 
 
 def case_on_page(case_no: str, session: DbSession, viewer: CurrentViewer) -> Case:
     """The case a page's path names, as the viewer may see it: the same rule, audit and 404 as the API's
     CurrentCase (web/case_query.py), through grievance.cases.service.get_case."""
+    refuse_impossible_id(case_no, "case_no")
     return get_case(session, case_no, viewer.user)
 
 

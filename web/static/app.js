@@ -116,3 +116,23 @@ document.addEventListener("DOMContentLoaded", () => {
     sync();
   });
 });
+
+// Print buttons (<button data-print hidden>) need the browser's print dialog: without JavaScript they stay hidden
+// (Ctrl+P prints). Handlers live here, never in on...= attributes, which the Content-Security-Policy refuses.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  });
+});
+
+// A workflow diagram fills a wider container a little (text stays readable) and scrolls in a narrower one: its
+// natural width comes as data-width (a style="" attribute would be refused by the Content-Security-Policy).
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("svg[data-width]").forEach((svg) => {
+    const width = Number(svg.dataset.width);
+    if (!(width > 0)) return;
+    svg.style.minWidth = `${width}px`;
+    svg.style.maxWidth = `${width * 1.3}px`;
+  });
+});

@@ -212,10 +212,10 @@ async def calendar_set(request: Request, viewer: AdminViewer, session: DbSession
             session, [(day, is_workday, values["note"])], timezone=runtime.settings.timezone, now=runtime.now()
         )
     except NothingToChange as exc:
-        errors = {"kind": in_locale(exc.message, viewer.locale)}
+        errors = {"kind": exc.text(viewer.locale)}
         return _calendar_page(request, viewer, session, values=values, errors=errors, status_code=exc.status_code)
     except InvalidInput as exc:  # a day outside the years the calendar keeps
-        errors = {name: in_locale(text, viewer.locale) for name, text in form_errors(exc, viewer.locale).items()}
+        errors = form_errors(exc, viewer.locale)
         return _calendar_page(request, viewer, session, values=values, errors=errors, status_code=exc.status_code)
     runtime.forget_calendar()
     kind = _("a working day") if is_workday else _("a day off")
@@ -275,7 +275,7 @@ async def calendar_import(request: Request, viewer: AdminViewer, session: DbSess
         found = exc.detail.get("errors", [])
         upload.problems = [str(e.get(key) or e.get("message")) for e in found if e.get("field") != "file"]
         at_file = [str(e.get(key) or e.get("message")) for e in found if e.get("field") == "file"]
-        upload.errors = {"file": at_file[0] if at_file else in_locale(exc.message, viewer.locale)}
+        upload.errors = {"file": at_file[0] if at_file else exc.text(viewer.locale)}
         upload.text = ""
         return _calendar_page(request, viewer, session, upload=upload, status_code=422)
     except NothingToChange:

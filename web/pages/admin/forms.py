@@ -26,11 +26,8 @@ AdminViewer = Annotated[Viewer, page_roles(Role.admin.value)]
 def domain_errors(exc: DomainError, viewer: Viewer, conflict_field: str = "_") -> dict[str, str]:
     """A refused form's messages by field; a conflict (a code already taken) is shown at its field."""
     if isinstance(exc, Conflict):
-        return {conflict_field: in_locale(exc.message, viewer.locale)}
-    errors = form_errors(exc, viewer.locale)
-    if "_" in errors and not exc.detail.get("errors"):
-        errors["_"] = in_locale(errors["_"], viewer.locale)
-    return errors
+        return {conflict_field: exc.text(viewer.locale)}
+    return form_errors(exc, viewer.locale)
 
 
 def invalid_fields(exc: ValidationError, viewer: Viewer) -> dict[str, str]:

@@ -15,16 +15,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
+from grievance.cases.upload_limits import file_too_large
 from grievance.errors import Forbidden, InvalidInput
 from grievance.ledger.importer import import_ledger as run_ledger_import
 from grievance.ledger.importer import read_ledger
 from grievance.ledger.template import column_guides, template_xlsx
 from grievance.users.models import User
 from grievance.workflow.engine import Runtime
-from web.api.ledger import IMPORT_ROLES, MAX_BYTES
-from web.i18n import in_locale
+from web.api.ledger import IMPORT_ROLES
 from web.pages.admin.forms import is_checked, runtime_of
 from web.pages.common import LoginRequired, Viewer, check_csrf, gettext_for, optional_viewer, render
+from web.uploads import read_form
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -42,8 +43,8 @@ def _import_viewer(request: Request) -> Viewer:
         raise LoginRequired()
     if viewer.user.role not in IMPORT_ROLES:
         raise Forbidden(
-            f"角色 {viewer.user.role} 无权打开此页面 (role {viewer.user.role!r} may not open this page; "
-            f"allowed: {', '.join(IMPORT_ROLES)})",
+            f"角色 {viewer.user.role} 无权打开此页面",
+            f"role {viewer.user.role!r} may not open this page; allowed: {', '.join(IMPORT_ROLES)}",
             allowed=list(IMPORT_ROLES),
         )
     return viewer
@@ -53,7 +54,7 @@ ImportViewer = Annotated[Viewer, Depends(_import_viewer)]
 
 
 async def _import_form(request: Request, viewer: ImportViewer) -> FormData:
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(viewer, form)
     return form
 
@@ -118,7 +119,7 @@ def _import_page(
         create_categories=create_categories,
         columns=guides,
         headers={g.name: g.header for g in guides},
-        max_mb=MAX_BYTES // (1024 * 1024),
+        max_mb=runtime_of(request).settings.ledger_max_bytes // (1024 * 1024),
     )
 
 
@@ -151,11 +152,8 @@ def import_ledger(
     try:
         if isinstance(item, UploadFile) and item.filename:
             filename = item.filename
-            if item.size is not None and item.size > MAX_BYTES:
-                raise InvalidInput.field(
-                    "file",
-                    f"文件超过 {MAX_BYTES // 1048576} MB (the file is larger than {MAX_BYTES // 1048576} MB)",
-                )
+            if item.size is not None and item.size > runtime.settings.ledger_max_bytes:
+                raise file_too_large("file", runtime.settings.ledger_max_bytes)
             source, data = filename, item.file.read()
             kept = ""
         elif kept:
@@ -165,7 +163,7 @@ def import_ledger(
             filename = str(form.get("filename") or path.name)
         else:
             raise InvalidInput.field("file", "请选择台账文件（.csv 或 .xlsx）", "choose a ledger file (.csv or .xlsx)")
-        ledger = read_ledger(source, data)
+        ledger = read_ledger(source, data, max_rows=runtime.settings.ledger_max_rows)
         # Checked in a read-only transaction, written in a short one of its own: nothing of a refused ledger is kept.
         summary = run_ledger_import(
             request.app.state.sessions,
@@ -179,14 +177,12 @@ def import_ledger(
         found = exc.detail.get("errors", [])
         problems = [e for e in found if "row" in e]
         errors = {
-            str(e.get("field")): in_locale(
-                str(e.get("message_en" if viewer.locale == "en" else "message")), viewer.locale
-            )
+            str(e.get("field")): str(e.get("message_en" if viewer.locale == "en" else "message"))
             for e in found
             if "row" not in e
         }
         if problems or not errors:
-            errors["_"] = in_locale(exc.message, viewer.locale)
+            errors["_"] = exc.text(viewer.locale)
         return _import_page(
             request,
             viewer,

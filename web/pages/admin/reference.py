@@ -28,6 +28,7 @@ from web.pages.admin.forms import (
     values_of,
 )
 from web.pages.common import PUNCTUATION, Viewer, check_csrf, gettext_for, redirect, render
+from web.params import DbId
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -222,7 +223,7 @@ async def enterprise_create(request: Request, viewer: AdminViewer, session: DbSe
 def _enterprise(session: Session, enterprise_id: int) -> Enterprise:
     enterprise = session.get(Enterprise, enterprise_id) if 0 < enterprise_id < 2**63 else None
     if enterprise is None:
-        raise NotFound(f"企业 {enterprise_id} 不存在 (no enterprise {enterprise_id})")
+        raise NotFound(f"企业 {enterprise_id} 不存在", f"no enterprise {enterprise_id}")
     return enterprise
 
 
@@ -248,12 +249,14 @@ def _enterprise_page(
 
 
 @router.get("/enterprises/{enterprise_id}", response_class=HTMLResponse)
-def enterprise_detail(request: Request, enterprise_id: int, viewer: AdminViewer, session: DbSession) -> Response:
+def enterprise_detail(request: Request, enterprise_id: DbId, viewer: AdminViewer, session: DbSession) -> Response:
     return _enterprise_page(request, viewer, session, _enterprise(session, enterprise_id))
 
 
 @router.post("/enterprises/{enterprise_id}/liaison", response_class=HTMLResponse)
-async def enterprise_liaison(request: Request, enterprise_id: int, viewer: AdminViewer, session: DbSession) -> Response:
+async def enterprise_liaison(
+    request: Request, enterprise_id: DbId, viewer: AdminViewer, session: DbSession
+) -> Response:
     form = await request.form()
     check_csrf(viewer, form)
     _ = gettext_for(viewer)
@@ -326,7 +329,8 @@ async def categories_reload(request: Request, viewer: AdminViewer, session: DbSe
     except InvalidInput as exc:
         session.rollback()  # a file that fails half-way leaves the tree as it was
         key = "message_en" if viewer.locale == "en" else "message"
-        messages = [str(e.get(key) or e.get("message")) for e in exc.detail.get("errors", [])] or [exc.message]
+        found = exc.detail.get("errors", [])
+        messages = [str(e.get(key) or e.get("message")) for e in found] or [exc.text(viewer.locale)]
         return _categories_page(request, viewer, session, messages, 422)
     flash = _("Categories reloaded from the file: %(created)s new, %(updated)s updated") % loaded
     if loaded["unrouted"]:

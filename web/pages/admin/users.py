@@ -18,6 +18,7 @@ from grievance.users.models import User
 from web.deps import DbSession
 from web.pages.admin.forms import AdminViewer, department_options, domain_errors, runtime_of, values_of
 from web.pages.common import ROLE_NAMES, Viewer, check_csrf, gettext_for, redirect, render
+from web.params import DbId
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -132,17 +133,17 @@ def _user_page(
 def _account(session: Session, user_id: int) -> User:
     user = session.get(User, user_id) if 0 < user_id < 2**63 else None
     if user is None:
-        raise NotFound(f"用户 {user_id} 不存在 (no user {user_id})")
+        raise NotFound(f"用户 {user_id} 不存在", f"no user {user_id}")
     return user
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
-def user_detail(request: Request, user_id: int, viewer: AdminViewer, session: DbSession) -> Response:
+def user_detail(request: Request, user_id: DbId, viewer: AdminViewer, session: DbSession) -> Response:
     return _user_page(request, viewer, session, _account(session, user_id))
 
 
 @router.post("/users/{user_id}/password", response_class=HTMLResponse)
-async def user_password(request: Request, user_id: int, viewer: AdminViewer, session: DbSession) -> Response:
+async def user_password(request: Request, user_id: DbId, viewer: AdminViewer, session: DbSession) -> Response:
     form = await request.form()
     check_csrf(viewer, form)
     _ = gettext_for(viewer)
@@ -162,7 +163,7 @@ async def user_password(request: Request, user_id: int, viewer: AdminViewer, ses
 
 
 @router.post("/users/{user_id}/deactivate", response_class=HTMLResponse)
-async def user_deactivate(request: Request, user_id: int, viewer: AdminViewer, session: DbSession) -> Response:
+async def user_deactivate(request: Request, user_id: DbId, viewer: AdminViewer, session: DbSession) -> Response:
     form = await request.form()
     check_csrf(viewer, form)
     _ = gettext_for(viewer)
@@ -179,7 +180,7 @@ async def user_deactivate(request: Request, user_id: int, viewer: AdminViewer, s
 
 
 @router.post("/users/{user_id}/reactivate", response_class=HTMLResponse)
-async def user_reactivate(request: Request, user_id: int, viewer: AdminViewer, session: DbSession) -> Response:
+async def user_reactivate(request: Request, user_id: DbId, viewer: AdminViewer, session: DbSession) -> Response:
     form = await request.form()
     check_csrf(viewer, form)
     user = _account(session, user_id)
@@ -189,7 +190,7 @@ async def user_reactivate(request: Request, user_id: int, viewer: AdminViewer, s
 
 
 @router.post("/users/{user_id}/tokens", response_class=HTMLResponse)
-async def user_token(request: Request, user_id: int, viewer: AdminViewer, session: DbSession) -> Response:
+async def user_token(request: Request, user_id: DbId, viewer: AdminViewer, session: DbSession) -> Response:
     form = await request.form()
     check_csrf(viewer, form)
     _ = gettext_for(viewer)

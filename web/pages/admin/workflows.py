@@ -17,7 +17,7 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 def _workflow(request: Request, name: str) -> WorkflowDef:
     found = runtime_of(request).workflows.definitions.get(name)
     if found is None:
-        raise NotFound(f"流程 {name} 不存在 (no workflow {name!r})")
+        raise NotFound(f"流程 {name} 不存在", f"no workflow {name!r}")
     return found
 
 

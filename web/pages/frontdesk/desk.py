@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from pydantic import ValidationError
 from sqlmodel import Session, col
 
+from grievance.cases.attachment_content import safe_filename
 from grievance.cases.listing import CaseFilter, list_cases
 from grievance.cases.merges import target_numbers
 from grievance.cases.models import Case
@@ -29,7 +30,7 @@ from grievance.workflow.engine import Runtime
 from web.deps import DbSession
 from web.i18n import Formatter, in_locale
 from web.pages.common import PUNCTUATION, CurrentViewer, Viewer, check_csrf, form_errors, formatter, gettext_for
-from web.uploads import over_limit
+from web.uploads import over_limit, read_form
 
 # Who keeps the meeting and station registers (the API lets the same roles open a meeting).
 DESK_ROLES = (Role.intake, Role.dispatcher, Role.supervisor, Role.admin)
@@ -83,8 +84,8 @@ def intake_desk(viewer: CurrentViewer, session: DbSession) -> Desk:
         return Desk(viewer, own, liaison_only=True)
     allowed = sorted(INTAKE_ROLES)
     raise Forbidden(
-        f"角色 {viewer.user.role} 不能登记诉求，包保干部只能登记所包保企业的诉求 (role {viewer.user.role!r} may not "
-        "log cases; a liaison cadre may log their own enterprise's cases)",
+        f"角色 {viewer.user.role} 不能登记诉求，包保干部只能登记所包保企业的诉求",
+        f"role {viewer.user.role!r} may not log cases; a liaison cadre may log their own enterprise's cases",
         allowed=allowed,
     )
 
@@ -105,7 +106,7 @@ class PostedForm:
 
 async def posted_form(request: Request) -> PostedForm:
     """The form and its files, read before the page opens its transaction (no lock while a file arrives)."""
-    form = await request.form()
+    form = await read_form(request)
     limit = request.app.state.runtime.settings.attachment_max_bytes
     posted = PostedForm(
         values={name: str(form.get(name) or "") for name in FORM_FIELDS},
@@ -115,7 +116,7 @@ async def posted_form(request: Request) -> PostedForm:
         if isinstance(item, str) or not item.filename:
             continue  # an empty file input still sends a nameless part
         if over_limit(item, limit):
-            posted.too_large.append(item.filename)
+            posted.too_large.append(safe_filename(item.filename))
             continue
         posted.uploads.append(Upload(item.filename, item.content_type or "", await item.read()))
     return posted

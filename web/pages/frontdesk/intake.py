@@ -85,7 +85,8 @@ def _require_phone_reader(request: Request, viewer: Viewer) -> None:
     if not may_read_personal_data(viewer.user, settings):
         roles = settings.personal_data_roles
         raise Forbidden(
-            f"角色 {viewer.user.role} 不能按电话号码查询 (role {viewer.user.role!r} may not search by phone)",
+            f"角色 {viewer.user.role} 不能按电话号码查询",
+            f"role {viewer.user.role!r} may not search by phone",
             allowed=list(roles),
         )
 

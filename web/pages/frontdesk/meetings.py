@@ -32,6 +32,7 @@ from web.pages.frontdesk.desk import (
     register_rows,
     today_here,
 )
+from web.params import refuse_impossible_id
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,9 +42,10 @@ MEETING_FIELDS = ("title", "held_on", "venue", "hosts", "attendee_count", "stati
 def meeting_in_url(session: Session, meeting_id: str) -> Meeting:
     """The meeting a page's path names by its id; NotFound (the 404 page 「没有这个恳谈会」) for an id that is no
     meeting's, a word such as "abc" included, as /cases/abc is a 404 rather than a message about types."""
-    meeting = session.get(Meeting, int(meeting_id)) if meeting_id.isdigit() and len(meeting_id) <= 12 else None
+    refuse_impossible_id(meeting_id, "meeting_id")  # a number no id column holds: 422, as in the API
+    meeting = session.get(Meeting, int(meeting_id)) if meeting_id.isascii() and meeting_id.isdigit() else None
     if meeting is None:
-        raise NotFound(f"没有这个恳谈会：{meeting_id} (no such meeting: {meeting_id})")
+        raise NotFound(f"没有这个恳谈会：{meeting_id}", f"no such meeting: {meeting_id}")
     return meeting
 
 

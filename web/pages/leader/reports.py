@@ -29,6 +29,7 @@ from web.pages.leader.scope import (
     typed_values,
 )
 from web.pages.leader.words import Words, input_moment
+from web.params import Offset
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,7 +105,7 @@ def reports_export(
 ) -> Response:
     """The same report as a CSV, XLSX or printable HTML file; every download is written to the audit log."""
     if fmt not in EXPORT_MEDIA:
-        raise NotFound(f"没有 {fmt} 格式 (no such format; accepted: {', '.join(EXPORT_MEDIA)})")
+        raise NotFound(f"没有 {fmt} 格式", f"no such format; accepted: {', '.join(EXPORT_MEDIA)}")
     runtime: Runtime = request.app.state.runtime
     values = typed_values(request)
     found = resolve_scope(session, runtime, viewer, values)
@@ -127,7 +128,7 @@ def report_cases(
     metric: str = "",
     part: str = "numerator",
     limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Offset, Query()] = 0,
     viewer: Viewer = page_roles(*REPORT_ROLES),
 ) -> Response:
     """The exact cases (or enterprises, for liaison coverage) that a figure counts."""

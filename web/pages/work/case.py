@@ -24,7 +24,6 @@ from grievance.workflow.definition import INTAKE, MERGE_EFFECT, ActionDef, Workf
 from grievance.workflow.effects import MERGED_IN
 from grievance.workflow.engine import Runtime
 from web.deps import DbSession
-from web.i18n import in_locale
 from web.pages.common import (
     CurrentViewer,
     ViewedCase,
@@ -43,7 +42,8 @@ from web.pages.work.common import (
     department_options,
     runtime_of,
 )
-from web.uploads import check_size
+from web.params import DbId
+from web.uploads import read_upload
 
 # The step that moves a case on, in order of preference: shown first, open, on the case page.
 PRIMARY = (
@@ -268,7 +268,7 @@ def _action_input(definition: ActionDef, raw: dict[str, str]) -> dict[str, Any]:
         else:
             typed[name] = raw[name] if spec.type == "text" else value
     if errors:
-        raise InvalidInput("输入有误 (invalid input)", errors)
+        raise InvalidInput("输入有误", "invalid input", errors)
     return typed
 
 
@@ -286,7 +286,7 @@ def fire_action(
     _ = gettext_for(viewer)
     definition = runtime.workflows.get(case.workflow).actions.get(action)
     if definition is None:
-        raise NotFound(f"该流程没有动作 {action} (the case's workflow has no action {action!r})")
+        raise NotFound(f"该流程没有动作 {action}", f"the case's workflow has no action {action!r}")
     raw = _raw_input(definition, form)
     back = back_to(form.get("next"))  # a row of a list: a refusal goes back there, not to the case page
     action_label = definition.label_in(viewer.locale)
@@ -353,14 +353,13 @@ def _refused_on_case_page(
         status_code=exc.status_code,
         action=action,
         values=raw,
-        problem=in_locale(exc.message, viewer.locale),
+        problem=exc.text(viewer.locale),
     )
 
 
 def _read_upload(item: UploadFile, runtime: Runtime) -> service.Upload:
     """One uploaded file, refused before it is read into memory when it is too large."""
-    check_size(item, runtime.settings.attachment_max_bytes)
-    return service.Upload(item.filename or "attachment", item.content_type or "", item.file.read())
+    return read_upload(item, runtime.settings)
 
 
 @router.post("/cases/{case_no}/attachments", response_class=HTMLResponse)
@@ -383,18 +382,15 @@ def upload_attachment(
             request, viewer, session, case, status_code=422, upload_errors=form_errors(exc, viewer.locale)
         )
     except Forbidden as exc:
-        return _case_page(
-            request, viewer, session, case, status_code=403, problem=in_locale(exc.message, viewer.locale)
-        )
+        return _case_page(request, viewer, session, case, status_code=403, problem=exc.text(viewer.locale))
     count = len(files)
     return redirect(f"/cases/{case.case_no}", flash=_("%(n)d file(s) attached") % {"n": count})
 
 
 @router.get("/cases/{case_no}/attachments/{attachment_id}")
-def download_attachment(request: Request, case: ViewedCase, attachment_id: int, session: DbSession) -> FileResponse:
+def download_attachment(request: Request, case: ViewedCase, attachment_id: DbId, session: DbSession) -> FileResponse:
     found = next((a for a in service.load_parts(session, case).attachments if a.id == attachment_id), None)
     if found is None:
-        raise NotFound(f"附件 {attachment_id} 不存在 (no attachment {attachment_id} on this case)")
-    return FileResponse(
-        service.attachment_path(runtime_of(request), found), media_type=found.content_type, filename=found.filename
-    )
+        raise NotFound(f"附件 {attachment_id} 不存在", f"no attachment {attachment_id} on this case")
+    path, media_type, filename = service.attachment_download(runtime_of(request), found)
+    return FileResponse(path, media_type=media_type, filename=filename)  # Content-Disposition: attachment

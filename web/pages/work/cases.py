@@ -13,6 +13,7 @@ from grievance.cases.access import may_read_personal_data
 from grievance.cases.schemas import CaseSummary
 from grievance.errors import Forbidden, InvalidInput
 from grievance.glossary import DEPARTMENT_ROLES
+from grievance.input_bounds import EARLIEST_DAY, MAX_ID
 from grievance.workflow.engine import Runtime
 from web.case_query import CaseQuery
 from web.deps import DbSession
@@ -86,7 +87,12 @@ def _list_filter(
         filters = query.to_filter(runtime, viewer.user)
     except (InvalidInput, Forbidden) as exc:
         found = {"phone": ""} if isinstance(exc, Forbidden) else form_errors(exc, viewer.locale)
-        errors = {name: _(HINTS[name]) if name in HINTS else text for name, text in found.items()}
+        # A value out of range (grievance.input_bounds) keeps its own message: it names the accepted range.
+        ranged = (str(MAX_ID), EARLIEST_DAY.isoformat())
+        errors = {
+            name: _(HINTS[name]) if name in HINTS and not any(r in text for r in ranged) else text
+            for name, text in found.items()
+        }
         return listing.CaseFilter(limit=PAGE_SIZE), values, errors
     for key in ("received_from", "received_to"):  # a day typed 2025/9/28 is shown back as the date field's 2025-09-28
         day = getattr(query, key)

@@ -22,6 +22,7 @@ from grievance.reference.models import Department
 from grievance.workflow import engine
 from grievance.workflow.definition import WorkflowDef
 from grievance.workflow.engine import Runtime
+from web import uploads
 from web.pages.common import (
     LoginRequired,
     Viewer,
@@ -39,7 +40,7 @@ CALLBACK_ROLES = page_roles(Role.dispatcher, Role.supervisor)  # the centre call
 
 
 async def read_form(request: Request) -> FormData:
-    return await request.form()
+    return await uploads.read_form(request)  # with the file-count and field caps
 
 
 def viewer_before_body(request: Request) -> Viewer:

@@ -1,0 +1,246 @@
+"""The sign-in throttle under attack, on SQLite and PostgreSQL: concurrent guesses are not all checked, the delay
+grows per (account, address) pair, a stranger cannot lock the owner or the administrator out of their usual
+address, an office behind one NAT keeps signing in, the 429 says when to retry in both languages, and old rows
+are pruned. Time is passed in (`now=`), never slept; the accounts get cheap argon2 hashes so 200 sign-ins stay
+fast (the throttle, not the hash, is under test)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+
+import grievance.users.sign_in as sign_in_module
+from grievance.db import transaction
+from grievance.errors import NotAuthenticated, TooManyAttempts
+from grievance.throttle import ThrottleCounter
+from grievance.users.models import LoginAttempt, User
+from grievance.users.sign_in import (
+    ACCOUNT_FAILURES,
+    ADDRESS_FAILURES,
+    LOGIN_ATTEMPT_DAYS,
+    PAIR_FREE_FAILURES,
+    pair_delay,
+    sign_in,
+)
+from tests.web.support import soup, text_of
+from web.i18n import LOCALE_COOKIE
+
+PASSWORD = "correct-horse-42"
+CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+T0 = datetime(2025, 9, 29, 1, 0, tzinfo=UTC)
+OFFICE, HOME_ADDR, STRANGER = "10.1.0.1", "10.9.9.9", "203.0.113.7"
+
+
+def give_password(app: Any, *usernames: str, password: str = PASSWORD) -> None:
+    cheap = CHEAP.hash(password)
+    with transaction(app.state.sessions) as session:
+        for user in session.exec(select(User).where(User.username.in_(usernames))).all():  # type: ignore[attr-defined]
+            user.password_hash = cheap
+            session.add(user)
+
+
+def attempt(app: Any, username: str, password: str, ip: str, now: datetime) -> int | TooManyAttempts:
+    """200 on success, 401 for a wrong password, the TooManyAttempts refusal for a throttled one."""
+    try:
+        sign_in(app.state.sessions, username=username, password=password, ip=ip, now=now)
+    except NotAuthenticated:
+        return 401
+    except TooManyAttempts as refusal:
+        return refusal
+    return 200
+
+
+def status(result: int | TooManyAttempts) -> int:
+    return 429 if isinstance(result, TooManyAttempts) else result
+
+
+@pytest.fixture
+def verified(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every password the throttle let through to argon2, in order."""
+    checked: list[str] = []
+    lock = threading.Lock()
+    real: Callable[[str | None, str], bool] = sign_in_module._password_matches
+
+    def counting(password_hash: str | None, password: str) -> bool:
+        with lock:
+            checked.append(password)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(sign_in_module, "_password_matches", counting)
+    return checked
+
+
+def race(n: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run work(0..n-1) in n threads released together; their results in order (bounded: 60 s)."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=30)
+        try:
+            results[i] = work(i)
+        except Exception as exc:  # reported by the assertion below, with the thread's error
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a sign-in hung"
+    errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, TooManyAttempts)]
+    assert not errors, errors
+    return results
+
+
+def failures_logged(app: Any) -> int:
+    with transaction(app.state.sessions) as session:
+        return int(session.exec(select(func.count()).select_from(LoginAttempt)).one())
+
+
+def test_the_delay_grows_per_pair_says_when_to_retry_and_a_success_resets_it(app, world) -> None:  # type: ignore[no-untyped-def]
+    give_password(app, "handler")
+    assert [pair_delay(k).total_seconds() for k in range(1, 8)] == [0, 0, 0, 1, 2, 4, 8]
+    assert pair_delay(14).total_seconds() == 900 and pair_delay(10_000).total_seconds() == 900
+    now = T0
+    for _ in range(PAIR_FREE_FAILURES + 1):
+        assert attempt(app, "handler", "wrong-password", OFFICE, now) == 401
+    refused = attempt(app, "handler", PASSWORD, OFFICE, now)  # even the right password waits
+    assert isinstance(refused, TooManyAttempts) and refused.status_code == 429
+    assert refused.detail["retry_after"] == 1
+    assert refused.message == "登录失败次数过多，请 1 秒后再试"
+    assert refused.message_en == "too many failed sign-ins; try again in 1 second"
+    assert attempt(app, "handler", "wrong-password", OFFICE, now + timedelta(seconds=1)) == 401
+    later = attempt(app, "handler", PASSWORD, OFFICE, now + timedelta(seconds=2))
+    assert isinstance(later, TooManyAttempts) and later.detail["retry_after"] == 1  # 2 s after the 5th failure
+    # Failures 6..20, each as soon as allowed: the wait doubles up to 15 minutes.
+    waits = []
+    at = now + timedelta(seconds=3)
+    for _ in range(15):
+        assert attempt(app, "handler", "wrong-password", OFFICE, at) == 401
+        blocked = attempt(app, "handler", "wrong-password", OFFICE, at)
+        assert isinstance(blocked, TooManyAttempts)
+        waits.append(blocked.detail["retry_after"])
+        at += timedelta(seconds=blocked.detail["retry_after"])
+    assert waits[:3] == [4, 8, 16] and waits[-1] == 900 and max(waits) == 900
+    assert "15 分钟" in str(attempt(app, "handler", PASSWORD, OFFICE, at - timedelta(seconds=900)))
+    assert attempt(app, "handler", PASSWORD, OFFICE, at) == 200
+    # The success reset the pair: the next typo costs nothing again.
+    assert attempt(app, "handler", "wrong-password", OFFICE, at) == 401
+    assert attempt(app, "handler", PASSWORD, OFFICE, at) == 200
+
+
+def test_of_twenty_concurrent_wrong_guesses_from_one_address_at_most_four_are_checked(app, world, verified) -> None:  # type: ignore[no-untyped-def]
+    give_password(app, "handler")
+    results = race(20, lambda i: attempt(app, "handler", f"guess-{i:04d}", STRANGER, T0))
+    allowed = PAIR_FREE_FAILURES + 1  # the 4th failure starts the 1-second delay
+    assert len(verified) <= allowed
+    assert [status(r) for r in results].count(401) == len(verified)
+    assert [status(r) for r in results].count(429) == 20 - len(verified)
+    assert failures_logged(app) == len(verified)
+    # The right password inside the burst is refused as well: nothing is learnt from it.
+    assert status(attempt(app, "handler", PASSWORD, STRANGER, T0)) == 429
+
+
+def test_concurrent_guesses_from_many_addresses_stop_at_the_account_ceiling(app, world, verified) -> None:  # type: ignore[no-untyped-def]
+    give_password(app, "handler")
+    n = ACCOUNT_FAILURES + 20
+    results = race(n, lambda i: attempt(app, "handler", f"guess-{i:04d}", f"198.51.100.{i + 1}", T0))
+    assert len(verified) == ACCOUNT_FAILURES  # each address was fresh; the account-wide ceiling held
+    refusals = [r for r in results if isinstance(r, TooManyAttempts)]
+    assert len(refusals) == n - ACCOUNT_FAILURES
+    assert all(r.detail["retry_after"] == 3600 for r in refusals)
+
+
+def test_the_owner_signs_in_at_their_usual_address_while_a_stranger_hammers_the_account(app, world) -> None:  # type: ignore[no-untyped-def]
+    give_password(app, "handler")
+    assert attempt(app, "handler", PASSWORD, OFFICE, T0) == 200  # a known address from now on
+    now = T0 + timedelta(days=3)
+
+    def work(i: int) -> int | TooManyAttempts:
+        if i % 10 == 0:  # the owner, at the office, among the stranger's guesses
+            return attempt(app, "handler", PASSWORD, OFFICE, now)
+        return attempt(app, "handler", f"guess-{i:04d}", f"198.51.100.{i}", now)
+
+    results = race(40, work)
+    assert [status(results[i]) for i in range(0, 40, 10)] == [200] * 4
+    assert sum(status(r) == 429 for r in results) >= 36 - ACCOUNT_FAILURES
+    # The account is at its ceiling now: a new address waits, the office does not.
+    assert status(attempt(app, "handler", PASSWORD, HOME_ADDR, now)) == 429
+    assert attempt(app, "handler", PASSWORD, OFFICE, now) == 200
+
+
+def test_a_stranger_cannot_lock_the_administrator_out_and_the_page_says_when_to_retry(app, world, clock) -> None:  # type: ignore[no-untyped-def]
+    give_password(app, "admin")
+
+    def post_login(ip: str, password: str, lang: str = "zh_CN") -> Any:
+        browser = TestClient(app, follow_redirects=False, client=(ip, 50000), cookies={LOCALE_COOKIE: lang})
+        form = soup(browser.get("/login").text)
+        token = form.find("input", {"name": "csrf_token"})["value"]
+        return browser.post("/login", data={"username": "admin", "password": password, "csrf_token": token})
+
+    clock.set(T0)
+    assert post_login(OFFICE, PASSWORD).status_code == 303
+    clock.set(T0 + timedelta(hours=5))
+    codes = [post_login(f"192.0.2.{i}", f"guess-{i:04d}").status_code for i in range(1, ACCOUNT_FAILURES + 6)]
+    assert codes == [401] * ACCOUNT_FAILURES + [429] * 5
+    refused = post_login("192.0.2.200", PASSWORD)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "3600"
+    assert text_of(soup(refused.text).find(class_="form-error")) == "登录失败次数过多，请 60 分钟后再试"
+    in_english = post_login("192.0.2.201", PASSWORD, lang="en")
+    assert in_english.status_code == 429 and in_english.headers["retry-after"] == "3600"
+    assert (
+        text_of(soup(in_english.text).find(class_="form-error")) == "Too many failed sign-ins; try again in 60 minutes"
+    )
+    assert "gv_session" not in refused.headers.get("set-cookie", "")
+    assert post_login(OFFICE, PASSWORD).status_code == 303  # the administrator's own desk still works
+
+
+def test_two_hundred_colleagues_behind_one_nat_still_sign_in_after_some_typos(app, world, verified) -> None:  # type: ignore[no-untyped-def]
+    cheap = CHEAP.hash(PASSWORD)
+    names = [f"staff{i:03d}" for i in range(200)]
+    with transaction(app.state.sessions) as session:
+        for name in names:
+            session.add(User(username=name, display_name=name, role="intake", password_hash=cheap))
+    now = T0
+    typists = names[:30]  # thirty people mistype three times each: 90 failures from the one address
+    assert 3 * len(typists) < ADDRESS_FAILURES
+    with ThreadPoolExecutor(max_workers=8) as pool:  # the morning rush: several at once
+        typos = list(
+            pool.map(lambda name: [attempt(app, name, "caps-lock-on", OFFICE, now) for _ in range(3)], typists)
+        )
+        assert typos == [[401, 401, 401]] * len(typists)
+        signed_in = list(pool.map(lambda name: attempt(app, name, PASSWORD, OFFICE, now), names))
+    assert signed_in == [200] * 200
+    assert len(verified) == 290
+
+
+def test_an_address_guessing_across_many_accounts_is_slowed_at_its_ceiling(app, world) -> None:  # type: ignore[no-untyped-def]
+    now = T0
+    results = [attempt(app, f"nobody{i}", "guess-guess", STRANGER, now) for i in range(ADDRESS_FAILURES + 3)]
+    assert [status(r) for r in results] == [401] * ADDRESS_FAILURES + [429] * 3
+    give_password(app, "handler")
+    assert status(attempt(app, "handler", PASSWORD, STRANGER, now)) == 429  # a new pair at a slowed address
+    assert attempt(app, "handler", PASSWORD, STRANGER, now + timedelta(minutes=15)) == 200
+
+
+def test_old_counters_and_failure_records_are_pruned(app, world) -> None:  # type: ignore[no-untyped-def]
+    for i in range(50):
+        attempt(app, f"nobody{i}", "guess-guess", f"198.51.100.{i}", T0)
+    with transaction(app.state.sessions) as session:
+        assert session.exec(select(func.count()).select_from(ThrottleCounter)).one() == 150
+    later = T0 + timedelta(days=LOGIN_ATTEMPT_DAYS + 1)
+    attempt(app, "nobody", "guess-guess", STRANGER, later)
+    with transaction(app.state.sessions) as session:
+        keys = set(session.exec(select(ThrottleCounter.key)).all())
+        assert len(keys) == 3 and all(STRANGER in k or k.endswith(":nobody") for k in keys)
+        attempts = session.exec(select(LoginAttempt)).all()
+        assert [(a.username, a.ip) for a in attempts] == [("nobody", STRANGER)]

@@ -1,0 +1,323 @@
+"""Refuses, before any route runs, the text no column can store and the JSON no parser survives: a NUL character
+(or a lone surrogate) in the path, the query string, a cookie or header, a url-encoded form field, a multipart
+text field or a JSON string, and JSON nested deeper than MAX_JSON_DEPTH.
+
+The answers, the same on SQLite and PostgreSQL, for the JSON API and the pages alike:
+- NUL in the path: 404. A path names a resource (a case number, a query code, an id) and no name holds a NUL,
+  so it names nothing; the same answer as any other unknown name, so a probe learns nothing more.
+- Everywhere else (query, cookie, header, form, JSON): 422 naming the field (`q`, `petitioner.name`,
+  `cookie:grievance_session`, `header:idempotency-key`), saying what is wrong in Chinese and English.
+- JSON deeper than MAX_JSON_DEPTH (64; our deepest body is 3 levels): 422 `json_too_deep`, checked by a scan
+  before any parser recurses (Python's json raises RecursionError near 1,000 levels).
+Multipart file parts are not checked: binary files contain NUL bytes. The JSON inside a multipart text field
+(intake's `case` part) is checked by grievance.input_bounds' flush check, which also guards the CLI.
+
+The body is inspected as the route reads it, never ahead of it (authentication still comes before the body):
+the chunks pass through, the last one is held until the whole body is checked. On a refusal the route's reading
+fails and whatever it answers is replaced by the refusal."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request, cookie_parser
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from grievance.input_bounds import text_problem
+
+log = logging.getLogger("grievance.web")
+
+MAX_JSON_DEPTH = 64
+MAX_TEXT_PART = 4 * 1024 * 1024  # a multipart text field longer than this is left to the form parser's own cap
+# In JSON text: a string (skipped whole), or a bracket that opens or closes a level.
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# A NUL or a surrogate escape (\u0000, \ud800...) preceded by an even number of backslashes, or a raw NUL.
+_JSON_SUSPECT = re.compile(rb"(?<!\\)(?:\\\\)*\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|\x00")
+
+
+class Refusal(Exception):
+    """Why a request is refused: HTTP status, error code, the field and the bilingual message."""
+
+    def __init__(self, status: int, code: str, field: str, message: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.status, self.code, self.field = status, code, field
+        self.message, self.message_en = message, message_en
+
+
+def _shown(name: str) -> str:
+    """A field name fit to show, its own NUL bytes written out."""
+    return name.replace("\x00", "\\0")[:100]
+
+
+def _text_refusal(field: str, text: str) -> Refusal | None:
+    problem = text_problem(text)
+    if problem is None:
+        return None
+    zh, en = problem
+    return Refusal(422, "invalid_text", _shown(field), f"{_shown(field)}：{zh}", f"{_shown(field)}: {en}")
+
+
+def _pairs_refusal(pairs: list[tuple[str, str]], prefix: str = "") -> Refusal | None:
+    for key, value in pairs:
+        refusal = _text_refusal(prefix + key, key) or _text_refusal(prefix + key, value)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def head_refusal(scope: Scope) -> Refusal | None:
+    """The refusal of a request's path, query string, cookies and headers, or None."""
+    if "\x00" in scope.get("path", ""):
+        return Refusal(
+            404,
+            "not_found",
+            "path",
+            "地址中含空字符（NUL），没有这样的对象",
+            "the address contains a NUL character: nothing has such a name",
+        )
+    query = scope.get("query_string", b"").decode("latin-1")
+    refusal = _pairs_refusal(parse_qsl(query, keep_blank_values=True))
+    if refusal is not None:
+        return refusal
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin-1").lower()
+        if name == "cookie":
+            refusal = _pairs_refusal(list(cookie_parser(raw_value.decode("latin-1")).items()), "cookie:")
+        elif b"\x00" in raw_value:
+            refusal = _text_refusal(f"header:{name}", "\x00")
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def _json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in JSON text (strings skipped), without recursion."""
+    depth = deepest = 0
+    for token in _JSON_TOKENS.finditer(body):
+        char = token.group()
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def _strings(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """(field path, text) for every key and string in parsed JSON; the path as dotted names (`petitioner.name`)."""
+    if isinstance(value, str):
+        yield ".".join(path) or "body", value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield ".".join((*path, key)) or "body", key
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, str(index)))
+
+
+def _depth_refusal(body: bytes, field: str) -> Refusal | None:
+    """`json_too_deep` at `field` when the JSON text nests more than MAX_JSON_DEPTH levels, else None."""
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _json_depth(body) > MAX_JSON_DEPTH:
+        return Refusal(
+            422,
+            "json_too_deep",
+            field,
+            f"{field}：JSON 嵌套过深，最多 {MAX_JSON_DEPTH} 层",
+            f"{field}: JSON nested too deep: at most {MAX_JSON_DEPTH} levels",
+        )
+    return None
+
+
+def json_refusal(body: bytes) -> Refusal | None:
+    """The refusal of a JSON body: too deep, or a string holding a NUL or a lone surrogate; None otherwise (and
+    for text that is no JSON at all: the route's own parser says so)."""
+    too_deep = _depth_refusal(body, "body")
+    if too_deep is not None:
+        return too_deep
+    if _JSON_SUSPECT.search(body) is None:
+        return None
+    if b"\x00" in body:
+        return _text_refusal("body", "\x00")
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    for field, text in _strings(parsed):
+        refusal = _text_refusal(field, text)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+class _MultipartTextFields:
+    """Feeds a multipart body through python-multipart and checks each part without a filename (a text field)."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self.refusal: Refusal | None = None
+        self._header_field = b""
+        self._header_value = b""
+        self._name = ""
+        self._is_file = False
+        self._data = bytearray()
+        self._parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._begin,
+                "on_part_data": self._part_data,
+                "on_part_end": self._end,
+                "on_header_field": self._field,
+                "on_header_value": self._value,
+                "on_header_end": self._header_end,
+            },
+        )
+
+    def _begin(self) -> None:
+        self._name, self._is_file, self._data = "", False, bytearray()
+
+    def _field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def _value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        if self._header_field.lower() == b"content-disposition":
+            _, options = parse_options_header(self._header_value)
+            self._name = options.get(b"name", b"").decode("utf-8", "replace")
+            self._is_file = b"filename" in options
+        self._header_field = self._header_value = b""
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if not self._is_file and len(self._data) <= MAX_TEXT_PART:
+            self._data += data[start:end]
+
+    def _end(self) -> None:
+        if not self._is_file and self.refusal is None:
+            self.refusal = _text_refusal(self._name or "form", self._data.decode("utf-8", "replace"))
+            if self.refusal is None and bytes(self._data[:64]).lstrip()[:1] in (b"[", b"{"):
+                self.refusal = _depth_refusal(bytes(self._data), self._name or "form")  # intake's `case` part
+
+    def feed(self, chunk: bytes) -> None:
+        if self.refusal is None and chunk:
+            try:
+                self._parser.write(chunk)
+            except Exception:  # a malformed body: the route's form parser answers it
+                self.refusal = None
+
+    def finish(self) -> Refusal | None:
+        return self.refusal
+
+
+class _BufferedBody:
+    """A whole JSON or url-encoded body, checked once it has all arrived."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._data = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self._data += chunk
+
+    def finish(self) -> Refusal | None:
+        body = bytes(self._data)
+        if self.kind == "json":
+            return json_refusal(body)
+        return _pairs_refusal(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+
+
+def _inspector(scope: Scope) -> _BufferedBody | _MultipartTextFields | None:
+    content_type = ""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-type":
+            content_type = value.decode("latin-1")
+    media, options = parse_options_header(content_type)
+    if media in (b"", b"application/json") or media.endswith(b"+json"):  # FastAPI reads a typeless body as JSON
+        return _BufferedBody("json")
+    if media == b"application/x-www-form-urlencoded":
+        return _BufferedBody("form")
+    if media == b"multipart/form-data" and options.get(b"boundary"):
+        return _MultipartTextFields(options[b"boundary"])
+    return None
+
+
+def refusal_response(scope: Scope, refusal: Refusal) -> Response:
+    """The refusal as the error page (pages) or the API's error JSON."""
+    from web.errors import _is_page  # late: web.errors imports the pages, which import much of the app
+    from web.pages.common import locale_of, render
+
+    request = Request(scope)
+    if _is_page(request):
+        message = refusal.message_en if locale_of(request) == "en" else refusal.message
+        return render(request, "error.html", None, status_code=refusal.status, status=refusal.status,
+                      message=message, allowed=[])  # fmt: skip
+    content: dict[str, Any] = {"error": refusal.code, "message": refusal.message, "message_en": refusal.message_en}
+    if refusal.status == 422:
+        content["errors"] = [{"field": refusal.field, "message": refusal.message, "message_en": refusal.message_en}]
+    return JSONResponse(status_code=refusal.status, content=content)
+
+
+class InputGuardMiddleware:
+    """Pure ASGI (the body streams through untouched unless refused); see the module's docstring."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = head_refusal(scope)
+        if refusal is not None:
+            await self._refuse(scope, send, refusal)
+            return
+        inspector = _inspector(scope)
+        if inspector is None:
+            await self.app(scope, receive, send)
+            return
+        state: dict[str, Any] = {"refusal": None, "started": False}
+
+        async def guarded_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                inspector.feed(message.get("body", b""))
+                if not message.get("more_body", False):
+                    found = inspector.finish()
+                    if found is not None:
+                        state["refusal"] = found
+                        raise found  # the route's reading fails; its answer is replaced below
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state["refusal"] is not None:
+                return  # the route's answer to a body it could not read: the refusal is sent instead
+            state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        except Exception:
+            if state["refusal"] is None or state["started"]:
+                raise
+        if state["refusal"] is not None and not state["started"]:
+            await self._refuse(scope, send, state["refusal"])
+
+    async def _refuse(self, scope: Scope, send: Send, refusal: Refusal) -> None:
+        log.info("%s %s -> %s: %s", scope.get("method"), scope.get("path", "").replace("\x00", "\\0"),
+                 refusal.status, refusal.message_en)  # fmt: skip
+        response = refusal_response(scope, refusal)
+
+        async def no_body() -> Message:
+            return {"type": "http.disconnect"}
+
+        await response(scope, no_body, send)
