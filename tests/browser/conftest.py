@@ -109,7 +109,7 @@ class Person:
     def __init__(self, chromium: Any, live: LiveServer, username: str, *, width: int = 1366, height: int = 768) -> None:
         self.live = live
         self.context = chromium.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-        self.context.set_default_timeout(10000)
+        self.context.set_default_timeout(30000)  # a bound, not a speed check: CI runs two test processes on two cores
         self.page = self.context.new_page()
         self.page.goto(f"{live.base}/login")
         self.page.fill("#f-username", username)
@@ -144,13 +144,13 @@ def person(chromium: Any, live: LiveServer) -> Iterator[Any]:
 
 
 def focused(page: Any, selector: str) -> bool:
-    """Whether the element matching the CSS `selector` has the keyboard focus, waiting up to 5 s for it.
+    """Whether the element matching the CSS `selector` has the keyboard focus, waiting up to 15 s for it.
 
     Chromium applies `autofocus` and script focus on a later rendering step, not by the load event, so a
     check right after navigation must wait. Returns False (the assertion then fails) when it never does."""
     try:
         page.wait_for_function(
-            "sel => document.activeElement && document.activeElement.matches(sel)", arg=selector, timeout=5000
+            "sel => document.activeElement && document.activeElement.matches(sel)", arg=selector, timeout=15000
         )
     except Exception:  # playwright's TimeoutError
         return False
