@@ -26,7 +26,9 @@ RUN apt-get update \
 USER grievance
 EXPOSE 8000
 VOLUME ["/data"]
-# python, not curl: the slim image has no curl. /healthz answers {"status": "ok"} without touching the database.
+# python, not curl: the slim image has no curl. /healthz runs SELECT 1: 503 (unhealthy) while the database is
+# unreachable. Docker and compose only report that (restart policies act on exit, not on health), so nothing
+# restarts in a loop during a database outage; /livez (no database) is for orchestrators that do restart.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
 # GRIEVANCE_DATABASE_URL must be set; run `grievance db upgrade` once per release before starting (the compose

@@ -169,9 +169,27 @@ def _sqlite_revision(conn: sqlite3.Connection) -> str | None:
 
 
 def _integrity(conn: sqlite3.Connection, path: Path) -> None:
-    result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    """BackupFailed when SQLite's integrity_check of `path` does not answer "ok" or cannot read the file at all
+    (a truncated copy raises "database disk image is malformed" rather than answering)."""
+    try:
+        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        result = str(exc)
     if result != "ok":
-        raise BackupFailed(f"{path} 已损坏：{result}", f"{path} is damaged: {result}")
+        raise BackupFailed(
+            f"{path} 已损坏或不完整（SQLite：{result}）", f"{path} is damaged or incomplete (SQLite: {result})"
+        )
+
+
+def _check_backup(conn: sqlite3.Connection, backup: Path) -> None:
+    """_integrity for the file to restore from, its refusal saying that the database was left as it was."""
+    try:
+        _integrity(conn, backup)
+    except BackupFailed as exc:
+        raise BackupFailed(
+            f"{exc.message}，无法恢复；数据库未作任何改动",
+            f"{exc.message_en}; cannot restore from it; the database was not changed",
+        ) from None
 
 
 def _sqlite_backup(url: URL, target: Path) -> None:
@@ -199,7 +217,7 @@ def _sqlite_backup(url: URL, target: Path) -> None:
 def _sqlite_restore(url: URL, backup: Path, engine: Engine, force: bool) -> Restored:
     source = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
     try:
-        _integrity(source, backup)
+        _check_backup(source, backup)
         revision = _sqlite_revision(source)
         upgrade_needed = _check_revision(revision)
         _refuse_in_use(engine, force)
@@ -292,7 +310,16 @@ def _pg_dump_revision(pg_restore: str, url: URL, backup: Path) -> str | None:
 
 def _pg_restore(url: URL, backup: Path, engine: Engine, force: bool) -> Restored:
     pg_restore = _tool("pg_restore")
-    revision = _pg_dump_revision(pg_restore, url, backup)
+    # Read the whole archive once before touching the database: a truncated or damaged dump is named here.
+    try:
+        _run([pg_restore, "--file=/dev/null", str(backup)], url, "读取备份", "reading the backup")
+        revision = _pg_dump_revision(pg_restore, url, backup)
+    except BackupFailed as exc:
+        raise BackupFailed(
+            f"{backup} 已损坏或不完整，无法恢复（{exc.message}）；数据库未作任何改动",
+            f"{backup} is damaged or incomplete, cannot restore from it ({exc.message_en}); the database was "
+            "not changed",
+        ) from None
     upgrade_needed = _check_revision(revision)
     _refuse_in_use(engine, force)
     engine.dispose()

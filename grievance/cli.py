@@ -37,11 +37,11 @@ def _pending_migration(settings: Settings) -> str | None:
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from grievance.migrations import upgrade
+    from grievance.migrations import upgrade, upgrade_report
 
     engine = _engine(settings)
-    upgrade(engine)
-    print(f"数据库已是最新 (database is up to date): {engine.url.render_as_string(hide_password=True)}")
+    before, after = upgrade(engine)
+    print(upgrade_report(before, after, engine.url.render_as_string(hide_password=True)))
     return 0
 
 
@@ -618,7 +618,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every error is one bilingual message on stderr and exit code 2 (cli_errors)."""
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    bad_argument = cli_errors.undecodable_argument(arguments)
+    if bad_argument is not None:
+        return cli_errors.print_problem(bad_argument)
+    args = build_parser().parse_args(arguments)
     try:
         settings = get_settings()
     except ValidationError as exc:
@@ -627,6 +631,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lock_timeout=settings.db_lock_timeout_seconds,
         pending_migration=lambda: _pending_migration(settings),
         traceback=args.traceback,
+        database_url=settings.database_url,
     ) as code:
         code[0] = int(args.handler(args, settings))
     return code[0]

@@ -8,15 +8,16 @@ import argparse
 import errno
 import socket
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from grievance.db import DatabaseBusy, busy_error
+from grievance.db import DatabaseBusy, DatabaseUnwritable, busy_error
 from grievance.errors import DomainError, InvalidInput, field_errors
 from grievance.input_bounds import FIRST_YEAR, LAST_YEAR
 from grievance.textfiles import file_problem, undecodable
@@ -197,7 +198,7 @@ def invalid_from_validation(exc: ValidationError, options: dict[str, str] | None
     return InvalidInput("输入有误", "invalid input", errors)
 
 
-def user_error(exc: BaseException, *, lock_timeout: float) -> DomainError | None:
+def user_error(exc: BaseException, *, lock_timeout: float, database_url: str | None = None) -> DomainError | None:
     """The user-facing error a failure stands for, or None for a fault of the program."""
     if isinstance(exc, DomainError):
         return exc
@@ -206,7 +207,8 @@ def user_error(exc: BaseException, *, lock_timeout: float) -> DomainError | None
     if isinstance(exc, OSError):
         return file_problem(exc)
     if isinstance(exc, SQLAlchemyError):
-        return busy_error(exc, lock_timeout)
+        busy = busy_error(exc, lock_timeout)
+        return cli_database_error(busy, database_url) if busy is not None else None
     if isinstance(exc, UnicodeDecodeError):
         return undecodable()
     if isinstance(exc, OverflowError):
@@ -214,9 +216,47 @@ def user_error(exc: BaseException, *, lock_timeout: float) -> DomainError | None
     return None
 
 
+class DatabaseUnreachable(DomainError):
+    """The CLI's wording of an unreachable or busy database (the API's DatabaseBusy says "retry in N seconds",
+    which reads oddly for a command that has exited): which database, what to check; exit code 2."""
+
+    status_code = 503
+    code = "database_unavailable"
+
+
+def safe_url(url: str) -> str:
+    """`url` with its password replaced by ***: postgresql://app:secret@db/g -> postgresql://app:***@db/g."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(GRIEVANCE_DATABASE_URL)"
+
+
+def cli_database_error(busy: DatabaseBusy, database_url: str | None) -> DomainError:
+    """`busy` (from grievance.db.busy_error) as the CLI says it; a full or read-only database keeps its message."""
+    if isinstance(busy, DatabaseUnwritable) or database_url is None:
+        return busy
+    where = safe_url(database_url)
+    if busy.code == "database_unavailable":
+        return DatabaseUnreachable(
+            f"无法连接数据库 {where}：请检查数据库服务是否在运行、网络是否可达，以及 GRIEVANCE_DATABASE_URL 是否正确",
+            f"cannot reach the database {where}: check that the database server is running and reachable and "
+            "that GRIEVANCE_DATABASE_URL is right",
+        )
+    return DatabaseUnreachable(
+        f"数据库 {where} 正忙（被另一个操作锁定），本命令未保存任何内容；请等其他操作结束后重新运行",
+        f"the database {where} is busy (locked by another operation); this command saved nothing; run it again "
+        "once the other operation has finished",
+    )
+
+
 @contextmanager
 def reported(
-    *, lock_timeout: float, pending_migration: Callable[[], str | None], traceback: bool = False
+    *,
+    lock_timeout: float,
+    pending_migration: Callable[[], str | None],
+    traceback: bool = False,
+    database_url: str | None = None,
 ) -> Iterator[list[int]]:
     """Run a command; turn whatever it raises into one bilingual message on stderr and exit code 2 (130 when
     interrupted). Yields a one-item list the caller reads the exit code from."""
@@ -234,10 +274,10 @@ def reported(
         if traceback:
             raise
         code[0] = EXIT_ERROR
-        error = user_error(exc, lock_timeout=lock_timeout)
+        error = user_error(exc, lock_timeout=lock_timeout, database_url=database_url)
         if error is not None:
             print_domain_error(error, sys.stderr)
-            if isinstance(error, DatabaseBusy):
+            if isinstance(error, DatabaseBusy | DatabaseUnreachable):
                 print(f"  {str(exc).splitlines()[0]}", file=sys.stderr)
         elif isinstance(exc, SQLAlchemyError):
             print(f"错误 (error): {_database_hint(exc, pending_migration)}", file=sys.stderr)
@@ -262,6 +302,21 @@ def settings_problem(exc: ValidationError) -> DomainError:
     """A GRIEVANCE_* variable (or .env line) with a bad value, named as the deployment wrote it."""
     options = {str(err["loc"][0]): f"GRIEVANCE_{str(err['loc'][0]).upper()}" for err in exc.errors() if err["loc"]}
     return invalid_from_validation(exc, options)
+
+
+def undecodable_argument(argv: Sequence[str]) -> DomainError | None:
+    """InvalidInput naming the first command-line argument with bytes that are not valid in the locale's encoding
+    (Python keeps them as lone surrogates, which no database or file write accepts); None when all decode."""
+    for position, arg in enumerate(argv, start=1):
+        if any("\udc80" <= ch <= "\udcff" for ch in arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            return InvalidInput.field(
+                "argv",
+                f"第 {position} 个参数「{shown}」含有无法识别的字节（不是有效的 UTF-8 文本），请检查终端或脚本的编码",
+                f"argument {position} '{shown}' holds bytes that are not valid UTF-8 text; check the encoding of "
+                "the terminal or script",
+            )
+    return None
 
 
 def print_problem(exc: DomainError) -> int:

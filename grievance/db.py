@@ -276,6 +276,7 @@ def find_by_ref(session: Session, model: type[Any], ref: int | str | None, key: 
         # Ids are 32-bit INTEGER columns: a larger number names nothing (and PostgreSQL would refuse it).
         return session.get(model, ref) if 0 < ref <= MAX_ID else None
     row = session.exec(select(model).where(getattr(model, key) == ref)).first()
-    if row is None and ref.isascii() and ref.isdigit() and 0 < int(ref) <= MAX_ID:
+    # the length test comes first: int() raises on more than 4,300 digits
+    if row is None and ref.isascii() and ref.isdigit() and len(ref) <= len(str(MAX_ID)) and 0 < int(ref) <= MAX_ID:
         row = session.get(model, int(ref))
     return row

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from grievance.errors import BilingualValueError, InvalidInput
+from grievance.errors import BilingualValueError, InvalidInput, field_label
 
 MAX_ID = 2_147_483_647  # the largest value of a 32-bit INTEGER id column
 EARLIEST_DAY = date(1900, 1, 1)
@@ -101,6 +101,16 @@ def checked_id(value: int) -> int:
     return value
 
 
+def not_a_number(value: Any) -> Any:
+    """For a date or time field's before-validator: `value` unchanged unless it is a number (0, 86400, "0"), which
+    pydantic would read as seconds since 1970; then BilingualValueError saying a day is written 2025-03-05."""
+    if isinstance(value, (int, float)) or (
+        isinstance(value, str) and value.strip().isdigit() and len(value.strip()) != 8
+    ):
+        raise BilingualValueError("应为日期，如 2025-03-05", "should be a day such as 2025-03-05")
+    return value
+
+
 def checked_day(value: date) -> date:
     """For an input model's validator: `value` when in EARLIEST_DAY..LATEST_DAY; else BilingualValueError."""
     _raise_value_error(day_problem(value))
@@ -123,7 +133,7 @@ def check(field: str, problem: tuple[str, str] | None) -> None:
     """Raise InvalidInput naming `field` when `problem` (from one of the functions above) is not None."""
     if problem is not None:
         zh, en = problem
-        raise InvalidInput.field(field, f"{field}：{zh}", f"{field}: {en}")
+        raise InvalidInput.field(field, f"{field_label(field)}：{zh}", f"{field}: {en}")
 
 
 def _check_value(field: str, value: Any) -> None:

@@ -200,3 +200,20 @@ def test_a_backup_from_an_older_version_is_restored_with_the_upgrade_to_run(app,
     upgraded = cli("db", "upgrade")
     assert upgraded.code == 0, upgraded.err
     assert cli(*REPORT).code == 0
+
+
+def test_a_truncated_backup_is_refused_and_the_database_is_untouched(app, world, cli, tmp_path, database):
+    _some_cases(world)
+    report = _report(cli)
+    whole = tmp_path / "whole.bak"
+    assert cli("backup", str(whole)).code == 0
+    data = whole.read_bytes()
+    truncated = tmp_path / "truncated.db"
+    truncated.write_bytes(data[: len(data) // 2])
+    app.state.engine.dispose()
+    done = cli("restore", str(truncated), "--force")
+    assert done.code == 2, done
+    assert "程序内部错误" not in done.err and "internal error" not in done.err
+    assert f"{truncated} 已损坏或不完整" in done.err and "数据库未作任何改动" in done.err
+    assert "is damaged or incomplete" in done.err and "the database was not changed" in done.err
+    assert _case_count(app) == 4 and _report(cli) == report

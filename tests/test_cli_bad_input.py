@@ -47,6 +47,12 @@ def test_days_no_calendar_keeps_are_refused_with_exit_2(cli, tmp_path) -> None: 
     # `calendar list --year 0` is an argparse usage error (1900 to 2200): tests/test_cli_errors.py
 
 
+def test_a_reference_longer_than_python_parses_is_an_unknown_name_with_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
+    report = cli("report", "--from", "2025-01-01", "--to", "2026-01-01", "--department", "9" * 5000)
+    assert report.code == 2 and "department" in report.err, report
+    assert "Traceback" not in report.err and "internal" not in report.err.lower(), report
+
+
 def test_a_nul_in_a_changed_note_is_refused_and_the_stored_note_is_kept(cli, settings) -> None:  # type: ignore[no-untyped-def]
     assert cli("calendar", "add", "2027-10-08", "holiday", "--note", "调休").code == 0
     changed = cli("calendar", "add", "2027-10-08", "holiday", "--note", "调\x00休")

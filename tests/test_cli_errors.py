@@ -52,7 +52,7 @@ def usage_error(cli, capsys):  # type: ignore[no-untyped-def]
 
 def test_meeting_with_an_impossible_date_says_so_in_both_languages_like_the_api(cli, client, app):
     result = cli("meeting", "add", "第二期阳光恳谈会", "--date", "2025-02-30")
-    err = one_error(result, "--date 应为日期，如 2025-03-05", "--date: Input should be a valid date")
+    err = one_error(result, "--date：应为日期，如 2025-03-05（该月没有这一天）", "--date: Input should be a valid date")
     assert "day is out of range for month" not in err
     # The API words the same rule the same way, naming its own field.
     assert cli("user", "add", "clerk", "--role", "intake", "--no-password").code == 0
@@ -64,22 +64,22 @@ def test_meeting_with_an_impossible_date_says_so_in_both_languages_like_the_api(
     )
     assert api.status_code == 422
     (error,) = api.json()["errors"]
-    expected = f"{error['message']} | {error['message_en']}".replace("held_on", "--date")
+    expected = f"{error['message']} | {error['message_en']}".replace("held_on", "--date").replace("召开日期", "--date")
     assert err == f"错误 (error): {expected}\n"
     with transaction(app.state.sessions) as session:
         assert session.exec(select(Meeting)).all() == []
 
 
 def test_meeting_with_a_bad_attendee_count(cli):
-    one_error(cli("meeting", "add", "恳谈会", "--date", "2025-02-20", "--attendees", "many"), "--attendees 应为整数")
-    one_error(cli("meeting", "add", "恳谈会", "--date", "2025-02-20", "--attendees", "-3"), "--attendees 过小")
+    one_error(cli("meeting", "add", "恳谈会", "--date", "2025-02-20", "--attendees", "many"), "--attendees：应为整数")
+    one_error(cli("meeting", "add", "恳谈会", "--date", "2025-02-20", "--attendees", "-3"), "--attendees：应不小于 0")
 
 
 def test_a_bad_credit_code_is_one_bilingual_message_without_pydantic_wording(cli, client, app):
     result = cli("enterprise", "add", "某公司", "123")
     err = one_error(
         result,
-        "credit_code 统一社会信用代码应为18位数字或大写字母",
+        "统一社会信用代码：统一社会信用代码应为18位数字或大写字母",
         "credit_code: a unified social credit code is 18 digits or capital letters",
     )
     assert "Value error" not in err
@@ -115,7 +115,7 @@ def test_a_bad_credit_code_is_one_bilingual_message_without_pydantic_wording(cli
         ),
         (("token", "create", "nobody"), "用户 nobody 不存在", "no user 'nobody'"),
         (("token", "revoke", "nobody"), "用户 nobody 不存在", "no user 'nobody'"),
-        (("department", "add", "", "无编码"), "code 不能为空", "code: String should have at least 1 character"),
+        (("department", "add", "", "无编码"), "编码：不能为空", "code: String should have at least 1 character"),
     ],
 )
 def test_unknown_references_and_empty_values(cli, argv, zh, en):
@@ -282,7 +282,11 @@ def test_serve_on_a_database_without_schema_says_what_to_run(cli, monkeypatch, t
 
 def test_a_bad_setting_names_its_variable(cli, monkeypatch):
     monkeypatch.setenv("GRIEVANCE_REPORT_PERIOD_START_DAY", "40")
-    one_error(cli("user", "list"), "GRIEVANCE_REPORT_PERIOD_START_DAY 过大", "GRIEVANCE_REPORT_PERIOD_START_DAY: Input")
+    one_error(
+        cli("user", "list"),
+        "GRIEVANCE_REPORT_PERIOD_START_DAY：应不大于 28",
+        "GRIEVANCE_REPORT_PERIOD_START_DAY: Input",
+    )
 
 
 # --- workflows check ------------------------------------------------------------------------------------
@@ -308,7 +312,7 @@ def test_a_busy_database_is_a_clear_error_after_the_bounded_wait(cli, app, setti
         started = time.monotonic()
         result = cli("department", "add", "CGJ", "城市管理局")
         assert time.monotonic() - started < 5
-    one_error(result, "数据库正忙，请约 1 秒后重试", "the database is busy; nothing was saved")
+    one_error(result, "正忙（被另一个操作锁定），本命令未保存任何内容", "is busy (locked by another operation)")
     with transaction(app.state.sessions) as session:
         assert session.exec(select(Department)).all() == []
 
@@ -331,3 +335,55 @@ def test_errors_go_to_stderr_and_successes_to_stdout(cli, tmp_path: Path):
     failed = cli("calendar", "add", "2027-02-30", "holiday")
     assert failed.out == ""
     one_error(failed, "应为日期，如 2027-10-01，收到 '2027-02-30'", "The day must be a date like 2027-10-01")
+
+
+def test_an_unreachable_postgresql_names_the_server_without_its_password(cli, monkeypatch):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("GRIEVANCE_DATABASE_URL", f"postgresql+psycopg://app:s3cret@127.0.0.1:{port}/grievance")
+    monkeypatch.setenv("GRIEVANCE_DB_LOCK_TIMEOUT_SECONDS", "1")
+    for argv in (("user", "list"), ("serve", "--port", str(port))):
+        err = one_error(
+            cli(*argv),
+            f"无法连接数据库 postgresql+psycopg://app:***@127.0.0.1:{port}/grievance：请检查数据库服务是否在运行",
+            "cannot reach the database",
+            "GRIEVANCE_DATABASE_URL",
+        )
+        assert "s3cret" not in err and "秒后重试" not in err
+
+
+def test_an_argument_with_undecodable_bytes_is_refused_before_anything_runs(cli, app):
+    argument = b"u\xffx".decode("utf-8", "surrogateescape")  # what Python makes of $'u\xffx' on the command line
+    result = cli("user", "add", argument, "--role", "handler")
+    one_error(
+        result, "第 3 个参数「u\\xffx」含有无法识别的字节", "argument 3 'u\\xffx' holds bytes that are not valid UTF-8"
+    )
+    assert "UnicodeEncodeError" not in result.err
+    assert "u" not in cli("user", "list").out.split()
+
+
+def test_db_upgrade_says_whether_it_created_upgraded_or_found_nothing_to_do(cli, monkeypatch, tmp_path):
+    from alembic.script import ScriptDirectory
+
+    from grievance.migrations import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    previous = script.get_revision(head).down_revision
+    fresh = tmp_path / "fresh.db"
+    monkeypatch.setenv("GRIEVANCE_DATABASE_URL", f"sqlite:///{fresh}")
+    created = cli("db", "upgrade")
+    assert created.code == 0, created.err
+    assert f"已建立数据库结构，版本 {head} (created the schema at revision {head})" in created.out
+    assert "已是最新" not in created.out and str(fresh) in created.out
+    again = cli("db", "upgrade")
+    assert f"数据库已是最新，版本 {head}" in again.out and "nothing to do" in again.out
+    from grievance.db import make_engine
+    from grievance.migrations import upgrade
+
+    older = tmp_path / "older.db"
+    upgrade(make_engine(f"sqlite:///{older}"), str(previous))
+    monkeypatch.setenv("GRIEVANCE_DATABASE_URL", f"sqlite:///{older}")
+    upgraded = cli("db", "upgrade")
+    assert f"数据库已从版本 {previous} 升级到 {head} (upgraded from revision {previous} to {head})" in upgraded.out

@@ -33,6 +33,20 @@ STATIC = Path(__file__).resolve().parent / "static"
 API_DOCS_ASSETS = Path(fastapi_offline.__file__).resolve().parent / "static"
 API_DOCS_URL = "/static/api-docs"
 log = logging.getLogger("grievance.web")
+# ReDoc 3.x (the packaged redoc.standalone.js) always shows "API docs by Redocly" with an <img> from its CDN and has
+# no option to hide it: the app serves the script with that one address pointing at a local copy of the icon.
+REDOC_JS_URL = "/redoc/redoc.standalone.js"
+REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+REDOC_LOCAL_LOGO = b"/static/redocly-logo-mini.svg"
+
+
+def redoc_script() -> bytes:
+    """The packaged redoc.standalone.js (bytes) with its one CDN address (the footer logo) replaced by our own
+    file. Raises RuntimeError when a new ReDoc version no longer has exactly that address (check the footer)."""
+    script = (API_DOCS_ASSETS / "redoc.standalone.js").read_bytes()
+    if script.count(REDOC_CDN_LOGO) != 1 or b"cdn.redoc.ly" in script.replace(REDOC_CDN_LOGO, b""):
+        raise RuntimeError("redoc.standalone.js: the CDN logo address changed; update web/app.py's redoc_script")
+    return script.replace(REDOC_CDN_LOGO, REDOC_LOCAL_LOGO)
 
 
 def install_busy_handler(app: FastAPI, settings: Settings) -> None:
@@ -80,12 +94,18 @@ def install_api_docs(app: FastAPI) -> None:
     def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
+    redoc_js = redoc_script()
+
+    @app.get(REDOC_JS_URL, include_in_schema=False)
+    def redoc_standalone_js() -> Response:
+        return Response(redoc_js, media_type="text/javascript; charset=utf-8")
+
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
         page = get_redoc_html(
             openapi_url=openapi_url,
             title=f"{app.title} API",
-            redoc_js_url=f"{API_DOCS_URL}/redoc.standalone.js",
+            redoc_js_url=REDOC_JS_URL,
             redoc_favicon_url="/static/favicon.svg",
             with_google_fonts=False,
         )
@@ -132,8 +152,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Browsers ask for /favicon.ico whatever the page links: the same icon, not a logged 404."""
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    @app.api_route("/livez", methods=["GET", "HEAD"], include_in_schema=False)
+    def livez() -> dict[str, str]:
+        """The process answers: 200 {"status": "ok"} without touching the database (the container's
+        HEALTHCHECK, so a database outage does not get every app container restarted; docs/deploy.md)."""
         return {"status": "ok"}
+
+    @app.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
+    def healthz(request: Request) -> JSONResponse:
+        """Ready to serve: 200 {"status": "ok", "database": "ok"} when `SELECT 1` answers; 503
+        {"error": "database_unavailable", "message", "message_en"} when the database cannot be reached, within
+        the engine's connect timeout (PostgreSQL: libpq connect_timeout, at least 2 s; SQLite: lock timeout)."""
+        try:
+            with request.app.state.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except sa_exc.SQLAlchemyError as exc:
+            logging.getLogger("grievance.health").warning("health check: database unreachable: %s", exc)
+            return JSONResponse(
+                status_code=503,
+                content={
+                    "error": "database_unavailable",
+                    "message": "数据库无法连接，服务暂不可用",
+                    "message_en": "The database cannot be reached; the service is unavailable for now",
+                },
+            )
+        return JSONResponse({"status": "ok", "database": "ok"})
 
     return app

@@ -56,7 +56,26 @@ def _shown(name: str) -> str:
     return name.replace("\x00", "\\0")[:100]
 
 
+# Python refuses to turn more than sys.get_int_max_str_digits() (4,300) digits into an int (a guard against
+# quadratic-time parsing), so int() and json.loads raise on such a run: refuse it here as a 422 naming the field.
+_LONG_NUMBER_DIGITS = 4300
+_LONG_NUMBER = re.compile(r"\d{" + str(_LONG_NUMBER_DIGITS + 1) + ",}")
+_LONG_NUMBER_BYTES = re.compile(rb"\d{" + str(_LONG_NUMBER_DIGITS + 1).encode() + b",}")
+
+
+def _long_number_refusal(field: str) -> Refusal:
+    return Refusal(
+        422,
+        "number_too_long",
+        _shown(field),
+        f"{_shown(field)}：数字过长（超过 {_LONG_NUMBER_DIGITS} 位），不是可接受的编号或数值",
+        f"{_shown(field)}: a number longer than {_LONG_NUMBER_DIGITS} digits is not an accepted id or value",
+    )
+
+
 def _text_refusal(field: str, text: str) -> Refusal | None:
+    if _LONG_NUMBER.search(text) is not None:
+        return _long_number_refusal(field)
     problem = text_problem(text)
     if problem is None:
         return None
@@ -145,6 +164,12 @@ def json_refusal(body: bytes) -> Refusal | None:
     too_deep = _depth_refusal(body, "body")
     if too_deep is not None:
         return too_deep
+    if _LONG_NUMBER_BYTES.search(body) is not None:
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            if "digits" in str(exc):
+                return _long_number_refusal("body")
     if _JSON_SUSPECT.search(body) is None:
         return None
     if b"\x00" in body:
@@ -259,6 +284,10 @@ def refusal_response(scope: Scope, refusal: Refusal) -> Response:
     request = Request(scope)
     if _is_page(request):
         message = refusal.message_en if locale_of(request) == "en" else refusal.message
+        if request.url.path == "/login" and request.method == "POST":  # its own form, with the field's message
+            from web.pages.auth import login_refused
+
+            return login_refused(request, refusal.field, message, refusal.status)
         return render(request, "error.html", None, status_code=refusal.status, status=refusal.status,
                       message=message, allowed=[])  # fmt: skip
     content: dict[str, Any] = {"error": refusal.code, "message": refusal.message, "message_en": refusal.message_en}

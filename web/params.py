@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from grievance.input_bounds import (
     EARLIEST_DAY,
@@ -24,6 +24,7 @@ from grievance.input_bounds import (
     checked_moment,
     checked_year,
     id_problem,
+    not_a_number,
 )
 
 # A row id in a path or a query: a whole number 1..2,147,483,647 (the id columns are 32-bit INTEGER).
@@ -34,11 +35,15 @@ DbId = Annotated[
 ]
 # A local day, 1900-01-01 to 2200-01-01.
 Day = Annotated[
-    date, AfterValidator(checked_day), Field(description=f"a day YYYY-MM-DD, {EARLIEST_DAY} to {LATEST_DAY}")
+    date,
+    BeforeValidator(not_a_number),
+    AfterValidator(checked_day),
+    Field(description=f"a day YYYY-MM-DD, {EARLIEST_DAY} to {LATEST_DAY}"),
 ]
 # A moment with its time zone, between 1900-01-01 and 2200-01-01.
 Moment = Annotated[
     AwareDatetime,
+    BeforeValidator(not_a_number),
     AfterValidator(checked_moment),
     Field(description=f"an aware ISO 8601 time between {EARLIEST_DAY} and {LATEST_DAY}"),
 ]
@@ -57,7 +62,17 @@ def refuse_impossible_id(ref: str, field: str) -> None:
     """For a path reference that is an id or a name (a case number, a meeting id): InvalidInput (422) naming
     `field` when it is a number larger than any id column holds, as DbId answers; other unknown references stay the
     caller's 404."""
-    if ref.isascii() and ref.isdigit() and int(ref) > MAX_ID:
+    if not (ref.isascii() and ref.isdigit()):
+        return
+    if len(ref) > len(str(MAX_ID)):  # before int(): Python refuses to parse more than 4,300 digits
+        check(
+            field,
+            (
+                f"编号应为 1 至 {MAX_ID} 的整数，收到 {len(ref)} 位数字",
+                f"an id is a whole number from 1 to {MAX_ID}; got {len(ref)} digits",
+            ),
+        )
+    elif int(ref) > MAX_ID:
         check(field, id_problem(int(ref)))
 
 

@@ -6,7 +6,9 @@ The pages keep every script and style in /static (web/templates has no inline <s
 on...= handler). Two kinds of documents need inline code, and get a policy with the sha256 of exactly the inline
 blocks they were generated with, never 'unsafe-inline':
 - /docs and /docs/oauth2-redirect: FastAPI's Swagger UI bootstrap <script> (no user data in it); /redoc:
-  inline styles only, which ReDoc makes at run time (redoc_with_own_styles says why no hash or nonce can do);
+  inline styles only, which ReDoc makes at run time (redoc_with_own_styles says why no hash or nonce can do;
+  kept: ReDoc 3.x has no option to avoid it). Its footer logo, hard-coded to cdn.redoc.ly, is pointed at our
+  own /static copy by web/app.py's redoc_script, so /redoc loads nothing from elsewhere either;
 - the standalone report exports (/reports/export.html, the API's ?format=html): one <style> block, because the
   same file is saved by `grievance report -o x.html` and must print without the app. Only <style> is hashed there
   (the export holds case titles); scripts stay 'self'.

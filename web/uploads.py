@@ -6,6 +6,7 @@ size is capped before any of this by web/body_limits.py."""
 from __future__ import annotations
 
 from fastapi import Request
+from python_multipart.multipart import DEFAULT_MAX_HEADER_SIZE as MAX_PART_HEADER_BYTES
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
@@ -44,8 +45,15 @@ async def read_form(request: Request) -> FormData:
                 f"表单字段过多：最多 {MAX_FORM_FIELDS} 个",
                 f"too many form fields: at most {MAX_FORM_FIELDS}",
             ) from None
+        # python-multipart refuses a part header line over MAX_PART_HEADER_BYTES (a very long file name, mostly)
+        # and Starlette reports it only as "Invalid multipart data.": name the likely cause and the limit.
         raise InvalidInput.field(
-            "body", f"multipart/form-data 格式有误（{detail}）", f"malformed multipart/form-data body ({detail})"
+            "body",
+            f"multipart/form-data 格式有误，无法读取（{detail}）；常见原因是文件名过长：每个部分的标题行最多"
+            f" {MAX_PART_HEADER_BYTES} 字节（约 1,400 个汉字或 4,000 个英文字符），请缩短文件名后重试",
+            f"malformed multipart/form-data body ({detail}); the usual cause is a file name that is too long: a "
+            f"part's header line may be at most {MAX_PART_HEADER_BYTES} bytes (about 4,000 Latin characters), "
+            "shorten the file name and try again",
         ) from None
 
 

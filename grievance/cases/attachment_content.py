@@ -41,15 +41,48 @@ class AttachmentTypeRefused(InvalidInput):
 def safe_filename(name: str | None) -> str:
     """The base name of `name` as stored and shown: the part after the last / or \\ (so ../../etc/passwd and
     C:\\x\\a.jpg become passwd and a.jpg), control and format characters (NUL, CR, LF, bidi overrides) removed,
-    surrounding spaces and dots trimmed, at most MAX_NAME_CHARS characters (the extension kept); FALLBACK_NAME
-    when nothing is left."""
+    surrounding spaces and dots trimmed, at most MAX_NAME_CHARS characters (the extension kept; a longer name
+    loses the tail of its stem, never its extension); FALLBACK_NAME when nothing is left, and FALLBACK_NAME plus
+    the extension for a name that is only one (".png" -> "attachment.png")."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
-    base = base.strip().strip(".").strip()
+    base = base.strip().rstrip(".").strip()
+    stripped = base.lstrip(".").strip()
+    if stripped and stripped != base and "." not in stripped:  # ".png": only an extension
+        stripped = f"{FALLBACK_NAME}.{stripped}"
+    base = stripped
     if len(base) > MAX_NAME_CHARS:
         suffix = Path(base).suffix[:16]
         base = base[: MAX_NAME_CHARS - len(suffix)].rstrip() + suffix
     return base or FALLBACK_NAME
+
+
+def name_matching(name: str, mime: str) -> str:
+    """`name` (already safe_filename'd) with the extension of its detected type `mime` appended when its own
+    extension says something else, so the name never misleads: "evilgnp.exe" holding a PNG -> "evilgnp.exe.png";
+    "photo" (no extension), "a.JPEG" holding a JPEG and "notes.log" holding text stay as they are."""
+    extension = _label(mime)
+    if "/" in extension:  # a type filetype has no extension for: nothing better to say
+        return name
+    own = Path(name).suffix.lower().lstrip(".")
+    if not own or own in _extensions(mime):  # no extension claims anything: nothing misleads
+        return name
+    if mime == TEXT and own and own not in _OTHER_KNOWN:  # text keeps any extension not claimed by a binary type
+        return name
+    return safe_filename(f"{name}.{extension}")
+
+
+def _extensions(mime: str) -> set[str]:
+    """The extensions a type is known by (filetype's own plus common spellings)."""
+    found = {kind.extension for kind in filetype.TYPES if kind.mime == mime}
+    for group in (("jpg", "jpeg", "jpe"), ("tif", "tiff"), ("htm", "html"), ("txt", "text")):
+        if found & set(group):
+            found |= set(group)
+    return found
+
+
+# Extensions of the binary types filetype knows: a text file called "x.exe" or "x.png" gets ".txt" appended.
+_OTHER_KNOWN = {kind.extension for kind in filetype.TYPES}
 
 
 def _is_text(head: bytes) -> bool:
@@ -96,9 +129,38 @@ def accepted_labels(allowed: list[str]) -> str:
     return ", ".join(dict.fromkeys(_label(m) for m in allowed))
 
 
+# What a type is, in words people know, for refusals; other types are named "<EXT> 文件" / "<EXT> file".
+KINDS = {
+    "image/svg+xml": ("SVG 图像", "an SVG image"),
+    "text/html": ("HTML 网页", "an HTML page"),
+    "application/xml": ("XML 文档", "an XML document"),
+    "application/x-msdownload": ("Windows 可执行程序", "a Windows program"),
+    "application/x-executable": ("可执行程序", "a program"),
+    "application/x-sh": ("脚本", "a script"),
+    "application/zip": ("ZIP 压缩包", "a ZIP archive"),
+    "application/x-rar-compressed": ("RAR 压缩包", "a RAR archive"),
+    "application/x-7z-compressed": ("7z 压缩包", "a 7z archive"),
+    "application/gzip": ("gzip 压缩包", "a gzip archive"),
+    "text/plain": ("纯文本", "plain text"),
+}
+
+
+def kind_of(mime: str) -> tuple[str, str]:
+    """(中文, English) naming a detected type for people, with the type itself: ("SVG 图像 (image/svg+xml)",
+    "an SVG image (image/svg+xml)"); a type without a name in KINDS by its extension ("GIF 文件 (image/gif)")."""
+    if mime in KINDS:
+        zh, en = KINDS[mime]
+    else:
+        label = _label(mime)
+        upper = label.upper() if "/" not in label else label
+        zh, en = f"{upper} 文件", f"a {upper} file"
+    return f"{zh} ({mime})", f"{en} ({mime})"
+
+
 def checked_content_type(filename: str, data: bytes, allowed: list[str]) -> str:
     """The attachment's MIME type, detected from `data`. Raises AttachmentTypeRefused (422, field `files`) naming
-    the file, what it was found to be and the accepted types when it is not in `allowed` or not recognised."""
+    the file, what it was found to be (kind_of) and the accepted types when it is not in `allowed` or not
+    recognised."""
     detected = content_type_of(data)
     if detected in allowed:
         return detected
@@ -106,7 +168,7 @@ def checked_content_type(filename: str, data: bytes, allowed: list[str]) -> str:
     if detected is None:
         zh_found, en_found = "无法识别的内容", "content that is not a recognised file type"
     else:
-        zh_found, en_found = f"{detected}（.{_label(detected)}）", f"{detected} (.{_label(detected)})"
-    message = f"附件「{filename}」的内容是{zh_found}，不允许上传；允许的类型：{accepted}"
+        zh_found, en_found = kind_of(detected)
+    message = f"附件「{filename}」的内容是 {zh_found}，不是可接受的附件类型，不允许上传；可接受：{accepted}"
     message_en = f"the attachment {filename!r} holds {en_found}, which is not accepted; accepted: {accepted}"
     raise AttachmentTypeRefused(message, message_en, [{"field": "files", "message": message, "message_en": message_en}])

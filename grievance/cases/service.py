@@ -21,7 +21,13 @@ from sqlmodel import Session, col, select
 
 from grievance.cases import search
 from grievance.cases.access import in_scope, masked_petitioner, visibility_filter
-from grievance.cases.attachment_content import SNIFF_BYTES, checked_content_type, content_type_of, safe_filename
+from grievance.cases.attachment_content import (
+    SNIFF_BYTES,
+    checked_content_type,
+    content_type_of,
+    name_matching,
+    safe_filename,
+)
 from grievance.cases.intake import new_case
 from grievance.cases.merges import merge_target, merged_cases
 from grievance.cases.models import NO_DUE, Attachment, AuditEntry, Case, CaseClock, CaseEvent, CaseNumberCounter
@@ -445,7 +451,7 @@ def accepted_upload(runtime: Runtime, upload: Upload) -> Upload:
     if not upload.data:
         raise InvalidInput.field("files", f"附件 {name} 是空文件", f"attachment {name!r} is empty")
     content_type = checked_content_type(name, upload.data, settings.attachment_types)
-    return replace(upload, filename=name, content_type=content_type)
+    return replace(upload, filename=name_matching(name, content_type), content_type=content_type)
 
 
 def store_attachment(

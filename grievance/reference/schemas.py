@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from grievance.identifiers import halfwidth, normalize_credit_code
-from grievance.input_bounds import checked_day
+from grievance.input_bounds import checked_day, not_a_number
 from grievance.schemas import In, Number, Ref
 
 
@@ -70,6 +70,7 @@ class MeetingIn(In):
     @classmethod
     def _held_on(cls, value: Any) -> Any:
         """The written forms of a day a clerk types in a plain text field (a date picker swallows Tab)."""
+        not_a_number(value)  # 0 or "0" is no day (pydantic would read seconds since 1970)
         if not isinstance(value, str):
             return value
         try:

@@ -5,27 +5,29 @@ The design (counters shared by every worker process, grievance.throttle):
 - A throttle slot is taken before the password is checked, in its own short transaction that counts the attempt
   as a failure in advance (under a row lock, so concurrent attempts take turns); a success then takes its count
   back. N concurrent guesses therefore cannot all be checked: only those the counters still allow are.
-- Per pair (account, address): the first PAIR_FREE_FAILURES failures cost nothing (typos); after failure k > 3
-  the pair is refused for 2**(k-4) seconds (1 s, 2 s, 4 s ... 512 s), capped at PAIR_DELAY_CAP (15 minutes).
-  A success resets the pair; failures are forgotten after PAIR_MEMORY (a day) without one.
+- Per pair (account, address): exactly PAIR_FREE_FAILURES (3) failures pass undelayed (typos); after failure
+  k >= 3 the pair is refused for 2**(k-3) seconds (1 s, 2 s, 4 s ... 512 s), capped at PAIR_DELAY_CAP (15
+  minutes). A success resets the pair; failures are forgotten after PAIR_MEMORY (a day) without one.
 - Per address: ADDRESS_FAILURES (100) failures in ADDRESS_WINDOW (15 minutes) across all accounts, then that
   address is refused until the window ends. An office behind one NAT (200 people) needs 100 typos in 15
   minutes before it is slowed; an address that sprays many accounts is stopped.
-- Per account across all addresses: ACCOUNT_FAILURES (20) failures an hour, then new addresses are refused until
-  the hour ends. A known address of the account (a pair that signed in successfully within
-  KNOWN_ADDRESS_DAYS, 90 days) counts against neither the account nor the address ceiling: a stranger guessing
-  from elsewhere never locks the owner, nor the administrator, out at their usual desk. Only the pair's own
-  delay applies there, and that needs failures from that very address.
-- IPv6 addresses are counted per /64 network (one subscriber's usual allocation), so a host cannot step around
-  the per-address counters by rotating its interface address.
+- Per account across unknown addresses: a DELAY, never a block. After the account's k-th failure this hour
+  (k >= ACCOUNT_FAILURES, 10) any unknown address must wait 2**(k-10) s (1 s, 2 s ... ) capped at
+  ACCOUNT_DELAY_CAP (60 s) before the next attempt. So a stranger, with any number of addresses, can keep the
+  owner at a new address waiting at most 60 s; then the right password succeeds, which clears the account's
+  wait and makes that pair a known address. A known address (a pair that signed in successfully within
+  KNOWN_ADDRESS_DAYS, 90 days) counts against neither the account nor the address ceiling and is never delayed
+  by failures elsewhere. An account that never signed in (no known address) waits at most the same 60 s.
+- IPv6 addresses are counted per /64 network (one subscriber's usual allocation) for the pair and the address
+  counters alike, so a host cannot step around them by rotating its interface address.
 
 What an attacker gets in a year against one account (passwords have at least 10 characters, argon2):
-  - from one address: 14 guesses in the first 17 minutes (3 free, then waits of 1 s ... 512 s), then one each
-    15 minutes: at most about 4 * 24 * 365 = 35,040 (waiting a day for the pair to be forgotten gives less);
-  - from any number of addresses together: at most 20 an hour, 20 * 24 * 365 = 175,200, plus 35,040 from each
-    address where the owner signed in within 90 days (the attacker would have to sit behind that address).
-  An account that has never signed in has no known address: while strangers keep its account-wide count full,
-  its owner waits for the hour to end (API tokens, issued with `grievance token create`, are not affected).
+  - from one address: 12 guesses in the first 17 minutes (3 free, then waits of 1 s ... 512 s), then one each
+    15 minutes: at most about 4 * 24 * 365 = 35,040;
+  - from any number of addresses together: per hour 10 free, 6 more within 63 s (waits 1 ... 32 s), then one a
+    minute: at most about 75 an hour, 75 * 24 * 365 = 657,000 a year (about 2**19.3), against a space of at
+    least 2**50 for a 10-character password; plus 35,040 from each known address (the attacker would have to
+    sit behind it). The worst wait an owner sees: 60 s at a new address, none at a known one.
   The refusal (429) says when to try again (`retry_after` seconds, the Retry-After header) and never which
   counter refused, nor whether the account exists. Refused attempts change no counter.
 
@@ -57,20 +59,33 @@ PAIR_MEMORY = timedelta(days=1)
 KNOWN_ADDRESS_DAYS = 90
 ADDRESS_FAILURES = 100
 ADDRESS_WINDOW = timedelta(minutes=15)
-ACCOUNT_FAILURES = 20
+ACCOUNT_FAILURES = 10
+ACCOUNT_DELAY_CAP = timedelta(seconds=60)
 ACCOUNT_WINDOW = timedelta(hours=1)
 LOGIN_ATTEMPT_DAYS = 30
 
 
-def pair_delay(failures: int) -> timedelta:
-    """How long a pair is refused after its `failures`-th failure in a row: nothing for the first
-    PAIR_FREE_FAILURES, then 1 s, 2 s, 4 s ... doubling, at most PAIR_DELAY_CAP."""
-    if failures <= PAIR_FREE_FAILURES:
+def progressive_delay(failures: int, free: int, cap: timedelta) -> timedelta:
+    """The wait imposed after the `failures`-th failure: nothing before the `free`-th, then 1 s after it, 2 s,
+    4 s ... doubling with each further failure, at most `cap`."""
+    if failures < free:
         return timedelta(0)
-    exponent = failures - PAIR_FREE_FAILURES - 1
-    if exponent >= 20:  # 2**20 s is far past the cap; keeps the number small
-        return PAIR_DELAY_CAP
-    return min(timedelta(seconds=2**exponent), PAIR_DELAY_CAP)
+    exponent = failures - free
+    if exponent >= 20:  # 2**20 s is far past any cap; keeps the number small
+        return cap
+    return min(timedelta(seconds=2**exponent), cap)
+
+
+def pair_delay(failures: int) -> timedelta:
+    """How long a pair is refused after its `failures`-th failure in a row: nothing after the first
+    PAIR_FREE_FAILURES - 1, then 1 s, 2 s, 4 s ... doubling, at most PAIR_DELAY_CAP."""
+    return progressive_delay(failures, PAIR_FREE_FAILURES, PAIR_DELAY_CAP)
+
+
+def account_delay(failures: int) -> timedelta:
+    """How long unknown addresses wait after the account's `failures`-th failure from them this hour: nothing
+    after the first ACCOUNT_FAILURES - 1, then 1 s, 2 s ... doubling, at most ACCOUNT_DELAY_CAP (never longer)."""
+    return progressive_delay(failures, ACCOUNT_FAILURES, ACCOUNT_DELAY_CAP)
 
 
 def _keys(username: str, ip: str) -> tuple[str, str, str]:
@@ -107,14 +122,17 @@ def _take_slot(session: Session, username: str, ip: str, now: datetime) -> _Slot
         raise too_many_attempts(pair.blocked_until, now)
     known = pair.good_until is not None and pair.good_until > now
     if not known:
-        for key, ceiling, window in (
-            (addr_key, ADDRESS_FAILURES, ADDRESS_WINDOW),
-            (acct_key, ACCOUNT_FAILURES, ACCOUNT_WINDOW),
-        ):
-            row = locked_counter(session, key, now)
-            if count_in_window(row, window=window, now=now) > ceiling:
-                raise too_many_attempts(window_end(row, window), now)
-            session.add(row)
+        address = locked_counter(session, addr_key, now)
+        if count_in_window(address, window=ADDRESS_WINDOW, now=now) > ADDRESS_FAILURES:
+            raise too_many_attempts(window_end(address, ADDRESS_WINDOW), now)
+        session.add(address)
+        account = locked_counter(session, acct_key, now)
+        if account.blocked_until is not None and account.blocked_until > now:
+            raise too_many_attempts(account.blocked_until, now)  # at most ACCOUNT_DELAY_CAP away
+        wait = account_delay(count_in_window(account, window=ACCOUNT_WINDOW, now=now))
+        account.blocked_until = now + wait if wait else None
+        account.expires_at = max(account.expires_at, account.blocked_until or now)
+        session.add(account)
     if pair.count and pair.window_start + PAIR_MEMORY <= now:
         pair.count = 0  # a day without failures: forgotten
     pair.count += 1
@@ -144,7 +162,8 @@ def _give_back(session: Session, username: str, ip: str, now: datetime, known: b
         row = locked_counter(session, key, now)
         if row.count > 0 and window_end(row, window) > now:
             row.count -= 1
-            session.add(row)
+        row.blocked_until = None if key == acct_key else row.blocked_until  # the owner is in: no account wait
+        session.add(row)
 
 
 @cache

@@ -46,7 +46,7 @@ def test_an_exe_sent_as_a_jpeg_is_refused_at_intake_and_nothing_is_stored(world,
     assert response.status_code == 422
     data = response.json()
     assert data["error"] == "attachment_type_refused"
-    assert "application/x-msdownload" in data["message"] and "不允许上传" in data["message"]
+    assert "application/x-msdownload" in data["message"] and "不是可接受的附件类型" in data["message"]
     assert "jpg, png" in data["message_en"] and "pdf" in data["message_en"]  # what is accepted
     assert data["errors"][0]["field"] == "files"
     assert counts(app) == (0, 0)
@@ -67,7 +67,7 @@ def test_an_exe_is_refused_on_the_attachment_route_and_the_case_page(world, app)
         files=[("files", ("photo.jpg", EXE, "image/jpeg"))],
     )
     assert response.status_code == 422
-    assert "不允许上传" in text_of(soup(response.text).find(id="e-files"))
+    assert "不是可接受的附件类型" in text_of(soup(response.text).find(id="e-files"))
     assert counts(app) == (1, 0)
 
 
@@ -137,3 +137,64 @@ def test_names_lose_folders_control_characters_and_excess_length() -> None:
     assert safe_filename("..") == safe_filename("") == safe_filename(None) == "attachment"
     long = safe_filename("长" * 300 + ".pdf")
     assert len(long) == 120 and long.endswith(".pdf")
+
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+def test_a_refusal_names_the_kind_once_not_as_an_extension(world, app) -> None:  # type: ignore[no-untyped-def]
+    response = intake_with(world, [("files", ("logo.png", SVG, "image/png"))])
+    assert response.status_code == 422, response.text
+    data = response.json()
+    assert data["error"] == "attachment_type_refused"
+    assert (
+        "附件「logo.png」的内容是 SVG 图像 (image/svg+xml)，不是可接受的附件类型，不允许上传；可接受：jpg, png"
+        in data["message"]
+    )
+    assert "holds an SVG image (image/svg+xml), which is not accepted; accepted: jpg" in data["message_en"]
+    assert ".image/svg+xml" not in data["message"] + data["message_en"]
+    html = intake_with(world, [("files", ("a.txt", b"<!doctype html><p>x", "text/plain"))]).json()
+    assert "HTML 网页 (text/html)" in html["message"] and "(.text/html)" not in html["message"]
+    assert counts(app) == (0, 0)
+
+
+def test_misleading_and_bare_extension_names_are_stored_truthfully(world, app) -> None:  # type: ignore[no-untyped-def]
+    response = intake_with(
+        world,
+        [
+            ("files", ("evil\u202egnp.exe", PNG, "image/png")),
+            ("files", (".png", PNG, "image/png")),
+            ("files", ("notes.log", b"plain words\n", "text/plain")),
+            ("files", ("readme.exe", b"plain words\n", "text/plain")),
+        ],
+    )
+    assert response.status_code == 201, response.text
+    stored = [(a["filename"], a["content_type"]) for a in response.json()["attachments"]]
+    assert stored == [
+        ("evilgnp.exe.png", "image/png"),
+        ("attachment.png", "image/png"),
+        ("notes.log", "text/plain"),
+        ("readme.exe.txt", "text/plain"),
+    ]
+    no = response.json()["case_no"]
+    first = world.get(no, "intake")["attachments"][0]
+    download = world.client.get(f"{API}/cases/{no}/attachments/{first['id']}", headers=world.headers("intake"))
+    assert download.headers["content-type"] == "image/png"
+    assert 'filename="evilgnp.exe.png"' in download.headers["content-disposition"]
+
+
+def test_a_very_long_file_name_is_kept_to_its_stem_head_and_extension(world, app) -> None:  # type: ignore[no-untyped-def]
+    long_name = "现场" * 600 + ".png"  # 3,600 bytes of header: python-multipart reads it
+    response = intake_with(world, [("files", (long_name, PNG, "image/png"))])
+    assert response.status_code == 201, response.text
+    [attachment] = response.json()["attachments"]
+    assert attachment["filename"] == "现场" * 58 + ".png" and len(attachment["filename"]) == 120
+
+
+def test_a_file_name_past_the_multipart_header_limit_is_refused_saying_why(world, app) -> None:  # type: ignore[no-untyped-def]
+    response = intake_with(world, [("files", ("a" * 5000 + ".png", PNG, "image/png"))])
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert "文件名过长" in error["message"] and "4224 字节" in error["message"]
+    assert "file name that is too long" in error["message_en"] and "4224 bytes" in error["message_en"]
+    assert counts(app) == (0, 0)

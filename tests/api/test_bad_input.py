@@ -156,6 +156,38 @@ def test_ids_no_column_can_hold_are_refused_naming_the_field(world) -> None:  # 
     assert world.client.post(f"{API}/users", json=user, headers=world.headers("admin")).status_code == 422
 
 
+def test_numbers_longer_than_python_parses_are_refused_naming_the_field(world) -> None:  # type: ignore[no-untyped-def]
+    """Python's int() and json.loads raise on more than 4,300 digits: the answer is a 422 naming the field."""
+    no = world.intake()["case_no"]
+    headers = world.headers("dispatcher")
+    huge = "1" * 5000
+    for path in (f"{API}/cases/{huge}", f"{API}/cases/{huge}/duplicates", f"{API}/cases/{huge}/attachments/1"):
+        assert "5000" in fields_of(_refused(world.client.get(path, headers=headers), "ref"))["ref"]["message_en"]
+    _refused(world.client.get(f"{API}/cases/{no}/attachments/{huge}", headers=headers), "attachment_id")
+    for name in ("station", "department", "meeting", "enterprise", "category"):
+        _refused(world.client.get(f"{API}/reports/rates?{name}={huge}", headers=world.headers("admin")), name)
+    cases = _count(world, Case)
+    raw = json.dumps({"channel": "hotline", "case_type": "help", "title": "t", "description": "d", "x": 0})
+    raw = raw.replace('"x": 0', f'"x": {huge}').encode()
+    answer = world.client.post(
+        f"{API}/cases", content=raw, headers={**world.headers("intake"), "content-type": "application/json"}
+    )
+    assert answer.json()["error"] == "number_too_long", answer.text
+    _refused(answer, "body")
+    assert _count(world, Case) == cases
+
+
+def test_numbers_are_not_days(world) -> None:  # type: ignore[no-untyped-def]
+    """pydantic reads 0 or "0" as seconds since 1970: a day field refuses a number instead."""
+    admin = world.headers("admin")
+    for held_on in (0, 86400, "0"):
+        meeting = {"title": "第一期", "held_on": held_on}
+        body = _refused(world.client.post(f"{API}/meetings", json=meeting, headers=admin), "held_on")
+        assert "2025-03-05" in fields_of(body)["held_on"]["message_en"], body
+    due = world.client.get(f"{API}/calendar/due?start=0&amount=1", headers=admin)
+    assert "2025-03-05" in fields_of(_refused(due, "start"))["start"]["message_en"], due.text
+
+
 # --- days outside the calendar's range ---------------------------------------------------------------------
 
 

@@ -59,10 +59,10 @@ def case_nos(world: World, as_user: str = "dispatcher", **params: Any) -> list[s
 
 
 INVALID = [
-    ("missing title", {"title": None}, "title", "title 为必填项", "Field required"),
+    ("missing title", {"title": None}, "title", "标题：为必填项", "Field required"),
     ("empty title", {"title": "   "}, "title", "不能为空", "at least 1 character"),
-    ("bad channel", {"channel": "fax"}, "channel", "取值无效", "accepted: 'meeting', 'station'"),
-    ("bad case type", {"case_type": "rant"}, "case_type", "取值无效", "'petition'"),
+    ("bad channel", {"channel": "fax"}, "channel", "来源渠道：不是可接受的取值；可接受：", "accepted: 'meeting', 'station'"),
+    ("bad case type", {"case_type": "rant"}, "case_type", "不是可接受的取值", "'petition'"),
     ("meeting channel without a meeting", {"meeting": None}, "meeting", "阳光恳谈会", "needs 'meeting'"),
     ("unknown meeting", {"meeting": 999}, "meeting", "恳谈会 999 不存在", "no meeting 999"),
     ("station channel without a station", {"channel": "station"}, "station", "须填写station", "needs 'station'"),
@@ -76,8 +76,8 @@ INVALID = [
     ("unknown accused", {"case_type": "report", "accused_department": "X"}, "accused_department", "不存在", "no "),
     ("naive time", {"occurred_at": "2025-11-03T09:00:00"}, "occurred_at", "须带时区", "timezone"),
     ("future time", {"occurred_at": "2025-11-04T10:00:00+08:00"}, "occurred_at", "不能晚于现在", "future"),
-    ("bad urgency", {"urgency": "asap"}, "urgency", "取值无效", "'emergency'"),
-    ("title too long", {"title": "长" * 201}, "title", "过长", "at most 200"),
+    ("bad urgency", {"urgency": "asap"}, "urgency", "不是可接受的取值", "'emergency'"),
+    ("title too long", {"title": "长" * 201}, "title", "标题：最多 200 个字符", "at most 200"),
 ]
 
 

@@ -77,7 +77,7 @@ def test_a_wrong_password_says_so_keeps_the_name_and_is_recorded(app, world) -> 
 def test_repeated_failures_are_throttled_even_with_the_right_password(app, world, clock) -> None:  # type: ignore[no-untyped-def]
     give_password(app, "handler")
     b = Browser(app)
-    for _ in range(4):  # three typos cost nothing; the fourth makes the next attempt wait a second
+    for _ in range(3):  # exactly three wrong passwords pass; the third makes the next attempt wait a second
         assert sign_in(b, "handler", "wrong-password").status_code == 401
     response = sign_in(b, "handler")
     assert response.status_code == 429
@@ -171,3 +171,25 @@ def test_a_liaison_cadre_finds_the_intake_form_in_the_navigation_and_a_plain_han
 
     assert links("liaison")[0] == "/intake"
     assert "/intake" not in links("handler")
+
+
+def test_a_nul_byte_in_the_sign_in_form_answers_the_form_with_the_field_message(app, world) -> None:  # type: ignore[no-untyped-def]
+    """web/input_guard.py refuses NUL text before the route runs; /login answers its own form, not the bare
+    error page, and the form still works (a fresh form token comes with it)."""
+    give_password(app, "handler")
+    b = Browser(app)
+    form = b.page("/login")
+    token = form.find("input", {"name": "csrf_token"})["value"]
+    data = {"username": "hand\x00ler", "password": PASSWORD, "csrf_token": token}
+    response = b.client.post("/login", data=data, follow_redirects=False)
+    assert response.status_code == 422
+    page = soup(response.text)
+    assert page.find("form", {"action": "/login"}) is not None
+    assert "username" in text_of(page.find(id="e-username"))
+    assert page.find("input", {"name": "password"}) is not None
+    assert "gv_session" not in response.headers.get("set-cookie", "")
+    fresh = page.find("input", {"name": "csrf_token"})["value"]
+    again = b.client.post(
+        "/login", data={"username": "handler", "password": PASSWORD, "csrf_token": fresh}, follow_redirects=False
+    )
+    assert again.status_code == 303

@@ -422,7 +422,7 @@ def test_opening_a_meeting_without_title_or_with_a_bad_count_keeps_what_was_type
     assert response.status_code == 422
     page = soup(response.text)
     assert error_of(page, "title") == "请填写恳谈会名称"
-    assert error_of(page, "attendee_count") == "过小"
+    assert error_of(page, "attendee_count") == "应不小于 0"
     assert value_of(page, "venue") == "会议室" and value_of(page, "held_on") == "2025-10-10"
 
 

@@ -63,7 +63,7 @@ def _secure(request: Request) -> bool:
     return mode == "true"
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])  # HEAD: monitors and link checkers
 def home(viewer: CurrentViewer) -> RedirectResponse:
     return RedirectResponse(HOME.get(viewer.user.role, "/cases"), status_code=303)
 
@@ -72,6 +72,20 @@ def home(viewer: CurrentViewer) -> RedirectResponse:
 def login_form(request: Request, next: str = "/") -> Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", next=_safe_next(next), login_csrf=token, errors={}, username="")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/login"
+    )
+    return response
+
+
+def login_refused(request: Request, field: str, message: str, status_code: int) -> Response:
+    """The sign-in form again (not the bare error page) for a request web/input_guard.py refused before the route
+    ran, e.g. a NUL byte in a field: the message next to `field` (or above the form), a fresh form token. The
+    body was not read into fields, so the user name is not refilled."""
+    token = secrets.token_urlsafe(24)
+    shown = field if field in ("username", "password") else "_"
+    response = render(request, "login.html", status_code=status_code, next="/", login_csrf=token,
+                      errors={shown: message}, username="")  # fmt: skip
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path="/login"
     )

@@ -26,7 +26,7 @@ router = APIRouter(include_in_schema=False)
 MAX_TYPED = 64  # what a code field gives back to the page: longer input is no code anyway
 
 
-@router.get("/track", response_class=HTMLResponse)
+@router.api_route("/track", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def track_form(request: Request, code: str = "") -> Response:
     """The empty lookup form; a code in an old-style link only pre-fills it when it has the shape of a code."""
     prefill = code.strip() if query_codes.lookup_candidates(code) else ""

@@ -136,3 +136,67 @@ document.addEventListener("DOMContentLoaded", () => {
     svg.style.maxWidth = `${width * 1.3}px`;
   });
 });
+
+// Upload limits (data-max-files, data-max-bytes, data-max-total on a file input, from Settings): a selection
+// over a limit is refused at once, with the message next to the input, and the form cannot be submitted until
+// the selection fits, so nothing the clerk typed is lost to the server's 413 (which stays as the backstop).
+function uploadProblem(input) {
+  const files = Array.from(input.files || []);
+  const maxFiles = Number(input.dataset.maxFiles);
+  const maxBytes = Number(input.dataset.maxBytes);
+  const maxTotal = Number(input.dataset.maxTotal);
+  const one = (n) => n.toFixed(1).replace(/\.0$/, "");
+  const mb = (n) => (n >= 1048576 ? `${one(n / 1048576)} MB` : n >= 1024 ? `${one(n / 1024)} KB` : `${n} B`);
+  const en = (document.documentElement.lang || "").startsWith("en");
+  if (maxFiles && files.length > maxFiles) {
+    return en
+      ? `${files.length} files chosen; at most ${maxFiles} per submission`
+      : `选择了 ${files.length} 个文件，每次最多 ${maxFiles} 个`;
+  }
+  const big = files.find((file) => maxBytes && file.size > maxBytes);
+  if (big) {
+    return en
+      ? `${big.name} is ${mb(big.size)}; each file may be at most ${mb(maxBytes)}`
+      : `${big.name} 为 ${mb(big.size)}，单个文件最大 ${mb(maxBytes)}`;
+  }
+  const total = files.reduce((sum, file) => sum + file.size, 0);
+  if (maxTotal && total > maxTotal) {
+    return en
+      ? `The files total ${mb(total)}; at most ${mb(maxTotal)} per submission`
+      : `文件合计 ${mb(total)}，每次最多 ${mb(maxTotal)}`;
+  }
+  return "";
+}
+
+function checkUpload(input) {
+  const problem = uploadProblem(input);
+  let note = input.parentElement.querySelector("p[data-upload-limit]");
+  if (problem && !note) {
+    note = document.createElement("p");
+    note.className = "error";
+    note.dataset.uploadLimit = "";
+    note.id = `${input.id || input.name}-limit`;
+    note.setAttribute("role", "alert");
+    input.insertAdjacentElement("afterend", note);
+  }
+  if (note) {
+    note.textContent = problem;
+    note.hidden = !problem;
+  }
+  input.setCustomValidity(problem);
+  if (problem) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+  return problem;
+}
+
+document.addEventListener("change", (event) => {
+  if (event.target.matches && event.target.matches("input[type=file][data-max-files]")) checkUpload(event.target);
+});
+document.addEventListener(
+  "submit",
+  (event) => {
+    const inputs = event.target.querySelectorAll("input[type=file][data-max-files]");
+    if (Array.from(inputs).some((input) => checkUpload(input))) event.preventDefault();
+  },
+  true,
+);

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col
 from starlette.datastructures import FormData
 
-from grievance.errors import Conflict, DomainError, field_errors
+from grievance.errors import Conflict, DomainError, field_errors, field_label
 from grievance.glossary import Role
 from grievance.reference import service as reference
 from grievance.reference.models import Department
@@ -36,7 +36,7 @@ def invalid_fields(exc: ValidationError, viewer: Viewer) -> dict[str, str]:
     for err in field_errors(list(exc.errors()), skip_body=False):
         name = err["field"] if err["field"] != "body" else "_"
         text = str(err["message_en"] if viewer.locale == "en" else err["message"])
-        text = text.removeprefix(f"{name}: ").removeprefix(f"{name} ")
+        text = text.removeprefix(f"{name}: ").removeprefix(f"{field_label(name)}：")
         errors.setdefault(name, in_locale(text, viewer.locale))
     return errors
 

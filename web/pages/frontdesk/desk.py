@@ -21,7 +21,7 @@ from grievance.cases.models import Case
 from grievance.cases.registers import CaseTally
 from grievance.cases.schemas import CaseCreate, CaseSummary
 from grievance.cases.service import INTAKE_ROLES, Upload, intake_case
-from grievance.errors import DomainError, Forbidden, field_errors
+from grievance.errors import DomainError, Forbidden, field_errors, field_label
 from grievance.glossary import CaseType, Channel, PetitionerKind, Role, Urgency
 from grievance.identifiers import halfwidth
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
@@ -183,7 +183,7 @@ def case_in(values: dict[str, str], runtime: Runtime, viewer: Viewer) -> tuple[C
         key = "message_en" if viewer.locale == "en" else "message"
         for err in field_errors(list(exc.errors()), skip_body=False):
             name = str(err["field"]).replace(".", "_")
-            text = str(err[key]).removeprefix(f"{err['field']}: ").removeprefix(f"{err['field']} ")
+            text = str(err[key]).removeprefix(f"{err['field']}: ").removeprefix(f"{field_label(err['field'])}：")
             errors.setdefault(name, in_locale(text.removeprefix("Value error, "), viewer.locale))
     return (case_in if not errors else None), errors
 

@@ -13,7 +13,7 @@ from grievance.cases.listing import CaseFilter
 from grievance.cases.merges import answering_case
 from grievance.cases.registers import CaseTally, count_cases_by
 from grievance.cases.service import INTAKE_ROLES, get_case
-from grievance.errors import DomainError, NotFound, field_errors
+from grievance.errors import DomainError, NotFound, field_errors, field_label
 from grievance.glossary import Channel
 from grievance.reference.models import Meeting, Station
 from grievance.reference.schemas import MeetingIn
@@ -96,7 +96,7 @@ def meeting_in_of(form: dict[str, str], viewer: Viewer) -> tuple[dict[str, str],
     except ValidationError as exc:
         key = "message_en" if viewer.locale == "en" else "message"
         for err in field_errors(list(exc.errors()), skip_body=False):
-            text = str(err[key]).removeprefix(f"{err['field']}: ").removeprefix(f"{err['field']} ")
+            text = str(err[key]).removeprefix(f"{err['field']}: ").removeprefix(f"{field_label(err['field'])}：")
             errors.setdefault(str(err["field"]), in_locale(text.removeprefix("Value error, "), viewer.locale))
         if "title" in errors and not values["title"].strip():
             errors["title"] = _("Give the meeting a title")
