@@ -61,7 +61,13 @@ def case_nos(world: World, as_user: str = "dispatcher", **params: Any) -> list[s
 INVALID = [
     ("missing title", {"title": None}, "title", "标题：为必填项", "Field required"),
     ("empty title", {"title": "   "}, "title", "不能为空", "at least 1 character"),
-    ("bad channel", {"channel": "fax"}, "channel", "来源渠道：不是可接受的取值；可接受：", "accepted: 'meeting', 'station'"),
+    (
+        "bad channel",
+        {"channel": "fax"},
+        "channel",
+        "来源渠道：不是可接受的取值；可接受：",
+        "accepted: 'meeting', 'station'",
+    ),
     ("bad case type", {"case_type": "rant"}, "case_type", "不是可接受的取值", "'petition'"),
     ("meeting channel without a meeting", {"meeting": None}, "meeting", "阳光恳谈会", "needs 'meeting'"),
     ("unknown meeting", {"meeting": 999}, "meeting", "恳谈会 999 不存在", "no meeting 999"),
