@@ -212,11 +212,11 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
         elif args.calendar_command == "due":
             calendar: WorkCalendar = load_calendar(session, settings)
             start = calendar_service.parse_moment(args.start, calendar.tz, "start")
-            due = calendar.add(start, calendar_service.check_amount(args.amount, args.unit), args.unit)
+            due = calendar_service.preview_due(calendar, start, args.amount, args.unit)
             print(due.astimezone(calendar.tz).isoformat())
         elif args.calendar_command == "show":
             calendar = load_calendar(session, settings)
-            day = calendar_service.parse_day(args.day)
+            day = calendar_service.parse_day_in_range(args.day)
             known = (
                 ""
                 if calendar.knows_year(day.year)

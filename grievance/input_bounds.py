@@ -84,6 +84,11 @@ def text_problem(text: str) -> tuple[str, str] | None:
         return None
     if found.group() == "\x00":
         return ("不能包含空字符（NUL，\\u0000）", "must not contain a NUL character (\\u0000)")
+    if "\udc80" <= found.group() <= "\udcff":  # a byte that was not UTF-8, kept by errors="surrogateescape"
+        return (
+            f"不是有效的 UTF-8 文本（字节 0x{ord(found.group()) - 0xDC00:02X} 无法解码）；请以 UTF-8 编码提交",
+            f"is not valid UTF-8 text (byte 0x{ord(found.group()) - 0xDC00:02X} cannot be decoded); send UTF-8",
+        )
     return (
         f"包含无效字符（孤立的代理项 \\u{ord(found.group()):04x}）",
         f"contains an invalid character (a lone surrogate \\u{ord(found.group()):04x})",

@@ -39,7 +39,7 @@ def test_days_no_calendar_keeps_are_refused_with_exit_2(cli, tmp_path) -> None: 
     due = cli("calendar", "due", "9999-12-31T00:00:00+00:00", "300", "--unit", "days")
     assert due.code == 2 and "start" in due.err and "1900-01-01" in due.err and "2200-01-01" in due.err, due
     assert "Traceback" not in due.err
-    assert cli("calendar", "due", "2199-12-31T00:00:00+00:00", "300", "--unit", "days").out.startswith("2200-10-2")
+    assert cli("calendar", "due", "2199-12-31T00:00:00+00:00", "300", "--unit", "days").code == 2  # due in 2200
     report = cli("report", "--from", "0001-01-01", "--to", "0001-01-02")
     assert report.code == 2 and "from" in report.err and "out of range" in report.err, report
     export = cli("export", str(tmp_path / "out.csv"), "--from", "0001-01-01", "--to", "0001-01-02")
@@ -58,3 +58,13 @@ def test_a_nul_in_a_changed_note_is_refused_and_the_stored_note_is_kept(cli, set
     changed = cli("calendar", "add", "2027-10-08", "holiday", "--note", "调\x00休")
     assert changed.code == 2 and "note" in changed.err and "NUL" in changed.err, changed
     assert cli("calendar", "list").out.splitlines() == ["2027-10-08\tholiday\t调休"]
+
+
+def test_a_day_or_a_due_time_outside_1900_to_2200_is_refused_with_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
+    """A tester's `calendar show 0001-01-01` said "workday" and `calendar due 2199-12-31T00:00 300` gave 2201."""
+    show = cli("calendar", "show", "0001-01-01")
+    assert show.code == 2 and "1900-01-01" in show.err and "Traceback" not in show.err, show
+    beyond = cli("calendar", "due", "2199-12-31T00:00", "300")
+    assert beyond.code == 2 and "2200-01-01" in beyond.err and "beyond the calendar" in beyond.err, beyond
+    inside = cli("calendar", "due", "2025-09-30T10:00", "5")
+    assert inside.code == 0 and inside.out.startswith("2025-10-"), inside

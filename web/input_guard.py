@@ -42,6 +42,11 @@ _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 _JSON_SUSPECT = re.compile(rb"(?<!\\)(?:\\\\)*\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|\x00")
 
 
+# Bytes that are not UTF-8 become lone surrogates (\udc80-\udcff) instead of U+FFFD, so text_problem refuses
+# them naming the field: a form or query value is never stored with its bytes silently replaced.
+_UNDECODED = "surrogateescape"
+
+
 class Refusal(Exception):
     """Why a request is refused: HTTP status, error code, the field and the bilingual message."""
 
@@ -53,7 +58,7 @@ class Refusal(Exception):
 
 def _shown(name: str) -> str:
     """A field name fit to show, its own NUL bytes written out."""
-    return name.replace("\x00", "\\0")[:100]
+    return name.replace("\x00", "\\0").encode("utf-8", "backslashreplace").decode("ascii", "replace")[:100]
 
 
 # Python refuses to turn more than sys.get_int_max_str_digits() (4,300) digits into an int (a guard against
@@ -102,7 +107,7 @@ def head_refusal(scope: Scope) -> Refusal | None:
             "the address contains a NUL character: nothing has such a name",
         )
     query = scope.get("query_string", b"").decode("latin-1")
-    refusal = _pairs_refusal(parse_qsl(query, keep_blank_values=True))
+    refusal = _pairs_refusal(parse_qsl(query, keep_blank_values=True, errors=_UNDECODED))
     if refusal is not None:
         return refusal
     for raw_name, raw_value in scope.get("headers", []):
@@ -164,6 +169,16 @@ def json_refusal(body: bytes) -> Refusal | None:
     too_deep = _depth_refusal(body, "body")
     if too_deep is not None:
         return too_deep
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:  # JSON is UTF-8 (RFC 8259 section 8.1): say so, not a parser's English
+        return Refusal(
+            422,
+            "invalid_text",
+            "body",
+            f"请求体不是有效的 UTF-8 文本（第 {exc.start} 字节 0x{body[exc.start]:02X} 无法解码）；JSON 须以 UTF-8 编码",
+            f"the body is not valid UTF-8 (byte {exc.start}, 0x{body[exc.start]:02X}, cannot be decoded); JSON must be UTF-8",
+        )
     if _LONG_NUMBER_BYTES.search(body) is not None:
         try:
             json.loads(body)
@@ -219,7 +234,7 @@ class _MultipartTextFields:
     def _header_end(self) -> None:
         if self._header_field.lower() == b"content-disposition":
             _, options = parse_options_header(self._header_value)
-            self._name = options.get(b"name", b"").decode("utf-8", "replace")
+            self._name = options.get(b"name", b"").decode("utf-8", _UNDECODED)
             self._is_file = b"filename" in options
         self._header_field = self._header_value = b""
 
@@ -229,9 +244,12 @@ class _MultipartTextFields:
 
     def _end(self) -> None:
         if not self._is_file and self.refusal is None:
-            self.refusal = _text_refusal(self._name or "form", self._data.decode("utf-8", "replace"))
+            self.refusal = _text_refusal(self._name or "form", self._data.decode("utf-8", _UNDECODED))
             if self.refusal is None and bytes(self._data[:64]).lstrip()[:1] in (b"[", b"{"):
-                self.refusal = _depth_refusal(bytes(self._data), self._name or "form")  # intake's `case` part
+                # intake's `case` part: the same answers as the same JSON sent as the body (NUL, depth, long numbers)
+                self.refusal = _depth_refusal(bytes(self._data), self._name or "form") or json_refusal(
+                    bytes(self._data)
+                )
 
     def feed(self, chunk: bytes) -> None:
         if self.refusal is None and chunk:
@@ -258,7 +276,7 @@ class _BufferedBody:
         body = bytes(self._data)
         if self.kind == "json":
             return json_refusal(body)
-        return _pairs_refusal(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+        return _pairs_refusal(parse_qsl(body.decode("latin-1"), keep_blank_values=True, errors=_UNDECODED))
 
 
 def _inspector(scope: Scope) -> _BufferedBody | _MultipartTextFields | None:

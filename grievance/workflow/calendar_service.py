@@ -107,6 +107,23 @@ def check_calendar_day(day: date, where: str = "day") -> date:
     )
 
 
+def preview_due(calendar: WorkCalendar, start: datetime, amount: int, unit: str) -> datetime:
+    """The due time of a limit of `amount` `unit`s from `start` (an aware datetime), as clocks compute it; the
+    API's calendar/due and `grievance calendar due` both answer with it. InvalidInput (field "start") when the
+    due time would fall after 2200-01-01 (grievance.input_bounds) or past Python's last date."""
+    try:
+        due = calendar.add(start, check_amount(amount, unit), unit)
+    except OverflowError:
+        due = None
+    if due is None or moment_problem(due) is not None:
+        raise InvalidInput.field(
+            "start",
+            "到期时间超出日历范围（1900-01-01 至 2200-01-01）",
+            "the due time would be beyond the calendar's range (1900-01-01 to 2200-01-01)",
+        )
+    return due
+
+
 def parse_moment(text: str, tz: tzinfo, where: str = "start") -> datetime:
     """An ISO time; without a zone it is local (Asia/Shanghai)."""
     try:

@@ -125,3 +125,21 @@ def test_impossible_days_are_refused_naming_the_field(world: World, browser) -> 
     meeting = {"title": "第二期", "held_on": "0001-01-01", "attendee_count": "8", "station": ""}
     assert "1900-01-01" in text_of(soup(browser("intake").post("/meetings", meeting).text))
     assert _count(world, Case) == 1
+
+
+def test_bytes_that_are_not_utf8_in_a_form_are_refused_not_stored_as_replacement_characters(
+    world: World, browser
+) -> None:  # type: ignore[no-untyped-def]
+    """A tester's title A%ED%A0%80B (an encoded surrogate) and description %FF%FE were stored as 「A���B」."""
+    b = browser("admin")
+    departments = _count(world, Department)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    refused = b.client.post("/admin/departments", content=b"code=NEW&name=A%ED%A0%80B", headers=form)
+    _error_page(refused, 422, "name", "UTF-8")
+    refused = b.client.post("/admin/departments", content=b"code=NEW&name=%FF%FE", headers=form)
+    _error_page(refused, 422, "name", "0xFF")
+    multipart = b.client.post("/admin/calendar/import", files={"text": (None, b"2027-10-08,holiday,\xff")})
+    _error_page(multipart, 422, "text", "UTF-8")
+    english = b.client.get("/cases?q=%FF", headers={"Cookie": "lang=en"})
+    assert english.status_code in (302, 303, 422)  # the admin may not list cases; never a 500
+    assert (_count(world, Department), _count(world, CalendarOverride)) == (departments, 0)

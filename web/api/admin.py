@@ -141,12 +141,7 @@ def due_preview(
     if unit not in UNITS:
         raise InvalidInput.field("unit", f"unit 应为 {', '.join(UNITS)}", f"unit must be one of {', '.join(UNITS)}")
     calendar = runtime.calendar(session)
-    try:
-        due = calendar.add(start, calendar_service.check_amount(amount, unit), unit)
-    except OverflowError:  # past the last day Python's dates know: no calendar reaches it
-        raise InvalidInput.field(
-            "start", "到期时间超出日历范围", "the due time would be beyond the calendar's range"
-        ) from None
+    due = calendar_service.preview_due(calendar, start, amount, unit)
     return {"start": start, "amount": amount, "unit": unit, "due_at": due.astimezone(calendar.tz)}
 
 
