@@ -260,13 +260,7 @@ def test_kill_9_mid_load_loses_no_acknowledged_write(app, client, clock, setting
                 while True:
                     made = http.post(
                         "/cases",
-                        json={
-                            "channel": "hotline",
-                            "case_type": "help",
-                            "title": f"路灯不亮 {i}",
-                            "description": "青桐路18号小区门口的路灯坏了",
-                            "petitioner": {"name": "张三", "phone": "13812341234"},
-                        },
+                        json=world.case_body(channel="hotline", meeting=None, title=f"路灯不亮 {i}"),
                         headers=world.headers("intake"),
                     )
                     # 503 (busy, nothing saved) is an answer too; anything else but success fails the test.
