@@ -72,6 +72,22 @@ class Settings(BaseSettings):
             "video/mp4",
         ]
     )
+    # Background jobs (issue 11): `grievance serve` runs the outbox worker and the supervision sweeper in-process
+    # unless this is false (then run `grievance outbox run` and `grievance sweep` as their own processes).
+    background_jobs: bool = True
+    # The outbox (grievance/outbox): a delivery is tried up to outbox_max_attempts times, waiting
+    # base * 2^(attempt-1) seconds (capped at outbox_backoff_max_seconds) between tries, then it is dead (the
+    # admin may send it again); each HTTP request waits at most outbox_timeout_seconds.
+    outbox_max_attempts: int = Field(default=10, ge=1, le=100)
+    outbox_backoff_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
+    outbox_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    outbox_poll_seconds: float = Field(default=2.0, gt=0, le=600)
+    # The supervision sweeper (automatic 催办 at the warning time, overdue at the due time) runs this often.
+    sweep_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # 12345 work orders: the shared secret the city platform signs its pushes with (HMAC-SHA256); unset, the
+    # endpoint refuses every push (503) rather than accept unsigned orders.
+    hotline12345_secret: str | None = None
     # Ledger (台账) files: bytes of the file and data rows below the header, refused early past either.
     ledger_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     ledger_max_rows: int = Field(default=20_000, ge=1)

@@ -92,7 +92,12 @@ def make_engine(url: str, *, lock_timeout: float = DEFAULT_DB_LOCK_TIMEOUT_SECON
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, class_=Session, expire_on_commit=False)
+    """Sessions for the engine; each writes the outbox row of every live case event (grievance/outbox/writer.py)."""
+    from grievance.outbox import writer  # here: the outbox's models import this module
+
+    factory = sessionmaker(engine, class_=Session, expire_on_commit=False)
+    writer.install(factory)
+    return factory
 
 
 @contextmanager

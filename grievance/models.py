@@ -5,6 +5,8 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     import grievance.cases.models
+    import grievance.open311.models
+    import grievance.outbox.models
     import grievance.reference.models
     import grievance.throttle
     import grievance.users.models  # noqa: F401

@@ -156,3 +156,11 @@ def cli(settings, tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def world(app, client, clock):  # type: ignore[no-untyped-def]
+    """The API's test world (tests/factories.py): staff of every role, departments, and their tokens."""
+    from tests.factories import World
+
+    return World(app, client)

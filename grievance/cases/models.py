@@ -34,6 +34,8 @@ class Case(SQLModel, table=True):
         Index("ix_cases_enterprise", "enterprise_id", "received_at"),
         Index("ix_cases_channel", "channel", "received_at"),
         Index("ix_cases_assignee", "assignee_id", "next_due_at", "id"),  # a handler's own queue (我的)
+        # A 12345 order or an Open311 request arrives once however often it is sent (issue 11).
+        Index("uq_cases_external", "external_source", "external_id", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -97,6 +99,11 @@ class Case(SQLModel, table=True):
 
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     idempotency_key: str | None = Field(default=None, max_length=128)
+    # A case that came from another system: its source ("12345", "open311"), that system's id (the 12345 order
+    # number, the Open311 token) and the due time that system set (the 12345 platform's own deadline).
+    external_source: str | None = Field(default=None, max_length=16)
+    external_id: str | None = Field(default=None, max_length=64)
+    external_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # SHA-256 of the request first sent with idempotency_key (migration 0009): the same key with another request
     # is refused. NULL for cases logged before it.
     idempotency_sha256: str | None = Field(default=None, max_length=64)
@@ -146,6 +153,10 @@ class CaseClock(SQLModel, table=True):
     remaining_seconds: float | None = None  # working (or wall) seconds left when paused
     stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     extended_days: int = 0
+    # The sweeper's marks (automatic supervision): set when it urged this round of the clock at its warning
+    # time and when it recorded the clock overdue; a clock that starts again clears them.
+    auto_urged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    overdue_noted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CaseState(SQLModel, table=True):

@@ -86,3 +86,5 @@ class Category(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="categories.id", index=True)
     # Routing rule: cases of this category usually go to this department.
     department_id: int | None = Field(default=None, foreign_key="departments.id")
+    # Offered to the public as an Open311 service (a leaf category only); the admin may withdraw one.
+    accepts_public_requests: bool = True
