@@ -161,6 +161,16 @@ def _validate_links(
     return links
 
 
+@dataclass(frozen=True)
+class ExternalOrder:
+    """Where a case came from when another system sent it: source "12345" or "open311", that system's id (the
+    order number, the Open311 token: unique per source) and the due time that system set (UTC), if any."""
+
+    source: str
+    id: str
+    due_at: datetime | None = None
+
+
 def intake_case(
     session: Session,
     runtime: Runtime,
@@ -170,8 +180,12 @@ def intake_case(
     idempotency_key: str | None = None,
     uploads: list[Upload] | None = None,
     now: datetime | None = None,
+    external: ExternalOrder | None = None,
 ) -> IntakeResult:
     """Record a new case: number, query code, workflow, first event, clocks; and hint duplicates.
+
+    `external` marks a case that came from another system (a 12345 order, an Open311 request): its source, id and
+    due time are stored on the case before its first event, so every outbox message of the case carries them.
 
     With an `idempotency_key` already used by this actor, the case it logged is returned (created=False) when
     the request is the same (request_sha256), and IdempotencyKeyReused (422) is raised when it is not.
@@ -214,6 +228,8 @@ def intake_case(
         idempotency_key=idempotency_key,
     )
     case.idempotency_sha256 = fingerprint
+    if external is not None:
+        case.external_source, case.external_id, case.external_due_at = external.source, external.id, external.due_at
     clocks = start_intake_clocks(session, runtime, case, actor)
     # Before the case number: the counter row stays locked until commit, so keep that stretch short.
     duplicates = possible_duplicates(session, runtime, case, actor)

@@ -224,3 +224,21 @@ def active_token_count(session: Session, user: User) -> int:
             .where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))
         ).one()
     )
+
+
+def system_account(session: Session, *, username: str, display_name: str) -> User:
+    """The account another system acts as (an Open311 client, the 12345 platform): found by username or created
+    with role intake and no password, so it logs cases under its own name in the timeline and can never sign in.
+    Raises Duplicate if the username belongs to a person's account (a password is set)."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        user = User(username=username, display_name=display_name, role="intake", password_hash=None)
+        session.add(user)
+        session.flush()
+        return user
+    if user.password_hash is not None:
+        raise Duplicate(
+            f"用户名 {username} 已被工作人员账号使用，不能作为系统接入账号",
+            f"username {username!r} belongs to a staff account, not a system account",
+        )
+    return user
