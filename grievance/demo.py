@@ -196,6 +196,6 @@ def _take_live_actions(session: Session, runtime: Runtime, actions: list[demo_no
             case=cases[action.case_no],
             action=action.action,
             actor=users[action.actor],
-            payload=action.payload,
+            payload={**action.payload, "into": action.into["case_no"]} if action.into else action.payload,
             now=action.at,
         )

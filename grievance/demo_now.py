@@ -54,6 +54,8 @@ class LiveAction:
     at: datetime  # UTC
     actor: str
     payload: dict[str, Any] = field(default_factory=dict)
+    # The row of the case a merge goes into: its number is known only once every row is numbered.
+    into: dict[str, Any] | None = None
 
     @property
     def case_no(self) -> str:
@@ -317,9 +319,17 @@ class _Live:
         row.update(accepted_at=dispatched + timedelta(minutes=30), responded_at=dispatched + timedelta(hours=2))
         return row
 
-    def act(self, row: dict[str, Any] | None, action: str, at: datetime, actor: str, **payload: Any) -> None:
+    def act(
+        self,
+        row: dict[str, Any] | None,
+        action: str,
+        at: datetime,
+        actor: str,
+        into: dict[str, Any] | None = None,
+        **payload: Any,
+    ) -> None:
         if row is not None and at <= self.now:
-            self.actions.append(LiveAction(row, action, at, actor, payload))
+            self.actions.append(LiveAction(row, action, at, actor, payload, into))
 
     def assign(self, row: dict[str, Any] | None, handler: str, actor: str = "demo_dept_head") -> None:
         """The department head gives the case to one of the department's handlers (a handler may take it for
@@ -401,6 +411,28 @@ class _Live:
         if row is not None:
             row.update(resolved_at=before(3, 15), outcome="explained", callback_at=before(2, 10))
             row.update(callback_reached=True, solved=False, satisfaction="unsatisfied", reopened_at=before(2, 11))
+        # 已合并: the same appeal logged twice this morning by the same petitioner; the dispatcher merges the second.
+        first = self.case(at(0.15))
+        self.dispatch(first)
+        second = self.case(at(0.2))
+        if first is not None and second is not None:
+            second.pop("_department")
+            for key in ("title", "description", "location", "petitioner_name", "petitioner_phone", "category"):
+                if key in first:
+                    second[key] = first[key]
+            self.act(second, "merge", at(0.2) + timedelta(minutes=20), "demo_dispatcher", into=first)
+        # 信访 (the petition workflow): a letter still to be decided, one declined (不予受理), and one whose written
+        # opinion the petitioner asked to have reviewed (复查中).
+        for received in (at(0.35), before(2)):
+            row = self.case(received, channel="letter", case_type="petition", department=None)
+            if row is not None:
+                row.pop("_department")
+        notice = "所反映事项已进入诉讼程序，依法不属于信访受理范围，请通过司法途径解决"
+        self.act(row, "decline_petition", before(1, 11), "demo_dispatcher", notice=notice)
+        row = self.handle(self.case(before(12), channel="letter", case_type="petition"))
+        if row is not None:
+            row.update(resolved_at=before(3, 15), outcome="explained")
+        self.act(row, "request_review", before(1, 10), "demo_dispatcher", reason="诉求人对处理意见不服，请求复查")
         # An enterprise's appeal, contacted within the hour.
         name, code, _large = next(e for e in self.enterprises if e[2])
         extra = {"enterprise_name": name, "enterprise_code": code}

@@ -267,6 +267,9 @@ def test_the_present_has_a_case_in_every_state(demo):
         "suspended",
         "resolved",
         "closed",
+        "merged",  # a duplicate merged by the dispatcher
+        "not_accepted",  # a petition declined (信访 不予受理)
+        "review_requested",  # a petition's opinion under review (复查中)
     } <= set(states), states
     assert states["closed"] > states["handling"] > 5
     last = dict(last_events)
