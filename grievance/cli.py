@@ -56,6 +56,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise DomainError(problem)
     cli_errors.check_can_listen(args.host, args.port)
     print(f"grievance 服务地址 (serving at): http://{args.host}:{args.port}/  API 文档 (docs): /docs")
+    from web.background import SERVE_ENV, serve_flag
+
+    # The outbox worker and the sweeper run in the served process(es) (web/background.py); every worker
+    # process reads the flag from the environment.
+    os.environ[SERVE_ENV] = serve_flag(settings, args.workers)
+    if settings.background_jobs and os.environ[SERVE_ENV] != "1":
+        print("SQLite 多进程：请另行运行 grievance outbox run 与 grievance sweep (run them as their own processes)")
     if args.workers > 1:
         # Each worker process builds its own app from the same GRIEVANCE_* environment.
         uvicorn.run("web.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
@@ -613,6 +620,12 @@ def build_parser() -> argparse.ArgumentParser:
     from grievance.backup import add_commands as add_backup_commands
 
     add_backup_commands(sub)  # backup, restore
+    from grievance.open311.cli import add_commands as add_open311_commands
+
+    add_open311_commands(sub)  # open311 keys create|list|revoke
+    from grievance.outbox.cli import add_commands as add_outbox_commands
+
+    add_outbox_commands(sub)  # outbox, subscriptions, sweep
     return parser
 
 

@@ -131,6 +131,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "Satisfaction": {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"},
     "PetitionerKind": {"resident": "群众", "enterprise": "企业"},
+    # The events the supervision sweeper records (grievance/supervision/sweeper.py), no workflow's actions.
+    "SystemEvent": {"auto_urge": "系统自动催办", "overdue": "已超期（系统记录）"},
 }
 
 # The same vocabularies for English pages; tests/web/test_languages.py checks both tables name the same codes.
@@ -181,6 +183,7 @@ LABELS_EN: dict[str, dict[str, str]] = {
         "unsatisfied": "Unsatisfied",
     },
     "PetitionerKind": {"resident": "Resident", "enterprise": "Enterprise"},
+    "SystemEvent": {"auto_urge": "System: automatic urge", "overdue": "Overdue (recorded by the system)"},
 }
 
 
@@ -193,3 +196,14 @@ def label_of(vocabulary: str, code: str, locale: str = "zh_CN") -> str:
     """One code's label in a locale, e.g. label_of("Channel", "station", "en") -> "City station"; an unknown
     code (an old row, a vocabulary a deployment dropped) is shown as itself rather than failing the page."""
     return labels_in(locale).get(vocabulary, {}).get(code, code)
+
+
+def role_label(role: str, locale: str = "zh_CN") -> str:
+    """A role's name for a message in a locale, never its code: role_label("handler") -> "承办人",
+    role_label("handler", "en") -> "Handler". An unknown code is shown as itself (label_of)."""
+    return label_of("Role", role, locale)
+
+
+def role_labels(roles: list[str] | tuple[str, ...] | frozenset[str], locale: str = "zh_CN") -> str:
+    """Several roles' names as a message lists them: "派单员、督办员" in Chinese, "Dispatcher, Supervisor" in English."""
+    return ("、" if locale != "en" else ", ").join(role_label(role, locale) for role in roles)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import fastapi_offline
@@ -19,11 +21,14 @@ from grievance.workflow.engine import Runtime
 from grievance.workflow.loader import load_workflows
 from web.api import api_router
 from web.api.schemas import install_openapi
+from web.background import BackgroundJobs
+from web.background import wanted as background_jobs_wanted
 from web.body_limits import BodyLimitMiddleware
 from web.errors import _is_page, install_error_handlers
 from web.input_guard import InputGuardMiddleware
 from web.lookup_throttle import LookupThrottle
 from web.no_store import NoStoreMiddleware
+from web.open311 import router as open311_router
 from web.pages import pages_router
 from web.pages.common import locale_of, render
 from web.security_headers import SecurityHeadersMiddleware, redoc_with_own_styles
@@ -112,10 +117,27 @@ def install_api_docs(app: FastAPI) -> None:
         return redoc_with_own_styles(page)  # its own CSP: ReDoc makes <style> elements at run time
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, background: bool | None = None) -> FastAPI:
+    """The application for `settings` (default: the GRIEVANCE_* environment). `background`: run the outbox
+    worker and the sweeper in this process (web/background.py); None (the default) decides by
+    background.wanted(settings), true only under `grievance serve`, so tests' apps get no threads."""
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_jobs = background_jobs_wanted(settings) if background is None else background
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        jobs = BackgroundJobs(app.state.sessions, app.state.runtime) if run_jobs else None
+        if jobs is not None:
+            jobs.start()
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="grievance",
         summary="诉求办理：受理、派单、办理、回访、归档 (case management for citizen and enterprise appeals)",
         version="0.1.0",
@@ -140,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # nosniff, no framing, Referrer-Policy, CSP (own files only), outermost so that a 500 page gets them too.
     app.build_middleware_stack = SecurityHeadersMiddleware.around(app.build_middleware_stack)  # type: ignore[method-assign]
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(open311_router, prefix="/open311/v2")  # Open311 GeoReport v2: its own error body
     install_openapi(app)  # components for the models routes read by hand (intake's CaseCreate)
     app.include_router(pages_router)
     # Every asset is served by the app itself: government intranets have no CDN.

@@ -33,11 +33,14 @@ from grievance.config import Settings
 from grievance.db import transaction
 from grievance.errors import DomainError, NotAuthenticated
 from grievance.users.service import user_for_token
+from web.open311.routes import is_open311, middleware_refusal
 
 log = logging.getLogger("grievance.web")
 
 API_PREFIX = "/api/"
 PUBLIC_API_PREFIX = "/api/v1/public/"
+# API routes that authenticate the sender by a signature of the body instead of a bearer token (the 12345 platform).
+SIGNED_API_PREFIXES = ("/api/v1/hotline12345/",)
 # Pages that take a POST from someone not signed in; every other page POST needs the session cookie.
 PUBLIC_PAGE_POSTS = frozenset({"/login", "/logout", "/track"})
 SESSION_COOKIE = "gv_session"  # web.pages.common.SESSION_COOKIE (not imported: pages import much at load)
@@ -118,8 +121,10 @@ class BodyLimitMiddleware:
 
     async def _gate(self, scope: Scope, path: str, headers: Headers) -> Response | None:
         """The answer to a request that may not send a body (401, or 303 to sign in), or None."""
+        if is_open311(path):
+            return None  # Open311 clients send their api_key in the form (web/open311); the size cap still applies
         if path.startswith(API_PREFIX):
-            if path.startswith(PUBLIC_API_PREFIX):
+            if path.startswith((PUBLIC_API_PREFIX, *SIGNED_API_PREFIXES)):
                 return None
             token = _bearer(headers)
             if token is None:
@@ -166,6 +171,8 @@ class BodyLimitMiddleware:
     def _error(self, scope: Scope, error: DomainError) -> Response:
         """The refusal as the API answers it (JSON) or as a page (the error page in the reader's language)."""
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
+        if is_open311(scope.get("path", "")):  # the GeoReport v2 error body
+            return middleware_refusal(scope["path"], error.status_code, error.message, error.message_en)
         if scope.get("path", "").startswith(API_PREFIX):
             return JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)
         request = Request(scope)

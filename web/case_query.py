@@ -12,9 +12,9 @@ from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from grievance.cases import listing, service
-from grievance.cases.access import may_read_personal_data
+from grievance.cases.access import check_phone_search
 from grievance.cases.models import Case
-from grievance.errors import BilingualValueError, Forbidden, InvalidInput, field_errors
+from grievance.errors import BilingualValueError, InvalidInput, field_errors
 from grievance.glossary import CaseType, Channel, Urgency
 from grievance.identifiers import halfwidth
 from grievance.reference.schemas import written_day
@@ -99,13 +99,8 @@ class CaseQuery(BaseModel):
     def to_filter(self, runtime: Runtime, user: User) -> listing.CaseFilter:
         """The domain's CaseFilter for this user. Raises InvalidInput for a state no workflow has and Forbidden
         (field `phone`) when the user's role may not search by phone (Settings.personal_data_roles)."""
-        if self.phone is not None and not may_read_personal_data(user, runtime.settings):
-            raise Forbidden(
-                f"角色 {user.role} 不能按电话号码查询",
-                f"role {user.role!r} may not search by phone; "
-                f"allowed: {', '.join(runtime.settings.personal_data_roles)}",
-                field="phone",
-            )
+        if self.phone is not None:
+            check_phone_search(user, runtime.settings)
         known = {code for w in runtime.workflows.definitions.values() for code in w.states}
         unknown = [s for s in self.state or [] if s not in known]
         if unknown:

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from grievance.db import transaction
 from grievance.errors import Forbidden, NotAuthenticated
+from grievance.glossary import role_label, role_labels
 from grievance.users.models import User
 from grievance.users.service import user_for_token
 from grievance.workflow.engine import Runtime
@@ -64,7 +65,9 @@ def require_roles(*roles: str):  # type: ignore[no-untyped-def]
     def check(user: CurrentUser) -> User:
         if user.role not in roles:
             raise Forbidden(
-                f"角色 {user.role} 无权进行此操作", f"role {user.role!r} may not do this; allowed: {', '.join(roles)}"
+                f"{role_label(user.role)}无权进行此操作；可进行的角色：{role_labels(roles)}",
+                f"the {role_label(user.role, 'en')} role may not do this; allowed: {role_labels(roles, 'en')}",
+                allowed=list(roles),  # the codes, for API clients
             )
         return user
 

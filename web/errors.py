@@ -31,7 +31,7 @@ def invalid_response(errors: list[dict[str, Any]]) -> JSONResponse:
 
 def _is_page(request: Request) -> bool:
     """HTML pages get error pages; the JSON API (and the static files) get JSON."""
-    return not request.url.path.startswith(("/api/", "/static/", "/healthz"))
+    return not request.url.path.startswith(("/api/", "/static/", "/healthz", "/open311/"))
 
 
 def _reader_locale(request: Request, viewer: Viewer | None) -> str:

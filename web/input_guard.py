@@ -297,8 +297,11 @@ def _inspector(scope: Scope) -> _BufferedBody | _MultipartTextFields | None:
 def refusal_response(scope: Scope, refusal: Refusal) -> Response:
     """The refusal as the error page (pages) or the API's error JSON."""
     from web.errors import _is_page  # late: web.errors imports the pages, which import much of the app
+    from web.open311.routes import is_open311, middleware_refusal
     from web.pages.common import locale_of, render
 
+    if is_open311(scope.get("path", "")):  # the GeoReport v2 error body
+        return middleware_refusal(scope["path"], refusal.status, refusal.message, refusal.message_en)
     request = Request(scope)
     if _is_page(request):
         message = refusal.message_en if locale_of(request) == "en" else refusal.message

@@ -8,7 +8,8 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import col
 
 from grievance.cases.models import Case
-from grievance.glossary import DEPARTMENT_ROLES
+from grievance.errors import Forbidden
+from grievance.glossary import DEPARTMENT_ROLES, role_label
 from grievance.users.models import User
 
 POOL_STATE = "pool"
@@ -74,6 +75,21 @@ def may_read_personal_data(user: User, settings: Any) -> bool:
     """Whether the user's role may see full phone and ID numbers and search by phone: the roles in
     Settings.personal_data_roles (DOMAIN.md, privacy). Masking on a case also needs `handles`."""
     return user.role in settings.personal_data_roles
+
+
+def check_phone_search(user: User, settings: Any) -> None:
+    """The one rule on searching cases by the petitioner's phone (the API's and the pages' lists, the intake
+    form's earlier-cases hint): only the roles that may read personal data (may_read_personal_data).
+
+    Raises Forbidden (403) naming the user's role by its label, with detail `field` "phone" and `allowed`, the
+    role codes that may (Settings.personal_data_roles)."""
+    if not may_read_personal_data(user, settings):
+        raise Forbidden(
+            f"{role_label(user.role)}不能按电话号码查询",
+            f"the {role_label(user.role, 'en')} role may not search by phone",
+            field="phone",
+            allowed=list(settings.personal_data_roles),
+        )
 
 
 def masked_petitioner(case: Case, user: User, personal_data_roles: list[str]) -> dict[str, Any]:

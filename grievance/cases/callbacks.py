@@ -1,6 +1,7 @@
 """The centre's callback (回访) work list: resolved cases whose callback clock runs, earliest due first, so no
 callback waits unseen. Which clocks are callback clocks is read from the workflows (the clocks that an action with
-the effect record_callback stops), never from a clock or action name (STYLE.md, item 2)."""
+the effect record_callback stops), never from a clock or action name (STYLE.md, item 2). A case the petitioner rated
+dissatisfied on the public page (cases/ratings.py) is here for a call, and its row carries that rating."""
 
 from __future__ import annotations
 
@@ -8,18 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func, tuple_
 from sqlmodel import Session, col, select
 
 from grievance.cases.access import visibility_filter
 from grievance.cases.listing import decode_cursor, encode_cursor, summarize_page
 from grievance.cases.models import AuditEntry, Case, CaseClock
+from grievance.cases.ratings import CALLBACK_EFFECT, ratings_since_resolution
 from grievance.cases.schemas import CaseSummary
 from grievance.users.models import User
 from grievance.workflow.engine import Runtime
 from grievance.workflow.loader import Workflows
 
-CALLBACK_EFFECT = "record_callback"
 CURSOR_KIND = "callback"
 
 
@@ -40,12 +42,31 @@ def callback_clocks(workflows: Workflows) -> set[str]:
     return names
 
 
+class SelfRatingNote(BaseModel):
+    """A rating the centre did not take itself (the petitioner's on the public page, or the 12345 platform's
+    callback result), as the callback list shows it: the latest since the case's resolution."""
+
+    source: str = Field(description="petitioner (诉求人自评) or 12345 (the platform's callback result)")
+    at: datetime
+    reached: bool
+    solved: bool | None
+    satisfaction: str | None = Field(description="satisfied, basically_satisfied or unsatisfied")
+    comment: str = Field(description="the petitioner's words as given; empty for none")
+    wants_call: bool = Field(description="dissatisfied or not solved: the centre calls the petitioner")
+
+
+class CallbackItem(CaseSummary):
+    """A row of the callback list: the case's summary and the latest self-reported rating of its resolution."""
+
+    self_rating: SelfRatingNote | None = None
+
+
 @dataclass
 class CallbackPage:
     """One page of the callback list: summaries (next_due_at and light count every clock, cases/deadlines.py) with
     the case rows they came from, the cursor of the next page (None on the last) and the true total."""
 
-    items: list[CaseSummary]
+    items: list[CallbackItem]
     cases: list[Case]
     next_cursor: str | None
     total: int
@@ -69,7 +90,8 @@ def list_callbacks(
     now: datetime | None = None,
 ) -> CallbackPage:
     """The cases whose callback clock runs, by that clock's due time (earliest first, then id), in keyset pages of
-    `limit` (1-200). Raises InvalidInput on the field `cursor` for a cursor not made by this list."""
+    `limit` (1-200), each with the latest self-reported rating of its resolution (`self_rating`, one query).
+    Raises InvalidInput on the field `cursor` for a cursor not made by this list."""
     now = now or runtime.now()
     where = _where(runtime, actor)
     stmt = select(Case, CaseClock.due_at).join(CaseClock, col(CaseClock.case_id) == col(Case.id)).where(*where)
@@ -86,4 +108,13 @@ def list_callbacks(
     session.add_all(
         AuditEntry(user_id=actor.id, action="list_confidential", case_id=c.id) for c in cases if c.confidential
     )
-    return CallbackPage(summarize_page(session, runtime, cases, actor, now), cases, next_cursor, int(total))
+    ratings = ratings_since_resolution(session, runtime, cases)
+    items = []
+    for summary in summarize_page(session, runtime, cases, actor, now):
+        latest = ratings.get(summary.id, [])[-1:]
+        note = None
+        if latest:
+            r = latest[0]
+            note = SelfRatingNote(**vars(r), wants_call=r.wants_call)
+        items.append(CallbackItem(**summary.model_dump(), self_rating=note))
+    return CallbackPage(items, cases, next_cursor, int(total))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 def _absent(value: object) -> bool:
@@ -167,8 +167,19 @@ CASE_COLUMNS = frozenset(
         "pending_extension_reason",
         "duplicate_of_id",
         "created_by_id",
+        "external_source",  # read as CaseDetail.external
+        "external_id",
+        "external_due_at",
     }
 )
+
+
+class ExternalRead(BaseModel):
+    """Where a case came from when another system sent it (a 12345 order, an Open311 request)."""
+
+    source: str = Field(description="12345 or open311")
+    id: str = Field(description="that system's id: the 12345 order number (工单编号), the Open311 token")
+    due_at: datetime | None = Field(description="the due time that system set (UTC): the 12345 platform's 办结时限")
 
 
 class CaseDetail(BaseModel):
@@ -224,6 +235,9 @@ class CaseDetail(BaseModel):
     merged_into: MergeTarget | None
     merged_cases: list[MergedCase]
     created_by_id: int | None
+    external: ExternalRead | None = Field(
+        default=None, description="the order of another system this case came from; none for a case logged here"
+    )
     petitioner: PetitionerRead
     clocks: list[ClockRead]
     available_actions: list[AvailableAction]
@@ -237,6 +251,19 @@ class CaseDetail(BaseModel):
     routing_suggestions: list[RoutingSuggestion] | None = Field(
         default=None, exclude_if=_absent, description="where to send the case: to dispatchers and supervisors"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _external(cls, data: Any) -> Any:
+        """`external` from the case's external_* columns (CASE_COLUMNS), which are read under this one name."""
+        if isinstance(data, dict) and "external" not in data and data.get("external_source"):
+            external = {
+                "source": data["external_source"],
+                "id": data.get("external_id") or "",
+                "due_at": data.get("external_due_at"),
+            }
+            return {**data, "external": external}
+        return data
 
 
 class ActionResult(CaseDetail):

@@ -37,7 +37,16 @@ from grievance.cases.schemas import CaseCreate
 from grievance.cases.upload_limits import too_large
 from grievance.db import find_by_ref
 from grievance.errors import Forbidden, InvalidInput, NotFound
-from grievance.glossary import DEPARTMENT_ROLES, CaseType, Channel, PetitionerKind, Role
+from grievance.glossary import (
+    DEPARTMENT_ROLES,
+    LABELS,
+    CaseType,
+    Channel,
+    PetitionerKind,
+    Role,
+    role_label,
+    role_labels,
+)
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.users.models import User
 from grievance.workflow.clocks import clock_status
@@ -114,10 +123,13 @@ def _link_id(session: Session, runtime: Runtime, model: type, ref: int | str, ke
 
 
 def _may_not_log(actor: User) -> Forbidden:
+    """The refusal of a role that may not log cases, naming roles by their labels (detail `allowed`: codes)."""
+    allowed = sorted(INTAKE_ROLES)
     return Forbidden(
-        f"角色 {actor.role} 不能登记诉求",
-        f"role {actor.role!r} may not log cases; "
-        "intake, dispatcher and supervisor may, and a liaison for their own enterprise",
+        f"{role_label(actor.role)}不能登记诉求；可登记的角色：{role_labels(allowed)}，包保干部可登记所包保企业的诉求",
+        f"the {role_label(actor.role, 'en')} role may not log cases; {role_labels(allowed, 'en')} may, "
+        "and a liaison cadre for their own enterprise",
+        allowed=allowed,  # the codes, for API clients
     )
 
 
@@ -383,7 +395,7 @@ def load_parts(session: Session, case: Case) -> CaseParts:
 
 
 # Events that are no workflow action, as a timeline names them.
-SYSTEM_EVENT_LABELS = {INTAKE: "受理登记", "attach": "上传附件", MERGED_IN: "合并入重复件"}
+SYSTEM_EVENT_LABELS = {INTAKE: "受理登记", "attach": "上传附件", MERGED_IN: "合并入重复件", **LABELS["SystemEvent"]}
 
 
 def case_detail(

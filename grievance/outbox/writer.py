@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import text
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
 
@@ -86,10 +87,23 @@ def event_body(session: OrmSession, case: Case, event: CaseEvent) -> dict[str, A
     }
 
 
+def _lock_case(session: OrmSession, case_id: int, locked: set[int]) -> None:
+    """PostgreSQL: hold the case's row until commit before its message takes an id, so that the messages of one
+    case commit in id order (an attachment, which does not move the case's version, and an action on the same
+    case would otherwise commit in either order, and the worker, which sends by id, could send them reversed).
+    SQLite has one writer at a time already."""
+    if case_id in locked or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": case_id})
+    locked.add(case_id)
+
+
 def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> None:
+    locked: set[int] = set()  # per flush; a second lock of a row this transaction holds returns at once
     for obj in list(session.new):
         if not isinstance(obj, CaseEvent) or obj.case_id is None:
             continue
+        _lock_case(session, obj.case_id, locked)
         case = session.get(Case, obj.case_id)
         if case is None:
             continue

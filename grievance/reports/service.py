@@ -15,7 +15,7 @@ from grievance.cases.models import AuditEntry
 from grievance.config import Settings
 from grievance.db import find_by_ref
 from grievance.errors import Forbidden, InvalidInput
-from grievance.glossary import LABELS, CaseType, Channel, LabelledEnum, PetitionerKind, Role
+from grievance.glossary import LABELS, CaseType, Channel, LabelledEnum, PetitionerKind, Role, role_label, role_labels
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.reports import queries
 from grievance.reports.metrics import FACTS, METRICS, ZONE_METRICS, metric
@@ -435,8 +435,9 @@ def scoped_filters(actor: User, filters: Filters) -> Filters:
     the department's own cases only."""
     if actor.role not in READERS:
         raise Forbidden(
-            f"角色 {actor.role} 不能查看报表",
-            f"role {actor.role!r} may not read reports; allowed: {', '.join(READERS)}",
+            f"{role_label(actor.role)}不能查看报表；可查看的角色：{role_labels(READERS)}",
+            f"the {role_label(actor.role, 'en')} role may not read reports; allowed: {role_labels(READERS, 'en')}",
+            allowed=list(READERS),  # the codes, for API clients
         )
     if actor.role == Role.dept_head:
         if filters.department_id not in (None, actor.department_id):
@@ -452,8 +453,10 @@ def check_monthly_reader(actor: User) -> None:
     allowed = [r for r in READERS if r != Role.dept_head]
     if actor.role not in allowed:
         raise Forbidden(
-            f"角色 {actor.role} 不能查看全区月报",
-            f"role {actor.role!r} may not read the zone's monthly report; allowed: {', '.join(allowed)}",
+            f"{role_label(actor.role)}不能查看全区月报；可查看的角色：{role_labels(allowed)}",
+            f"the {role_label(actor.role, 'en')} role may not read the zone's monthly report; "
+            f"allowed: {role_labels(allowed, 'en')}",
+            allowed=list(allowed),  # the codes, for API clients
         )
 
 

@@ -9,11 +9,12 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from grievance.db import find_by_ref, utcnow
 from grievance.errors import Duplicate, InvalidInput, NotFound, RefusedByRule
-from grievance.glossary import DEPARTMENT_ROLES, Role
+from grievance.glossary import DEPARTMENT_ROLES, Role, role_label
 from grievance.reference.models import Department
 from grievance.users.models import ApiToken, User, WebSession
 
@@ -79,7 +80,7 @@ def create_user(
     dept_id = find_department(session, department).id if department not in (None, "") else None  # type: ignore[arg-type]
     if role in DEPARTMENT_ROLES and dept_id is None:
         raise InvalidInput.field(
-            "department", "承办人和单位负责人必须属于一个单位", f"role {role!r} needs a department"
+            "department", "承办人和单位负责人必须属于一个单位", f"a {role_label(role, 'en')} belongs to a department"
         )
     if session.exec(select(User).where(User.username == username)).first():
         raise Duplicate(f"用户名 {username} 已存在", f"username {username!r} is taken")
@@ -232,10 +233,15 @@ def system_account(session: Session, *, username: str, display_name: str) -> Use
     Raises Duplicate if the username belongs to a person's account (a password is set)."""
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
-        user = User(username=username, display_name=display_name, role="intake", password_hash=None)
-        session.add(user)
-        session.flush()
-        return user
+        try:
+            # Two first requests at once: the loser's savepoint rolls back and it takes the winner's account.
+            with session.begin_nested():
+                user = User(username=username, display_name=display_name, role="intake", password_hash=None)
+                session.add(user)
+                session.flush()
+            return user
+        except IntegrityError:
+            user = session.exec(select(User).where(User.username == username)).one()
     if user.password_hash is not None:
         raise Duplicate(
             f"用户名 {username} 已被工作人员账号使用，不能作为系统接入账号",

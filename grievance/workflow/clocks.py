@@ -46,6 +46,10 @@ def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
         "remaining_seconds": None,
         "stopped_at": None,
         "extended_days": 0,
+        # A new round (re-dispatch, reopen): the sweeper urges it and records it overdue afresh
+        # (grievance/supervision/sweeper.py).
+        "auto_urged_at": None,
+        "overdue_noted_at": None,
     }
     clock = ctx.clocks.get(name)
     if clock is None:

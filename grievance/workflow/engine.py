@@ -24,7 +24,7 @@ from grievance.cases.states import current_state, record_state, state_after
 from grievance.config import Settings
 from grievance.db import find_by_ref, utcnow
 from grievance.errors import Forbidden, InvalidInput, NotAllowedNow, NotFound, RefusedByRule, StaleVersion
-from grievance.glossary import DEPARTMENT_ROLES, LABELS, label_of
+from grievance.glossary import DEPARTMENT_ROLES, LABELS, label_of, role_label, role_labels
 from grievance.reference.models import Department
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
@@ -269,8 +269,8 @@ def validate_input(
         errors.append(
             {
                 "field": key,
-                "message": f"动作 {action_name} 不接受字段 {key}；可用字段：{accepted}",
-                "message_en": f"action {action_name!r} takes no field {key!r}; accepted: {accepted}",
+                "message": f"「{action.label}」不接受字段 {key}；可用字段：{accepted}",
+                "message_en": f'"{action.label_in("en")}" takes no field {key!r}; accepted: {accepted}',
             }
         )
     payload: dict[str, Any] = {}
@@ -302,7 +302,7 @@ def validate_input(
                 }
             )
     if errors:
-        raise InvalidInput(f"动作 {action_name} 的输入有误", f"invalid input for {action_name}", errors)
+        raise InvalidInput(f"「{action.label}」的输入有误", f'invalid input for "{action.label_in("en")}"', errors)
     return payload, refs
 
 
@@ -399,8 +399,10 @@ def check_action(
         )
     if actor.role not in definition.roles:
         raise Forbidden(
-            f"角色 {actor.role} 不能执行 {definition.label}",
-            f"role {actor.role!r} may not {action}; allowed roles: {', '.join(definition.roles)}",
+            f"{role_label(actor.role)}不能执行「{definition.label}」；可执行的角色：{role_labels(definition.roles)}",
+            f'the {role_label(actor.role, "en")} role may not do "{definition.label_in("en")}"; '
+            f"allowed roles: {role_labels(definition.roles, 'en')}",
+            allowed=list(definition.roles),  # the codes, for API clients
         )
     scope = _scope_problem(case, actor, definition)
     if scope:

@@ -77,12 +77,12 @@ def test_403_for_a_role_the_action_does_not_allow_names_the_allowed_roles(world,
     assert response.status_code == 403
     body = response.json()
     assert body["error"] == "forbidden"
-    assert "allowed roles: dispatcher, supervisor" in body["message_en"]
+    assert "allowed roles: Dispatcher, Supervisor" in body["message_en"]
     assert "派单" in body["message"]
 
     leader = fire(world, no, "urge", "leader")
     assert leader.status_code == 403
-    assert "allowed roles: supervisor, dispatcher" in leader.json()["message_en"]
+    assert "allowed roles: Supervisor, Dispatcher" in leader.json()["message_en"]
     assert world.get(no, "dispatcher")["urge_count"] == 0
 
 
@@ -96,8 +96,9 @@ def test_leader_and_admin_cannot_intake(world, clock):
         )
         assert response.status_code == 403, user
         assert response.json()["error"] == "forbidden"
-        assert "intake, dispatcher and supervisor" in response.json()["message_en"]
-        assert user in response.json()["message"]
+        assert "Dispatcher, Front desk, Supervisor may" in response.json()["message_en"]
+        assert response.json()["message"].startswith({"leader": "领导", "admin": "管理员"}[user])  # a label, no code
+        assert response.json()["allowed"] == ["dispatcher", "intake", "supervisor"]
     assert listed(world, "dispatcher") == []
 
 
@@ -268,7 +269,7 @@ def test_the_phone_filter_is_refused_for_roles_without_personal_data(world, cloc
     assert listed(world, "dispatcher", phone=PHONE) == [no]
     refused = world.client.get(f"{API}/cases", params={"phone": PHONE}, headers=world.headers("leader"))
     assert refused.status_code == 403  # not a way to probe who called
-    assert "intake" in refused.json()["message_en"]
+    assert "intake" in refused.json()["allowed"]
 
 
 def test_query_code_is_shown_to_the_front_desk_only(world, clock):
@@ -434,7 +435,8 @@ def test_admin_only_endpoints_refuse_everyone_else(world, method, path, body):
     for user in ("intake", "dispatcher", "supervisor", "handler", "head", "leader"):
         response = world.client.request(method, f"{API}{path}", json=body, headers=world.headers(user))
         assert response.status_code == 403, (user, response.text)
-        assert "allowed: admin" in response.json()["message_en"]
+        assert response.json()["message_en"].endswith("allowed: Administrator")
+        assert response.json()["allowed"] == ["admin"]
     response = world.client.request(method, f"{API}{path}", json=body, headers=world.headers("admin"))
     assert response.status_code in (200, 201, 204), response.text
 
@@ -443,7 +445,8 @@ def test_meetings_are_created_by_the_front_desk(world):
     body = {"title": "第二期阳光恳谈会", "held_on": "2025-11-05", "station": "ZS01"}
     refused = world.client.post(f"{API}/meetings", json=body, headers=world.headers("handler"))
     assert refused.status_code == 403
-    assert "allowed: admin, intake, dispatcher, supervisor" in refused.json()["message_en"]
+    assert "allowed: Administrator, Front desk, Dispatcher, Supervisor" in refused.json()["message_en"]
+    assert refused.json()["allowed"] == ["admin", "intake", "dispatcher", "supervisor"]
     created = world.client.post(f"{API}/meetings", json=body, headers=world.headers("intake"))
     assert created.status_code == 201
     # Reading reference data needs only a login.
@@ -479,7 +482,18 @@ def test_public_tracking_shows_status_and_replies_but_no_personal_data(world, cl
     assert [r["reply"] for r in body["replies"]] == ["路灯已于今日修复"]
     for secret in ("张三", PHONE, ID_NO, "138****1234", "已电话联系"):
         assert secret not in shown.text, secret
-    keys = {"case_no", "title", "state", "state_label", "received_at", "resolved_at", "replies", "merged_into"}
+    keys = {
+        "case_no",
+        "title",
+        "state",
+        "state_label",
+        "received_at",
+        "resolved_at",
+        "replies",
+        "merged_into",
+        "can_rate",
+        "rating",
+    }
     assert set(body) == keys and body["merged_into"] is None  # no duplicate: nothing to point to
 
     assert world.client.get(f"{API}/public/cases/not-a-code").status_code == 404

@@ -649,7 +649,7 @@ def test_supervise_marks_the_case(world, clock):
     assert fire(world, no, "supervise", "supervisor").status_code == 422
     forbidden = fire(world, no, "supervise", "dispatcher", note="督办")
     assert forbidden.status_code == 403
-    assert "supervisor" in forbidden.json()["message_en"]
+    assert "Supervisor" in forbidden.json()["message_en"] and forbidden.json()["allowed"] == ["supervisor"]
     case = world.act(no, "supervise", "supervisor", note="列为重点督办件")
     assert case["supervised"] is True
     assert case["state"] == "received"

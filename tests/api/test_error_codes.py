@@ -100,7 +100,7 @@ def test_not_found_forbidden_and_not_authenticated(world, clock):
     no = world.intake()["case_no"]
     world.act(no, "dispatch", "dispatcher", department_id="CGJ")
     refused = bilingual(fire(world, no, "dispatch", "handler", department_id="JD1"), 403, "forbidden")
-    assert "allowed roles: dispatcher, supervisor" in refused["message_en"]
+    assert "allowed roles: Dispatcher, Supervisor" in refused["message_en"]
 
     anonymous = world.client.get(f"{API}/cases")
     bilingual(anonymous, 401, "not_authenticated")

@@ -89,7 +89,8 @@ def test_export_roles_and_the_audit_log(loaded):
     assert [who for _, who, _ in audit(loaded)] == ["admin", "supervisor", "dispatcher", "leader"]
     for user in ("intake", "handler", "head", "liaison"):
         body = export(loaded, as_user=user, expect=403).json()
-        assert "allowed: admin, supervisor, dispatcher, leader" in body["message_en"], user
+        assert "allowed: Administrator, Supervisor, Dispatcher, Leader" in body["message_en"], user
+        assert body["allowed"] == ["admin", "supervisor", "dispatcher", "leader"], user
     assert len(audit(loaded)) == 4  # refusals export nothing
 
 

@@ -561,7 +561,8 @@ def test_import_roles(world, engine):
     before = counts(engine)
     for user in ("intake", "handler", "head", "leader", "liaison"):
         body = upload(world, filename, data, as_user=user, expect=403)
-        assert "allowed: admin, supervisor, dispatcher" in body["message_en"], user
+        assert "allowed: Administrator, Supervisor, Dispatcher" in body["message_en"], user
+        assert body["allowed"] == ["admin", "supervisor", "dispatcher"], user
     assert counts(engine) == before
 
 

@@ -311,9 +311,9 @@ def test_categories_reload_from_the_file_or_say_why_not(app, browser, world, tmp
         [text_of(td) for td in tr.find_all("td")] for tr in b.page("/admin/categories").find("tbody").find_all("tr")
     ]
     assert rows == [
-        ["城市管理", "01", "城市管理局"],
-        ["└ 市政设施", "0101", "城市管理局 · 沿用上级"],
-        ["└ 路灯照明", "010101", "城市管理局 · 沿用上级"],
+        ["城市管理", "01", "城市管理局", "分组"],
+        ["└ 市政设施", "0101", "城市管理局 · 沿用上级", "分组"],
+        ["└ 路灯照明", "010101", "城市管理局 · 沿用上级", "开放"],  # an Open311 service
     ]
 
     # The deployment's own file names departments this small world lacks: the tree loads, and the message

@@ -12,6 +12,7 @@ from sqlmodel import func, select
 from grievance.cases.models import Attachment, AuditEntry, Case
 from grievance.db import transaction
 from grievance.reference.service import load_categories
+from tests.api._support import sh
 from tests.factories import World
 from tests.web.support import soup, text_of
 
@@ -219,6 +220,21 @@ def test_attachments_are_stored_with_the_case_and_a_refused_one_logs_nothing(app
     page = soup(response.text)
     assert "run.exe" in error_of(page, "files") and "不允许" in error_of(page, "files")
     assert case_count(app) == 1
+
+
+def test_a_file_over_the_limit_is_refused_in_the_apis_words(app, world: World, browser, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(app.state.runtime.settings, "attachment_max_bytes", 1024 * 1024)
+    big = ("现场照片.jpg", b"x" * (1024 * 1024 + 1), "image/jpeg")
+    b = browser("intake")
+    response = b.post("/intake", a_case(), files=[("files", big)])
+    assert response.status_code == 422 and case_count(app) == 0
+    no = world.intake()["case_no"]
+    api = world.client.post(f"/api/v1/cases/{no}/attachments", files={"files": big}, headers=world.headers("intake"))
+    assert api.status_code == 422
+    assert error_of(soup(response.text), "files") == api.json()["errors"][0]["message"] == "附件 现场照片.jpg 超过 1 MB"
+    b.client.cookies.set("lang", "en")
+    english = error_of(soup(b.post("/intake", a_case(), files=[("files", big)]).text), "files")
+    assert english.startswith("'现场照片.jpg' larger than 1 MB")
 
 
 def test_a_report_asks_for_the_accused_department_and_keeps_it_from_that_department(app, world: World, browser) -> None:  # type: ignore[no-untyped-def]
@@ -496,11 +512,22 @@ def test_meeting_mode_logs_one_case_after_another(app, world: World, browser) ->
     table = page.find("table", class_="fd-register")
     assert [text_of(r.find("td")) for r in table.find("tbody").find_all("tr")] == logged[::-1]
     first_row = [text_of(td) for td in table.find("tbody").find_all("tr")[-1].find_all("td")]
-    assert first_row[1:4] == ["路灯不亮", "待派单", "—"] and first_row[4].startswith("按时")
+    assert first_row[1:4] == ["路灯不亮", "待派单", "—"] and first_row[4].startswith("正常")  # as the work lists say
     assert "共 3 件，已办结 0 件，办理中 3 件" in text_of(page.find(id="meeting-cases"))
     with transaction(app.state.sessions) as session:
         cases = session.exec(select(Case)).all()
         assert {(c.channel, c.meeting_id) for c in cases} == {("meeting", world.meeting_id)}
+
+
+def test_the_meeting_register_words_its_traffic_light_as_the_work_lists_do(world: World, browser, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(sh(2025, 11, 3))  # Monday
+    no = world.intake(title="路灯不亮")["case_no"]
+    clock.set(sh(2025, 11, 7, 15))  # Friday: the clock of a case left in the pool ran out days ago
+    register = browser("intake").page(f"/meetings/{world.meeting_id}").find("table", class_="fd-register")
+    status = text_of(register.find("tbody").find("tr").find(class_="status"))
+    assert status.startswith("已超期") and "个工作日" in status  # how late, not only a red light
+    pool = browser("dispatcher").page("/pool").select_one(f'tr[data-case="{no}"] .status')
+    assert status == text_of(pool)  # one notation
 
 
 def test_a_meeting_case_with_an_error_comes_back_with_what_was_typed(app, world: World, browser) -> None:  # type: ignore[no-untyped-def]

@@ -34,6 +34,7 @@ ALLOWED_LATIN = {
     "PDF",
     "QR",
     "API",
+    "Open311",  # the standard's name (Open311 密钥, the categories' Open311 column)
     "Ctrl",
     "Enter",
     "Tab",
@@ -97,9 +98,11 @@ def _in_context(pattern: re.Pattern[str], text: str) -> list[str]:
 
 
 def english_fragments(text: str, data: set[str]) -> list[str]:
+    # Generated codes first: a random query code may contain a data value ("ZX" in "D5W8-2JKJ-ZXEV").
+    text = CODE_18.sub(" ", QUERY_CODE.sub(" ", CASE_NO.sub(" ", text)))
     for value in sorted(data, key=len, reverse=True):
         text = text.replace(value, "…")
-    text = CODE_18.sub(" ", FILE_PATH.sub(" ", QUERY_CODE.sub(" ", CASE_NO.sub(" ", text))))
+    text = FILE_PATH.sub(" ", text)
     allowed = "|".join(sorted(ALLOWED_LATIN))
     return _in_context(re.compile(rf"(?!(?:{allowed})\b)\b[A-Za-z]{{2,}}"), text)
 

@@ -81,6 +81,23 @@ def test_the_list_pages_with_a_more_link_that_keeps_the_filters(world, browser, 
     assert "回到第一页" in text_of(page.find(class_="pager"))
 
 
+def test_the_case_list_states_its_true_total_on_every_page(world, browser, clock, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(work_cases, "PAGE_SIZE", 2)
+    clock.set(MON)
+    for i in range(3):
+        dispatched(world, title=f"桂花巷井盖松动{i}")
+    world.intake(title="噪音扰民")
+    b = browser("dispatcher")
+    page = b.page("/cases?q=桂花巷")
+    assert len(rows(page)) == 2 and text_of(page.select_one("h1 .count")) == "共 3 件"  # all pages, not this one
+    assert text_of(b.page(page.find("a", rel="next")["href"]).select_one("h1 .count")) == "共 3 件"
+    assert text_of(b.page("/cases").select_one("h1 .count")) == "共 4 件"
+    assert text_of(browser("handler").page("/cases").select_one("h1 .count")) == "共 3 件"  # what the reader sees
+    assert text_of(b.page("/cases?q=没有这件").select_one("h1 .count")) == "共 0 件"
+    refused = soup(b.get("/cases?received_from=2025-13-01").text)  # no list, so no total
+    assert refused.select_one("h1 .count") is None
+
+
 def test_a_wrong_filter_is_named_next_to_its_field(world, browser, clock) -> None:  # type: ignore[no-untyped-def]
     world.intake()
     response = browser("dispatcher").get("/cases?received_from=2025-13-01&q=路灯")

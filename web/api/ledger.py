@@ -10,6 +10,7 @@ from starlette.datastructures import UploadFile
 from grievance.cases.access import mask_phone
 from grievance.cases.upload_limits import file_too_large
 from grievance.errors import Forbidden, InvalidInput
+from grievance.glossary import role_label, role_labels
 from grievance.ledger import exporter
 from grievance.ledger.importer import import_ledger as run_ledger_import
 from grievance.ledger.importer import read_ledger
@@ -49,8 +50,9 @@ def _importer(user: UserBeforeBody) -> User:
     """The import roles, checked before the upload is read (same 403 as require_roles)."""
     if user.role not in IMPORT_ROLES:
         raise Forbidden(
-            f"角色 {user.role} 无权进行此操作",
-            f"role {user.role!r} may not do this; allowed: {', '.join(IMPORT_ROLES)}",
+            f"{role_label(user.role)}无权进行此操作；可进行的角色：{role_labels(IMPORT_ROLES)}",
+            f"the {role_label(user.role, 'en')} role may not do this; allowed: {role_labels(IMPORT_ROLES, 'en')}",
+            allowed=list(IMPORT_ROLES),  # the codes, for API clients
         )
     return user
 

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from grievance.cases.upload_limits import file_too_large
 from grievance.errors import Forbidden, InvalidInput
+from grievance.glossary import role_label
 from grievance.ledger.importer import import_ledger as run_ledger_import
 from grievance.ledger.importer import read_ledger
 from grievance.ledger.template import column_guides, template_xlsx
@@ -43,8 +44,8 @@ def _import_viewer(request: Request) -> Viewer:
         raise LoginRequired()
     if viewer.user.role not in IMPORT_ROLES:
         raise Forbidden(
-            f"角色 {viewer.user.role} 无权打开此页面",
-            f"role {viewer.user.role!r} may not open this page; allowed: {', '.join(IMPORT_ROLES)}",
+            f"{role_label(viewer.user.role)}无权访问此页面",
+            f"a {role_label(viewer.user.role, 'en')} may not open this page",
             allowed=list(IMPORT_ROLES),
         )
     return viewer

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import Session, col
 
 from grievance.errors import DomainError, InvalidInput, NotFound
+from grievance.open311 import service as open311
 from grievance.reference import service as reference
 from grievance.reference.models import Category, Department, Enterprise, Station
 from grievance.reference.schemas import DepartmentIn, EnterpriseIn, StationIn
@@ -301,12 +302,14 @@ def _categories_page(
         else:
             parent = routing.get(category.parent_id, (None, False))[0] if category.parent_id in by_id else None
             routing[category.id] = (parent, True)
+    parents = {c.parent_id for c in categories}
     return render(
         request,
         "admin/categories.html",
         viewer,
         status_code=status_code,
         categories=ordered,
+        leaves={c.id for c in categories if c.id not in parents},  # only leaves can be Open311 services
         routing=routing,
         levels=[sum(1 for c in categories if c.level == n) for n in (1, 2, 3)],
         file=runtime_of(request).settings.categories_file,
@@ -317,6 +320,21 @@ def _categories_page(
 @router.get("/categories", response_class=HTMLResponse)
 def categories_list(request: Request, viewer: AdminViewer, session: DbSession) -> Response:
     return _categories_page(request, viewer, session)
+
+
+@router.post("/categories/open311", response_class=HTMLResponse)
+async def categories_open311(request: Request, viewer: AdminViewer, session: DbSession) -> Response:
+    """Which leaf categories Open311 clients may file requests in (the ticked `public` boxes, category ids)."""
+    form = await request.form()
+    check_csrf(viewer, form)
+    _ = gettext_for(viewer)
+    offered = {
+        int(v) for v in form.getlist("public") if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 19
+    }
+    count = open311.set_public_categories(session, offered)
+    return redirect(
+        "/admin/categories", flash=_("Open311 services saved: %(count)s categories offered") % {"count": count}
+    )
 
 
 @router.post("/categories/reload", response_class=HTMLResponse)

@@ -21,8 +21,9 @@ from grievance.cases.models import Case
 from grievance.cases.registers import CaseTally
 from grievance.cases.schemas import CaseCreate, CaseSummary
 from grievance.cases.service import INTAKE_ROLES, Upload, intake_case
+from grievance.cases.upload_limits import too_large
 from grievance.errors import DomainError, Forbidden, field_errors, field_label
-from grievance.glossary import CaseType, Channel, PetitionerKind, Role, Urgency
+from grievance.glossary import CaseType, Channel, PetitionerKind, Role, Urgency, role_label
 from grievance.identifiers import halfwidth
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.reference.service import list_all
@@ -84,8 +85,9 @@ def intake_desk(viewer: CurrentViewer, session: DbSession) -> Desk:
         return Desk(viewer, own, liaison_only=True)
     allowed = sorted(INTAKE_ROLES)
     raise Forbidden(
-        f"角色 {viewer.user.role} 不能登记诉求，包保干部只能登记所包保企业的诉求",
-        f"role {viewer.user.role!r} may not log cases; a liaison cadre may log their own enterprise's cases",
+        f"{role_label(viewer.user.role)}不能登记诉求，包保干部只能登记所包保企业的诉求",
+        f"the {role_label(viewer.user.role, 'en')} role may not log cases; "
+        "a liaison cadre may log their own enterprise's cases",
         allowed=allowed,
     )
 
@@ -204,12 +206,9 @@ def log_case(request: Request, session: Session, viewer: Viewer, posted: PostedF
     _ = gettext_for(viewer)
     runtime = request.app.state.runtime
     draft, errors = case_in(posted.values, runtime, viewer)
-    if posted.too_large:
-        limit_mb = runtime.settings.attachment_max_bytes // 1048576
-        errors["files"] = _("These files are larger than %(mb)s MB: %(names)s") % {
-            "mb": limit_mb,
-            "names": "、".join(posted.too_large),
-        }
+    if posted.too_large:  # worded as the API and the case page word it (grievance/cases/upload_limits.py)
+        refused = too_large(posted.too_large, runtime.settings.attachment_max_bytes)
+        errors.update(form_errors(refused, viewer.locale))
     if draft is None or errors:
         return Logged(None, errors, 422)
     try:

@@ -10,19 +10,19 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
 from grievance.cases import search
-from grievance.cases.access import may_read_personal_data
+from grievance.cases.access import check_phone_search
 from grievance.cases.listing import CaseFilter, list_cases
 from grievance.cases.models import Case
 from grievance.cases.phones import normalize_phone
 from grievance.cases.routing import suggest_departments
 from grievance.cases.schemas import CaseSummary
 from grievance.cases.service import possible_duplicates
-from grievance.errors import Forbidden, NotFound
+from grievance.errors import NotFound
 from grievance.glossary import CaseType, Channel
 from grievance.reference.models import Category, Department, Station
 from grievance.reference.service import get_or_404
 from web.deps import DbSession
-from web.pages.common import Viewer, gettext_for, redirect, render
+from web.pages.common import gettext_for, redirect, render
 from web.pages.frontdesk.desk import (
     Desk,
     IntakeDesk,
@@ -80,17 +80,6 @@ def intake_submit(posted: Posted, request: Request, desk: IntakeDesk, session: D
     return redirect(f"/cases/{case_no}/receipt", flash=_("Logged %(case_no)s") % {"case_no": case_no})
 
 
-def _require_phone_reader(request: Request, viewer: Viewer) -> None:
-    settings = request.app.state.runtime.settings
-    if not may_read_personal_data(viewer.user, settings):
-        roles = settings.personal_data_roles
-        raise Forbidden(
-            f"角色 {viewer.user.role} 不能按电话号码查询",
-            f"role {viewer.user.role!r} may not search by phone",
-            allowed=list(roles),
-        )
-
-
 def _clean_phone(phone: str) -> str:
     """The canonical phone, or "" while what is typed is no phone number yet (the hints stay quiet)."""
     return normalize_phone(phone) or ""
@@ -99,7 +88,7 @@ def _clean_phone(phone: str) -> str:
 @router.get("/intake/lookup", response_class=HTMLResponse)
 def petitioner_lookup(request: Request, desk: IntakeDesk, session: DbSession, petitioner_phone: str = "") -> Response:
     """The petitioner's earlier cases, found by phone (only for the roles that may see phone numbers)."""
-    _require_phone_reader(request, desk.viewer)
+    check_phone_search(desk.viewer.user, request.app.state.runtime.settings)
     phone = _clean_phone(petitioner_phone)
     items: list[CaseSummary] = []
     more = False

@@ -1,4 +1,5 @@
-"""The centre's board: overdue, due soon, extension requests, returned cases and key cases."""
+"""The centre's board: overdue, due soon, extension requests, returned cases and key cases, and which urges were
+automatic (the supervision sweeper's) and which a person's."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from grievance.cases import listing
 from grievance.glossary import Role
+from grievance.supervision.counts import automatic_urges, urge_split, urges_by_department
 from web.deps import DbSession
 from web.pages.common import (
     Viewer,
@@ -49,12 +51,20 @@ def board(request: Request, session: DbSession, viewer: Viewer = CENTRE_BOARD) -
         return rows_of(session, runtime, viewer, items, suggestions=suggestions), total, all_url(criteria)
 
     departments = all_departments(session)
+    overdue, due_soon = section(overdue=True), section(due_soon=True)
+    # Automatic vs manual urges of the late cases shown, and per department over all open cases.
+    late_cases = [row.case for row in [*overdue[0], *due_soon[0]] if row.case.urge_count]
+    automatic = automatic_urges(session, {c.id for c in late_cases if c.id is not None})
     return render(
         request,
         "work/board.html",
         viewer,
-        overdue=section(overdue=True),
-        due_soon=section(due_soon=True),
+        overdue=overdue,
+        due_soon=due_soon,
+        urges={c.id: urge_split(c.urge_count, automatic.get(c.id, 0)) for c in late_cases},  # type: ignore[misc]
+        department_urges=sorted(
+            urges_by_department(session, open_states(runtime)).items(), key=lambda item: -item[1].total
+        ),
         extensions=section(pending_extension=True),
         returned=section(suggestions=True, state=["returned"]),
         key_cases=section(supervised=True, state=open_states(runtime)),

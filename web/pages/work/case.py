@@ -111,6 +111,13 @@ def _payload_lines(
     for key, value in payload.items():
         if key == "handler" and "handler_id" in payload:  # shown on the handler_id line
             continue
+        if key == "self_reported":  # a rating the centre did not take (cases/ratings.py): `source` says whose
+            continue
+        if key == "source" and payload.get("self_reported"):
+            lines.append(
+                (_("Source"), _("Petitioner (self-rated)") if value == "petitioner" else _("12345 platform callback"))
+            )
+            continue
         if key == "inferred_from":  # a step the ledger did not record, at the time of another column
             lines.append((_("Time"), _(INFERRED_FROM.get(value, INFERRED_FROM["other"]))))
             continue
@@ -184,6 +191,10 @@ def _case_page(
     timeline = [
         {
             **event,
+            # The petitioner's self-rating is fired by a system account named in Chinese; English is in rating.po.
+            "actor": _("Petitioner (self-rated)")
+            if event["payload"].get("self_reported") and event["payload"].get("source") == "petitioner"
+            else event["actor"],
             "label": own_labels.get(event["action"])
             or (
                 workflow.actions[event["action"]].label_in(viewer.locale)

@@ -107,9 +107,11 @@ def case_list(request: Request, viewer: CurrentViewer, session: DbSession) -> Re
     filters, values, errors = _list_filter(request, viewer, runtime)
     items: list[CaseSummary] = []
     next_cursor = None
+    total: int | None = None  # over all pages, as the pool and the queues state theirs; none for a refused search
     if not errors:
         try:
             items, next_cursor = listing.list_cases(session, runtime, viewer.user, filters)
+            total = listing.count_cases(session, runtime, viewer.user, filters)
         except InvalidInput as exc:
             errors = form_errors(exc, viewer.locale)
             if "cursor" in errors:  # not a field of the form: the whole list
@@ -123,6 +125,7 @@ def case_list(request: Request, viewer: CurrentViewer, session: DbSession) -> Re
         viewer,
         status_code=422 if errors else 200,
         items=items,
+        total=total,
         light_of=light_of,
         values=values,
         errors=errors,
