@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Serves at GRIEVANCE_HOST:GRIEVANCE_PORT (from the environment or .env; default 127.0.0.1:8000).
 run: $(STAMP)
 	$(BIN)/grievance db upgrade
 	$(BIN)/grievance demo --if-empty

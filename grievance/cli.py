@@ -45,6 +45,38 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+SERVE_DEFAULTS = {"host": "127.0.0.1", "port": "8000"}
+
+
+def serve_setting(name: str) -> str:
+    """`grievance serve`'s default --host or --port (name "host" or "port") as text: GRIEVANCE_HOST or
+    GRIEVANCE_PORT from the environment, else from the `.env` file Settings reads (in the working directory, as
+    pydantic-settings reads it: the environment wins), else SERVE_DEFAULTS. Not a Settings field, so that a bad
+    GRIEVANCE_PORT is refused by `serve` as a bad --port (exit 2) and does not stop every other command."""
+    variable = f"GRIEVANCE_{name.upper()}"
+    if variable in os.environ:
+        return os.environ[variable]
+    env_file = Settings.model_config.get("env_file")
+    if isinstance(env_file, str) and Path(env_file).is_file():
+        from dotenv import dotenv_values
+
+        try:
+            found = dotenv_values(env_file).get(variable)
+        except (OSError, UnicodeDecodeError):
+            found = None  # Settings reports an unreadable .env when the command loads it
+        if found:
+            return found
+    return SERVE_DEFAULTS[name]
+
+
+def serve_address() -> str:
+    """The address `grievance serve` without options listens at, for a person to open: http://HOST:PORT (a
+    wildcard host, 0.0.0.0 or ::, shown as 127.0.0.1)."""
+    host = serve_setting("host")
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else f"[{host}]" if ":" in host else host
+    return f"http://{host}:{serve_setting('port').strip()}"
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -286,7 +318,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from grievance.demo import seed_demo
 
     with transaction(_session_factory(settings)) as session:
-        seed_demo(session, settings, if_empty=args.if_empty, out=sys.stdout)
+        seed_demo(session, settings, if_empty=args.if_empty, out=sys.stdout, address=serve_address())
     return 0
 
 
@@ -464,9 +496,11 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="create or migrate the schema (Alembic)").set_defaults(handler=cmd_db_upgrade)
 
     serve = sub.add_parser("serve", help="run the web service")
-    serve.add_argument("--host", default=os.environ.get("GRIEVANCE_HOST", "127.0.0.1"))
+    serve.add_argument("--host", default=serve_setting("host"), help="default: GRIEVANCE_HOST, else 127.0.0.1")
     # A string default goes through the type too, so a bad GRIEVANCE_PORT is reported like a bad --port.
-    serve.add_argument("--port", type=cli_errors.port, default=os.environ.get("GRIEVANCE_PORT", "8000"))
+    serve.add_argument(
+        "--port", type=cli_errors.port, default=serve_setting("port"), help="default: GRIEVANCE_PORT, else 8000"
+    )
     serve.add_argument(
         "--workers", type=cli_errors.workers, default=1, help="worker processes (PostgreSQL; SQLite wants 1)"
     )

@@ -77,8 +77,10 @@ class Settings(BaseSettings):
     background_jobs: bool = True
     # The outbox (grievance/outbox): a delivery is tried up to outbox_max_attempts times, waiting
     # base * 2^(attempt-1) seconds (capped at outbox_backoff_max_seconds) between tries, then it is dead (the
-    # admin may send it again); each HTTP request waits at most outbox_timeout_seconds.
-    outbox_max_attempts: int = Field(default=10, ge=1, le=100)
+    # admin may send it again); each HTTP request waits at most outbox_timeout_seconds. The defaults ride out a
+    # receiver down for a day: 5 s, 10 s … 2560 s, then hourly; the 34th failure, about 24.4 h (plus up to 10%
+    # jitter) after the first, makes it dead (docs/integrations.md, Retries).
+    outbox_max_attempts: int = Field(default=34, ge=1, le=100)
     outbox_backoff_base_seconds: float = Field(default=5.0, gt=0, le=3600)
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
     outbox_timeout_seconds: float = Field(default=10.0, gt=0, le=120)

@@ -55,13 +55,20 @@ LIAISON_CADRES = 20
 
 
 def seed_demo(
-    session: Session, settings: Settings, *, if_empty: bool, out: TextIO, now: datetime | None = None
+    session: Session,
+    settings: Settings,
+    *,
+    if_empty: bool,
+    out: TextIO,
+    now: datetime | None = None,
+    address: str = "http://127.0.0.1:8000",
 ) -> None:
     """Load the demo into an empty database and print the demo accounts with a fresh API token each; on a
     database that has it already, load nothing, issue and revoke no token (the tokens printed by the first
     load keep working) and print the accounts with how to get another token. With `if_empty`, a database
     that has users but not the demo is left alone. `now` (aware UTC, default the present) is the moment the
-    demo's present ends at (grievance.demo_now)."""
+    demo's present ends at (grievance.demo_now). `address` is where `grievance serve` listens (cli.serve_address),
+    printed in the example and the hint to open."""
     seeded = session.exec(select(User).where(User.username == "demo_admin")).first() is not None
     has_users = session.exec(select(User)).first() is not None
     if if_empty and has_users and not seeded:
@@ -76,7 +83,8 @@ def seed_demo(
             token = create_token(session, user, name="demo")
             password = DEMO_PASSWORD.format(role=role.value)
             out.write(f"  {username:<16} {role.value:<11} {password:<24} {token}  {display}\n")
-        out.write('\n例 (example): curl -H "Authorization: Bearer <token>" http://127.0.0.1:8000/api/v1/me\n\n')
+        out.write(f'\n例 (example): curl -H "Authorization: Bearer <token>" {address}/api/v1/me\n')
+        out.write(f"打开 (open) {address}/ 并以上面的账号登录 (and sign in with an account above)\n\n")
         return
     out.write("演示数据已载入，未改动 (the demo is already loaded; nothing changed)\n")
     out.write("\n演示账号（仅供演示）Demo accounts (demo only) — password:\n")
@@ -84,8 +92,9 @@ def seed_demo(
         out.write(f"  {username:<16} {role.value:<11} {DEMO_PASSWORD.format(role=role.value):<24} {display}\n")
     out.write(
         "\n首次载入时打印的 API 令牌仍然有效；另取一个令牌 (the API tokens printed by the first load still work; "
-        f"for another one): {_program()} token create demo_admin\n\n"
+        f"for another one): {_program()} token create demo_admin\n"
     )
+    out.write(f"打开 (open) {address}/ 并以上面的账号登录 (and sign in with an account above)\n\n")
 
 
 def _program() -> str:

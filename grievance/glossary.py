@@ -83,6 +83,28 @@ class PetitionerKind(LabelledEnum):
     enterprise = "enterprise"
 
 
+class KeyReason(LabelledEnum):
+    """Why a case is key (重点件, DOMAIN.md): an inspection referral is key from intake on (cases/intake.py).
+
+    The identifiers of issue 12's terms: key case (重点件) = a case whose `key_reason` is set; lead leader (包案领导) =
+    `Case.lead_leader_id`, a user of role leader; node (节点) = grievance.keycases.models.CaseNode, one step of a key
+    case's plan with a clock of its own."""
+
+    inspection = "inspection"
+    backlog = "backlog"
+    group_appeal = "group_appeal"
+    leader_instruction = "leader_instruction"
+    other = "other"
+
+
+class NodeStatus(LabelledEnum):
+    """Where a node (节点) of a key case's plan stands (grievance/keycases)."""
+
+    open = "open"
+    done = "done"
+    removed = "removed"
+
+
 # Roles whose users see and act on their own department's cases only.
 DEPARTMENT_ROLES = frozenset({Role.handler, Role.dept_head})
 # Case types whose petitioner and content are hidden from the department they accuse.
@@ -131,8 +153,19 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "Satisfaction": {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"},
     "PetitionerKind": {"resident": "群众", "enterprise": "企业"},
+    "KeyReason": {
+        "inspection": "巡视交办",
+        "backlog": "积案",
+        "group_appeal": "群体诉求",
+        "leader_instruction": "领导交办",
+        "other": "其他",
+    },
+    "NodeStatus": {"open": "进行中", "done": "已完成", "removed": "已取消"},
     # The events the supervision sweeper records (grievance/supervision/sweeper.py), no workflow's actions.
     "SystemEvent": {"auto_urge": "系统自动催办", "overdue": "已超期（系统记录）"},
+    # The accounts other systems act as (users.service.system_account), by username: pages name them so
+    # (users.service.account_label) whatever display name the account was created with.
+    "SystemAccount": {"open311": "Open311 接入", "hotline12345": "12345平台", "petitioner": "诉求人（自评）"},
 }
 
 # The same vocabularies for English pages; tests/web/test_languages.py checks both tables name the same codes.
@@ -183,7 +216,20 @@ LABELS_EN: dict[str, dict[str, str]] = {
         "unsatisfied": "Unsatisfied",
     },
     "PetitionerKind": {"resident": "Resident", "enterprise": "Enterprise"},
+    "KeyReason": {
+        "inspection": "Inspection referral",
+        "backlog": "Backlog case",
+        "group_appeal": "Group appeal",
+        "leader_instruction": "Leader's instruction",
+        "other": "Other",
+    },
+    "NodeStatus": {"open": "Open", "done": "Done", "removed": "Cancelled"},
     "SystemEvent": {"auto_urge": "System: automatic urge", "overdue": "Overdue (recorded by the system)"},
+    "SystemAccount": {
+        "open311": "Open311 client",
+        "hotline12345": "12345 platform",
+        "petitioner": "Petitioner (self-rating)",
+    },
 }
 
 

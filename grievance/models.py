@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def import_all_models() -> None:
     import grievance.cases.models
+    import grievance.keycases.models
     import grievance.open311.models
     import grievance.outbox.models
     import grievance.reference.models

@@ -49,6 +49,10 @@ class CaseQuery(BaseModel):
     supervised: bool | None = Field(None, description="key cases: supervised (督办), inspection referrals included")
     assignee_id: DbId | None = Field(None, description="the cases of this handler (承办人), by user id")
     unassigned: bool | None = Field(None, description="true: no handler of the department has it yet (未分配)")
+    key: bool | None = Field(None, description="key cases (重点件), whatever their reason")
+    lead_leader_id: DbId | None = Field(None, description="the key cases of this lead leader (包案领导), by user id")
+    no_lead_leader: bool | None = Field(None, description="true: key cases still waiting for their lead leader")
+    pending_node_change: bool | None = Field(None, description="a change to the plan of nodes awaits the supervisor")
     received_from: datetime | date | None = Field(
         None, description="2025-03-05 (a local day) or an aware time, 1900-01-01 to 2200-01-01"
     )

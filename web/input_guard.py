@@ -9,6 +9,9 @@ The answers, the same on SQLite and PostgreSQL, for the JSON API and the pages a
   `cookie:grievance_session`, `header:idempotency-key`), saying what is wrong in Chinese and English.
 - JSON deeper than MAX_JSON_DEPTH (64; our deepest body is 3 levels): 422 `json_too_deep`, checked by a scan
   before any parser recurses (Python's json raises RecursionError near 1,000 levels).
+Every form and query string is read as UTF-8, raw (`curl -d description=测试`) or percent-encoded, whatever
+charset it declares: raw bytes above 0x7F are passed on percent-encoded (Starlette would read them as Latin-1 and
+store mojibake), and bytes that are not UTF-8 (GBK) are refused, 422 naming the field ("is not valid UTF-8 text").
 Multipart file parts are not checked: binary files contain NUL bytes. The JSON inside a multipart text field
 (intake's `case` part) is checked by grievance.input_bounds' flush check, which also guards the CLI.
 
@@ -251,32 +254,76 @@ class _MultipartTextFields:
                     bytes(self._data)
                 )
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes) -> bytes:
+        """Take in a chunk; answer it unchanged, to pass on to the route."""
         if self.refusal is None and chunk:
             try:
                 self._parser.write(chunk)
             except Exception:  # a malformed body: the route's form parser answers it
                 self.refusal = None
+        return chunk
 
     def finish(self) -> Refusal | None:
         return self.refusal
 
 
+_RAW_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def escape_raw_bytes(data: bytes) -> bytes:
+    """`data` (a url-encoded body or query string) with every byte above 0x7F written as %XX, the rest untouched.
+
+    Starlette reads url-encoded forms and query strings as Latin-1 and percent-decodes them as UTF-8, so a raw
+    UTF-8 byte (`curl -d description=测试`) would be stored as Latin-1 mojibake (æµè¯); percent-encoded it is
+    decoded as UTF-8 like the `--data-urlencode` form, and bytes that are not UTF-8 (GBK) become lone surrogates
+    that the guard refuses naming the field. Byte by byte, so a chunk boundary inside a character does not
+    matter; bytes 0x00-0x7F (`+`, `&`, `=`, `%`) are left as they are, so the parse is otherwise unchanged."""
+    if data.isascii():
+        return data
+    return _RAW_BYTE.sub(lambda found: b"%%%02X" % found.group()[0], data)
+
+
 class _BufferedBody:
-    """A whole JSON or url-encoded body, checked once it has all arrived."""
+    """A whole JSON or url-encoded body, checked once it has all arrived. A url-encoded body's raw bytes above
+    0x7F are passed on percent-encoded (escape_raw_bytes): every form is read as UTF-8, whatever its charset."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._data = bytearray()
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes) -> bytes:
+        """Take in a chunk; answer the chunk to pass on to the route."""
+        if self.kind == "form":
+            chunk = escape_raw_bytes(chunk)
         self._data += chunk
+        return chunk
 
     def finish(self) -> Refusal | None:
         body = bytes(self._data)
         if self.kind == "json":
             return json_refusal(body)
         return _pairs_refusal(parse_qsl(body.decode("latin-1"), keep_blank_values=True, errors=_UNDECODED))
+
+
+_MULTIPART_CHARSET = re.compile(rb";\s*charset\s*=\s*(\"[^\"]*\"|[^;]*)", re.IGNORECASE)
+
+
+def utf8_scope(scope: Scope) -> Scope:
+    """`scope` as the app should read it: UTF-8 throughout. A query string's raw bytes above 0x7F percent-encoded
+    (escape_raw_bytes: Starlette would read them as Latin-1), and a multipart body's `charset=` parameter dropped
+    (Starlette would decode every text field with it, while the guard and the browsers' forms mean UTF-8). The
+    same scope when there is nothing to change."""
+    query = scope.get("query_string", b"")
+    changes: dict[str, Any] = {}
+    if not query.isascii():
+        changes["query_string"] = escape_raw_bytes(query)
+    headers = scope.get("headers", [])
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == b"content-type" and value.lower().lstrip().startswith(b"multipart/"):
+            plain = _MULTIPART_CHARSET.sub(b"", value)
+            if plain != value:
+                changes["headers"] = [*headers[:index], (name, plain), *headers[index + 1 :]]
+    return {**scope, **changes} if changes else scope
 
 
 def _inspector(scope: Scope) -> _BufferedBody | _MultipartTextFields | None:
@@ -296,12 +343,15 @@ def _inspector(scope: Scope) -> _BufferedBody | _MultipartTextFields | None:
 
 def refusal_response(scope: Scope, refusal: Refusal) -> Response:
     """The refusal as the error page (pages) or the API's error JSON."""
+    from web.api.hotline12345 import guard_message, is_hotline12345
     from web.errors import _is_page  # late: web.errors imports the pages, which import much of the app
     from web.open311.routes import is_open311, middleware_refusal
     from web.pages.common import locale_of, render
 
     if is_open311(scope.get("path", "")):  # the GeoReport v2 error body
         return middleware_refusal(scope["path"], refusal.status, refusal.message, refusal.message_en)
+    if is_hotline12345(scope.get("path", "")):  # the field named by the 12345 contract's Chinese names
+        refusal.message = guard_message(refusal.field, refusal.message)
     request = Request(scope)
     if _is_page(request):
         message = refusal.message_en if locale_of(request) == "en" else refusal.message
@@ -327,6 +377,7 @@ class InputGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = utf8_scope(scope)
         refusal = head_refusal(scope)
         if refusal is not None:
             await self._refuse(scope, send, refusal)
@@ -340,7 +391,7 @@ class InputGuardMiddleware:
         async def guarded_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
-                inspector.feed(message.get("body", b""))
+                message["body"] = inspector.feed(message.get("body", b""))
                 if not message.get("more_body", False):
                     found = inspector.finish()
                     if found is not None:

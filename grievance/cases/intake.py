@@ -8,7 +8,7 @@ from datetime import datetime
 
 from grievance.cases import query_codes, search
 from grievance.cases.models import Case
-from grievance.glossary import CONFIDENTIAL_TYPES, Channel
+from grievance.glossary import CONFIDENTIAL_TYPES, Channel, KeyReason
 from grievance.workflow.definition import WorkflowDef
 
 
@@ -39,10 +39,12 @@ def new_case(
     """A case in its workflow's initial state at `received_at` (aware UTC), not yet added to a session.
 
     Codes are the glossary's (channel, case_type, urgency, petitioner_kind). Reports (举报) are confidential
-    (DOMAIN.md, privacy rules); inspection referrals are always supervised (DOMAIN.md glossary, 巡视交办); the
+    (DOMAIN.md, privacy rules); inspection referrals are always supervised and always key cases (重点件, reason
+    inspection, marked at `received_at`; their lead leader is assigned later: issue 12, DOMAIN.md 巡视交办); the
     search terms cover title, description and location (cases.search). The caller validates the input and
     starts the intake clocks (workflow.engine.start_intake_clocks, or the importer's replay).
     """
+    inspection = channel == Channel.inspection
     return Case(
         case_no=case_no,
         query_code=query_codes.new_query_code(),  # short, unambiguous, unguessable: cases.query_codes
@@ -65,7 +67,9 @@ def new_case(
         category_id=category_id,
         accused_department_id=accused_department_id,
         confidential=case_type in CONFIDENTIAL_TYPES,
-        supervised=channel == Channel.inspection,
+        supervised=inspection,
+        key_reason=KeyReason.inspection.value if inspection else None,
+        key_marked_at=received_at if inspection else None,
         received_at=received_at,
         occurred_at=occurred_at or received_at,
         created_by_id=created_by_id,

@@ -25,8 +25,10 @@ from grievance.cases.schemas import CaseSummary
 from grievance.errors import InvalidInput
 from grievance.glossary import DEPARTMENT_ROLES
 from grievance.input_bounds import id_problem, moment_problem
+from grievance.keycases.models import NodePlanChange
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
+from grievance.workflow.definition import is_node_clock
 from grievance.workflow.engine import Runtime
 
 
@@ -52,6 +54,10 @@ class CaseFilter:
     supervised: bool | None = None  # key cases: supervised (督办), inspection referrals included
     assignee_id: int | None = None  # the cases of one handler (我的)
     unassigned: bool | None = None  # True: no handler yet (未分配); False: some handler has it
+    key: bool | None = None  # key cases (重点件: key_reason set), whatever their reason
+    lead_leader_id: int | None = None  # the key cases of one lead leader (包案领导)
+    no_lead_leader: bool | None = None  # True: a key case still waiting for its lead leader (重点件未定包案领导)
+    pending_node_change: bool | None = None  # a change to the plan of nodes awaits the supervisor
     sort: str = "received"  # "received" (newest first) or "due" (earliest due first, for queues)
     cursor: str | None = None
     limit: int = 50
@@ -139,6 +145,20 @@ def _filtered(
         where.append(pending if filters.pending_extension else ~pending)
     if filters.supervised is not None:
         where.append(Case.supervised == filters.supervised)
+    if filters.key is not None:
+        where.append(col(Case.key_reason).is_not(None) if filters.key else col(Case.key_reason).is_(None))
+    if filters.lead_leader_id is not None:
+        where.append(Case.lead_leader_id == filters.lead_leader_id)
+    if filters.no_lead_leader is not None:
+        no_leader = and_(col(Case.key_reason).is_not(None), col(Case.lead_leader_id).is_(None))
+        where.append(no_leader if filters.no_lead_leader else ~no_leader)
+    if filters.pending_node_change is not None:
+        pending = (
+            select(NodePlanChange.id)
+            .where(NodePlanChange.case_id == Case.id, NodePlanChange.status == "pending")
+            .exists()
+        )
+        where.append(pending if filters.pending_node_change else ~pending)
     if filters.unassigned is not None:
         where.append(col(Case.assignee_id).is_(None) if filters.unassigned else col(Case.assignee_id).is_not(None))
     if filters.received_from:
@@ -232,9 +252,10 @@ def user_names(session: Session, ids: set[int]) -> dict[int, str]:
 def summarize(
     runtime: Runtime, case: Case, now: datetime, actor: User, clocks: list[CaseClock], calendar: WorkCalendar
 ) -> CaseSummary:
-    """A case as a list row shows it to `actor`; `clocks` are its clocks not yet stopped (deadlines.deadline)."""
+    """A case as a list row shows it to `actor`; `clocks` are its clocks not yet stopped (deadlines.deadline). The
+    nodes' clocks of a key case are left out: a list's due time and light are the case's own (issue 12)."""
     workflow = runtime.workflows.get(case.workflow)
-    due = deadline(clocks, actor.role, calendar, now)
+    due = deadline([c for c in clocks if not is_node_clock(c.name)], actor.role, calendar, now)
     return CaseSummary(
         id=case.id,  # type: ignore[arg-type]
         case_no=case.case_no,

@@ -36,6 +36,8 @@ class Case(SQLModel, table=True):
         Index("ix_cases_assignee", "assignee_id", "next_due_at", "id"),  # a handler's own queue (我的)
         # A 12345 order or an Open311 request arrives once however often it is sent (issue 11).
         Index("uq_cases_external", "external_source", "external_id", unique=True),
+        Index("ix_cases_lead_leader", "lead_leader_id", "received_at", "id"),  # a leader's own key cases (我包案的件)
+        Index("ix_cases_key_reason", "key_reason", "received_at", "id"),  # every key case (key=true)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -107,6 +109,15 @@ class Case(SQLModel, table=True):
     # SHA-256 of the request first sent with idempotency_key (migration 0009): the same key with another request
     # is refused. NULL for cases logged before it.
     idempotency_sha256: str | None = Field(default=None, max_length=64)
+    # Key cases (重点件, grievance/keycases): why the case is key (a KeyReason code; NULL: not key), a note (required
+    # for "other"), its lead leader (包案领导: a user of role leader) and when it was marked. An inspection referral
+    # is key from intake on (cases/intake.new_case) and waits for its leader.
+    key_reason: str | None = Field(default=None, max_length=32)
+    # NULL rather than "" when there is none: a column default would be written by every insert of a Case row,
+    # also into a database migrated only up to an older revision (the migration tests insert such rows).
+    key_note: str | None = Field(default=None, max_length=500)
+    lead_leader_id: int | None = Field(default=None, foreign_key="users.id")
+    key_marked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Space-separated search tokens (Chinese bigrams, words); indexed by FTS5 (SQLite) or a generated
     # tsvector column with a GIN index (PostgreSQL), both made by the migration.
     search_terms: str = Field(default="", sa_type=Text)

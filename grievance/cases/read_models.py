@@ -170,8 +170,43 @@ CASE_COLUMNS = frozenset(
         "external_source",  # read as CaseDetail.external
         "external_id",
         "external_due_at",
+        # Key cases (issue 12): not personal data, read by every reader of the case.
+        "key_reason",
+        "key_note",
+        "lead_leader_id",
+        "key_marked_at",
     }
 )
+
+
+class NodeRead(BaseModel):
+    """One node (节点) of a key case's plan (grievance/keycases). Times UTC."""
+
+    seq: int = Field(description="the node's number on the case (1, 2...); complete_node names it")
+    name: str
+    department_id: int | None = Field(description="the responsible department (责任单位)")
+    department: str | None
+    due_text: str = Field(description="how the due was set: '5 working_days' or a day '2025-10-31'")
+    due_at: datetime
+    evidence_required: bool = Field(description="completing it needs at least one file of the case")
+    status: str = Field(description="open, done or removed (dropped by an approved change)")
+    light: str = Field(description="running, due_soon, overdue, paused, met, met_late or removed")
+    late_by: int | None = Field(description="when overdue: whole working days past due_at (a begun one counts)")
+    completed_at: datetime | None
+    completed_by: str | None
+    completion_note: str
+    attachment_ids: list[int] = Field(description="the files given as its evidence")
+
+
+class NodeChangeRead(BaseModel):
+    """A change to the plan waiting for the supervisor: the rows proposed (as the action `propose_node_change`
+    took them; a row with `seq` keeps that node, one without is new, an open node left out would be removed)."""
+
+    id: int
+    reason: str
+    proposed_at: datetime
+    proposed_by: str | None
+    nodes: list[dict[str, Any]]
 
 
 class ExternalRead(BaseModel):
@@ -238,6 +273,16 @@ class CaseDetail(BaseModel):
     external: ExternalRead | None = Field(
         default=None, description="the order of another system this case came from; none for a case logged here"
     )
+    key: bool = Field(default=False, description="a key case (重点件): key_reason is set")
+    key_reason: str | None = Field(
+        default=None, description="why it is key: inspection, backlog, group_appeal, leader_instruction or other"
+    )
+    key_note: str | None = Field(default=None, description="why, in words (required for the reason other)")
+    lead_leader_id: int | None = None
+    lead_leader: AssigneeRead | None = Field(default=None, description="the lead leader (包案领导)")
+    key_marked_at: datetime | None = None
+    nodes: list[NodeRead] = Field(default_factory=list, description="the plan of nodes of a key case, in order")
+    pending_node_change: NodeChangeRead | None = None
     petitioner: PetitionerRead
     clocks: list[ClockRead]
     available_actions: list[AvailableAction]

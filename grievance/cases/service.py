@@ -47,10 +47,11 @@ from grievance.glossary import (
     role_label,
     role_labels,
 )
+from grievance.keycases.service import key_detail
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.users.models import User
 from grievance.workflow.clocks import clock_status
-from grievance.workflow.definition import INTAKE
+from grievance.workflow.definition import INTAKE, is_node_clock
 from grievance.workflow.effects import MERGED_IN
 from grievance.workflow.engine import Runtime, available_actions, record_intake, start_intake_clocks
 
@@ -176,11 +177,14 @@ def _validate_links(
 @dataclass(frozen=True)
 class ExternalOrder:
     """Where a case came from when another system sent it: source "12345" or "open311", that system's id (the
-    order number, the Open311 token: unique per source) and the due time that system set (UTC), if any."""
+    order number, the Open311 token: unique per source) and the due time that system set (UTC), if any;
+    `content_sha256`, the order's content hashed, is written with the case (idempotency_sha256) so that a later push
+    of the same id tells a retry from other content without a second write (the case starts at version 1)."""
 
     source: str
     id: str
     due_at: datetime | None = None
+    content_sha256: str | None = None
 
 
 def intake_case(
@@ -242,6 +246,7 @@ def intake_case(
     case.idempotency_sha256 = fingerprint
     if external is not None:
         case.external_source, case.external_id, case.external_due_at = external.source, external.id, external.due_at
+        case.idempotency_sha256 = external.content_sha256 or case.idempotency_sha256
     clocks = start_intake_clocks(session, runtime, case, actor)
     # Before the case number: the counter row stays locked until commit, so keep that stretch short.
     duplicates = possible_duplicates(session, runtime, case, actor)
@@ -435,7 +440,9 @@ def case_detail(
                 "label": workflow.clocks[c.name].label if c.name in workflow.clocks else c.name,
             }
             for c in clocks
+            if not is_node_clock(c.name)  # a key case's nodes: key_detail's `nodes`
         ],
+        **key_detail(session, workflow, case, list(clocks), calendar, now),
         available_actions=available_actions(session, runtime, case, actor, now, clocks=clocks),
         timeline=[
             {

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from grievance.cases.models import NO_DUE, Case, CaseClock, CaseState
 from grievance.errors import StaleVersion
-from grievance.workflow.definition import MERGE_EFFECT, RESOLVE_CLOCK, RESPOND_CLOCK
+from grievance.workflow.definition import MERGE_EFFECT, RESOLVE_CLOCK, RESPOND_CLOCK, is_node_clock
 
 
 def state_after(
@@ -29,8 +29,10 @@ def state_after(
       whose action just taken has that effect (`effects`: a ledger replay that links the target after insert).
     - The latest callback's answers are the case's callback columns (record_callback writes them, a new
       resolution clears them); while they are clear, the previous row's answers carry over.
-    - On time: the clocks the code names (definition.REQUIRED_CLOCKS, which the loader insists on)."""
-    by_name = {c.name: c for c in clocks}
+    - On time: the clocks the code names (definition.REQUIRED_CLOCKS, which the loader insists on).
+    - The nodes' clocks of a key case (definition.is_node_clock) count in nothing here: not `late`, not
+      `next_due_at`, so a late node changes no rate (issue 12)."""
+    by_name = {c.name: c for c in clocks if not is_node_clock(c.name)}
 
     def stopped_on_time(name: str) -> bool:
         clock = by_name.get(name)

@@ -1,32 +1,37 @@
 """Work orders (工单) the city's 12345 platform pushes to us, and its callback (回访) results: checked (signature,
 fields), taken in once through the front desk's own intake path, and answered in the contract's terms (README,
-"12345 工单对接 / 12345 work orders").
+"12345 工单对接 / 12345 work orders"). The bodies and their checks are grievance/hotline12345/contract.py.
 
 There is no public specification of a 12345 platform's API: this is our own contract, modelled on how Chinese 12345
 platforms exchange orders (派单 in; 签收, 退单, 延期申请, 办结 out: grievance/hotline12345/outbound.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from grievance.cases.models import Case, CaseEvent
-from grievance.cases.phones import INVALID_EN, INVALID_ZH, normalize_phone
 from grievance.cases.schemas import CaseCreate, PetitionerIn
 from grievance.cases.service import ExternalOrder, intake_case
 from grievance.config import Settings
-from grievance.errors import BilingualValueError, Conflict, DomainError, InvalidInput, NotFound, field_errors
-from grievance.glossary import CaseType, Channel, Satisfaction, Urgency
+from grievance.errors import Conflict, DomainError, InvalidInput, NotFound
+from grievance.glossary import CaseType, Channel, Urgency
+from grievance.hotline12345.contract import (
+    CallbackIn,
+    Checked,
+    OrderIn,
+    check,
+    order_id_problem,
+    parse,
+    problem,
+    refuse,
+)
 from grievance.hotline12345.signature import REPLAY_WINDOW_SECONDS, signature_problem
-from grievance.input_bounds import checked_moment
 from grievance.reference.models import Category, Department
 from grievance.users.models import User
 from grievance.users.service import system_account
@@ -36,40 +41,8 @@ SOURCE = "12345"  # Case.external_source of a 12345 order
 ACCOUNT_USERNAME = "hotline12345"  # the system account the platform acts as (timeline: 12345平台)
 ACCOUNT_NAME = "12345平台"
 
-# The platform's words, and our codes, for the closed vocabularies of the contract.
-ORDER_TYPES = {
-    "求助": "help",
-    "投诉": "complaint",
-    "咨询": "consult",
-    "建议": "suggestion",
-    "举报": "report",
-    "表扬": "praise",
-}
-URGENCIES = {"一般": "normal", "紧急": "urgent", "特急": "emergency"}
-SATISFACTIONS = {"满意": "satisfied", "基本满意": "basically_satisfied", "不满意": "unsatisfied"}
 # Separators of a category name path: 城乡建设/市政设施/路灯, 城乡建设>市政设施>路灯.
 _PATH_SEPARATORS = ("／", "＞", ">", "/")
-
-# The contract's field names in Chinese, for error messages (the JSON "field" keeps the key).
-FIELD_ZH = {
-    "order_id": "工单编号",
-    "title": "工单标题",
-    "content": "诉求内容",
-    "petitioner_name": "诉求人姓名",
-    "petitioner_phone": "联系电话",
-    "address": "事发地址",
-    "category": "业务分类",
-    "urgency": "紧急程度",
-    "order_type": "诉求类型",
-    "accused_department": "被举报单位",
-    "received_at": "受理时间",
-    "due_at": "办结时限",
-    "reached": "是否联系到诉求人",
-    "solved": "是否解决",
-    "satisfaction": "满意度",
-    "comment": "回访意见",
-    "body": "请求内容",
-}
 
 
 class NotConfigured(DomainError):
@@ -124,180 +97,6 @@ def check_signature(settings: Settings, headers: Mapping[str, str], body: bytes,
         )
         error.code = "signature_invalid"
         raise error
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, str) and "\x00" in value:
-        raise BilingualValueError("含有不可见的空字符", "contains a NUL character")
-    return value
-
-
-def _vocabulary(value: str, words: dict[str, str], codes: type[Any], zh: str, en: str) -> str:
-    """Our code for a value the platform sends in Chinese (投诉) or as our code (complaint)."""
-    code = words.get(value, value)
-    if code in {member.value for member in codes} and code in words.values():
-        return code
-    accepted = "、".join(words)
-    raise BilingualValueError(
-        f"{zh}「{value}」无法识别，可填写：{accepted}",
-        f"{en} {value!r} is not accepted; accepted: {', '.join(words)} (or {', '.join(words.values())})",
-    )
-
-
-def _utc(value: datetime) -> datetime:
-    return checked_moment(value).astimezone(UTC)
-
-
-class _In(BaseModel):
-    # Fields this contract does not read are ignored: the platform may send more than we take.
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        return _text(value)
-
-
-class OrderIn(_In):
-    """One work order as the platform pushes it (派单). Times carry their offset (2025-03-05T09:30:00+08:00) and are
-    kept in UTC."""
-
-    order_id: str = Field(
-        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", description="工单编号: the platform's order number"
-    )
-    title: str = Field(min_length=1, max_length=200, description="工单标题")
-    content: str = Field(default="", max_length=5000, description="诉求内容")
-    petitioner_name: str = Field(default="", max_length=100, description="诉求人姓名")
-    petitioner_phone: str = Field(
-        default="", max_length=32, description="联系电话: stored in the form of grievance/cases/phones.py"
-    )
-    address: str = Field(default="", max_length=200, description="事发地址")
-    category: str = Field(
-        default="",
-        max_length=200,
-        description="业务分类: our category code (e.g. CS-01-02) or its name path 城乡建设/市政设施/路灯; "
-        "an unknown one is accepted without a category, with a warning",
-    )
-    urgency: str = Field(default="一般", description="紧急程度: 一般 | 紧急 | 特急 (or normal | urgent | emergency)")
-    order_type: str = Field(
-        description="诉求类型: 求助 | 投诉 | 咨询 | 建议 | 举报 | 表扬 (or help, complaint, consult, suggestion, "
-        "report, praise)"
-    )
-    accused_department: str = Field(
-        default="",
-        max_length=100,
-        description="被举报单位: our department code or name; required for 举报 (that department never sees the case)",
-    )
-    received_at: AwareDatetime = Field(description="受理时间: when the platform took the call (来电/受理)")
-    due_at: AwareDatetime | None = Field(default=None, description="办结时限: the platform's own due time")
-
-    @field_validator("petitioner_phone")
-    @classmethod
-    def _phone(cls, value: str) -> str:
-        phone = normalize_phone(value)
-        if phone is None:
-            raise BilingualValueError(INVALID_ZH, INVALID_EN)
-        return phone
-
-    @field_validator("urgency")
-    @classmethod
-    def _urgency(cls, value: str) -> str:
-        return _vocabulary(value, URGENCIES, Urgency, "紧急程度", "urgency")
-
-    @field_validator("order_type")
-    @classmethod
-    def _order_type(cls, value: str) -> str:
-        return _vocabulary(value, ORDER_TYPES, CaseType, "诉求类型", "order_type")
-
-    @field_validator("received_at", "due_at")
-    @classmethod
-    def _moment(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else _utc(value)
-
-    @model_validator(mode="after")
-    def _rules(self) -> OrderIn:
-        if self.order_type == CaseType.report and not self.accused_department:
-            raise ValueError("accused_department")
-        if self.due_at is not None and self.due_at <= self.received_at:
-            raise ValueError("due_at")
-        return self
-
-    def fingerprint(self) -> str:
-        """SHA-256 (hex) of the order as validated (phone normalised, times in UTC, keys sorted): two pushes of
-        one order give the same value whatever their JSON layout."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-class CallbackIn(_In):
-    """The platform's callback (回访) result for an order it sent us and we resolved."""
-
-    reached: bool = Field(description="是否联系到诉求人")
-    solved: bool | None = Field(default=None, description="是否解决: required when reached")
-    satisfaction: str | None = Field(
-        default=None,
-        description="满意度: 满意 | 基本满意 | 不满意 (or satisfied | basically_satisfied | unsatisfied); required "
-        "when reached",
-    )
-    comment: str = Field(default="", max_length=500, description="回访意见 (at most 500 characters)")
-
-    @field_validator("satisfaction")
-    @classmethod
-    def _satisfaction(cls, value: str | None) -> str | None:
-        return (
-            None if value in (None, "") else _vocabulary(value, SATISFACTIONS, Satisfaction, "满意度", "satisfaction")
-        )
-
-    @model_validator(mode="after")
-    def _rules(self) -> CallbackIn:
-        if self.reached and self.solved is None:
-            raise ValueError("solved")
-        if self.reached and self.satisfaction is None:
-            raise ValueError("satisfaction")
-        if not self.reached:
-            self.solved, self.satisfaction = None, None
-        return self
-
-
-# The rules a model_validator checks, by the field its ValueError names: (中文, English).
-_RULES = {
-    "accused_department": ("举报件须填写被举报单位，该单位看不到此件", "a 举报 (report) needs accused_department"),
-    "due_at": ("办结时限应晚于受理时间", "due_at must be after received_at"),
-    "solved": ("联系到诉求人时须填写是否解决", "solved is required when reached is true"),
-    "satisfaction": ("联系到诉求人时须填写满意度", "satisfaction is required when reached is true"),
-}
-
-
-def _problems(exc: ValidationError) -> list[dict[str, Any]]:
-    """pydantic's errors as the contract's field problems, named by the contract's Chinese field names."""
-    out = []
-    for err, problem in zip(exc.errors(), field_errors(list(exc.errors()), skip_body=False), strict=True):
-        cause = (err.get("ctx") or {}).get("error")
-        if not err.get("loc") and isinstance(cause, ValueError) and str(cause) in _RULES:
-            name = str(cause)
-            zh, en = _RULES[name]
-            out.append({"field": name, "message": f"{FIELD_ZH[name]}：{zh}", "message_en": f"{name}: {en}"})
-            continue
-        name = problem["field"]
-        zh = problem["message"].split("：", 1)[-1]
-        out.append({**problem, "message": f"{FIELD_ZH.get(name.split('.')[0], name)}：{zh}"})
-    return out
-
-
-def parse(model: type[Any], body: bytes, what_zh: str, what_en: str) -> Any:
-    """The body as `model`, or InvalidInput (422) listing every field's problem in both languages."""
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput.field(
-            "body", "请求体不是有效的 JSON（UTF-8）", "the body is not valid JSON (UTF-8)"
-        ) from None
-    if not isinstance(data, dict):
-        raise InvalidInput.field("body", "请求体应为 JSON 对象 {...}", "the body must be a JSON object {...}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidInput(f"{what_zh}有误", f"invalid {what_en}", _problems(exc)) from None
 
 
 @dataclass
@@ -379,6 +178,26 @@ def _same_order(session: Session, order: OrderIn, case: Case, fingerprint: str) 
     return OrderOutcome(case, created=False, warnings=_warnings(session, order, case))
 
 
+def _accused(session: Session, checked: Checked) -> tuple[str | None, list[dict[str, Any]]]:
+    """Our code of the accused department the order names (None: none named), and the problems so far plus an
+    unknown department's: the one check that needs the database, reported with the others."""
+    problems = list(checked.problems)
+    named = checked.values.get("accused_department")
+    if not named:
+        return None, problems
+    department = _department(session, named)
+    if department is None:
+        problems.append(
+            problem(
+                "accused_department",
+                f"本方没有单位「{named}」，请填写本方单位代码或名称",
+                f"no department {named!r} of ours (give our code or name)",
+            )
+        )
+        return None, problems
+    return department.code, problems
+
+
 def receive_order(session: Session, runtime: Runtime, *, body: bytes, now: datetime | None = None) -> OrderOutcome:
     """Take in one pushed order (the signature already checked: check_signature) through cases.service.intake_case:
     channel hotline, the platform's system account as the actor, ExternalOrder("12345", order_id, due_at UTC).
@@ -387,26 +206,19 @@ def receive_order(session: Session, runtime: Runtime, *, body: bytes, now: datet
     content raises OrderIdReused (409). Concurrent pushes of one order make one case: the unique index on
     (external_source, external_id) refuses the second insert inside a savepoint, which then reads the first.
     The platform's received time becomes the case's occurred_at; our own clocks start now. Raises InvalidInput
-    (422) naming the contract's field: a phone that is no phone, an unknown accused department, a received time
-    in the future."""
-    order: OrderIn = parse(OrderIn, body, "12345 工单内容", "12345 order")
-    fingerprint = order.fingerprint()
-    existing = order_case(session, order.order_id)
-    if existing is not None:
-        return _same_order(session, order, existing, fingerprint)
+    (422) listing every problem at once, each naming the contract's field: a phone that is no phone, an unknown
+    accused department, a received time in the future, a due time before it..."""
     now = now or runtime.now()
-    if order.received_at > now + timedelta(minutes=5):
-        raise InvalidInput.field("received_at", "受理时间：不能晚于现在", "received_at: cannot be in the future")
-    accused = None
-    if order.accused_department:
-        department = _department(session, order.accused_department)
-        if department is None:
-            raise InvalidInput.field(
-                "accused_department",
-                f"被举报单位：本方没有单位「{order.accused_department}」，请填写本方单位代码或名称",
-                f"accused_department: no department {order.accused_department!r} of ours (give our code or name)",
-            )
-        accused = department.code
+    checked = check(OrderIn, body, now=now)
+    if not checked.problems:
+        existing = order_case(session, checked.model.order_id)
+        if existing is not None:
+            return _same_order(session, checked.model, existing, checked.model.fingerprint())
+    accused, problems = _accused(session, checked)
+    if problems:
+        raise refuse(problems, "12345 工单内容", "12345 order")
+    order: OrderIn = checked.model
+    fingerprint = order.fingerprint()
     category = find_category(session, order.category)
     case_in = CaseCreate(
         channel=Channel.hotline,
@@ -421,7 +233,9 @@ def receive_order(session: Session, runtime: Runtime, *, body: bytes, now: datet
         occurred_at=min(order.received_at, now),
     )
     actor = platform_account(session)
-    external = ExternalOrder(SOURCE, order.order_id, order.due_at)
+    # The order's fingerprint, written with the case (so it starts at version 1 like every other case), tells a
+    # retry (same content) from a reuse of the id (other content) later on.
+    external = ExternalOrder(SOURCE, order.order_id, order.due_at, content_sha256=fingerprint)
     try:
         with session.begin_nested():
             result = intake_case(session, runtime, case_in=case_in, actor=actor, now=now, external=external)
@@ -430,9 +244,6 @@ def receive_order(session: Session, runtime: Runtime, *, body: bytes, now: datet
         if twin is None:
             raise
         return _same_order(session, order, twin, fingerprint)
-    # The order's fingerprint tells a retry (same content) from a reuse of the id (other content) later on.
-    result.case.idempotency_sha256 = fingerprint
-    session.flush()
     return OrderOutcome(result.case, created=True, warnings=_warnings(session, order, result.case))
 
 
@@ -475,7 +286,13 @@ def receive_callback(session: Session, runtime: Runtime, *, order_id: str, body:
     InvalidInput (422) for a bad body, and whatever record_external_callback refuses (409: not resolved yet)."""
     from grievance.cases import ratings  # the petitioner's rating (issue 11 section 4) owns the callback rules
 
-    result: CallbackIn = parse(CallbackIn, body, "回访结果", "callback result")
+    if (bad_id := order_id_problem(order_id)) is not None:
+        raise InvalidInput(
+            f"工单编号有误：{bad_id[0]}", f"invalid order_id: {bad_id[1]}", [problem("order_id", *bad_id)]
+        )
+    result: CallbackIn = parse(CallbackIn, body, "回访结果", "callback result", now=runtime.now())
+    if not result.reached:  # nobody answered: there is no solved or satisfaction to keep
+        result.solved, result.satisfaction = None, None
     case = order_case(session, order_id)
     if case is None:
         raise NotFound(

@@ -1,5 +1,5 @@
 """The `hotline12345` outbox format: our actions on a case the 12345 platform sent us, told back to the platform in
-its terms (签收, 退单, 延期申请, 办结, 回访, 归档), signed like its pushes to us; every other message is not its
+its terms (签收, 退单, 延期申请, 批准延期, 驳回延期, 办结, 回访, 归档), signed like its pushes to us; every other message is not its
 business and is skipped (render returns None).
 
 The body is our contract's (README, "12345 工单对接 / 12345 work orders"); its `delivery_id` is the same on every
@@ -26,6 +26,9 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "claim": ("accept", "签收"),
     "return": ("return", "退单"),
     "request_extension": ("extension_request", "延期申请"),
+    # The answer to an extension request, named like it: the platform learns the new due time or the refusal.
+    "approve_extension": ("extension_approval", "批准延期"),
+    "reject_extension": ("extension_rejection", "驳回延期"),
     "resolve": ("finish", "办结"),
     "answer_on_spot": ("finish", "办结"),
     "callback": ("callback", "回访"),
@@ -33,12 +36,18 @@ ACTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def _details(event: str, given: dict[str, Any]) -> dict[str, Any] | None:
-    """The action's own fields from the event's input; None when the message is not one to send."""
+def _details(event: str, given: dict[str, Any], case: dict[str, Any]) -> dict[str, Any] | None:
+    """The action's own fields from the event's input (and the case as of the event); None when the message is
+    not one to send."""
     if event == "return":
         return {"reason": given.get("reason", "")}
     if event == "request_extension":
         return {"days": given.get("days"), "reason": given.get("reason", "")}
+    if event == "approve_extension":
+        # Our resolve clock's due time after the extension; null while the case is suspended (the clock paused).
+        return {"due_at": case.get("resolve_due_at"), "note": given.get("note", "")}
+    if event == "reject_extension":
+        return {"reason": given.get("note", "")}
     if event in ("resolve", "answer_on_spot"):
         outcome = given.get("outcome") or ("answered_on_spot" if event == "answer_on_spot" else None)
         return {
@@ -65,16 +74,20 @@ def _details(event: str, given: dict[str, Any]) -> dict[str, Any] | None:
 def payload_of(message: OutboxMessage, delivery: Delivery) -> dict[str, Any] | None:
     """The JSON object sent for one message, or None: a case that did not come from 12345, or an event the
     platform does not take. {"delivery_id", "order_id" (工单编号), "action", "action_name", "at" (ISO UTC),
-    "case_no" (本方编号), "state", "department": {"code", "name"} | null (承办单位), **the action's fields}."""
+    "case_no" (本方编号), "state", "department": {"code", "name"} | null (承办单位; for a return, the department that
+    returned it), **the action's fields}."""
     body = message.body
     case = body.get("case") or {}
     external = case.get("external") or {}
     if external.get("source") != SOURCE or message.event not in ACTIONS:
         return None
-    details = _details(message.event, dict(body.get("input") or {}))
+    details = _details(message.event, dict(body.get("input") or {}), case)
     if details is None:
         return None
     code, name = ACTIONS[message.event]
+    # A returned case has left its department: the platform is told which one sent it back (whoever returned it
+    # acted for their department, the only one that may return it).
+    department = body.get("actor_department") if message.event == "return" else case.get("department")
     return {
         "delivery_id": delivery.id,
         "order_id": external.get("id"),
@@ -83,7 +96,7 @@ def payload_of(message: OutboxMessage, delivery: Delivery) -> dict[str, Any] | N
         "at": body.get("at"),
         "case_no": case.get("case_no"),
         "state": case.get("state"),
-        "department": case.get("department"),
+        "department": department,
         **details,
     }
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 TIMESTAMP_HEADER = "X-12345-Timestamp"  # whole Unix seconds (UTC), as sent
 SIGNATURE_HEADER = "X-12345-Signature"  # hex HMAC-SHA256 of timestamp + "." + body
 DELIVERY_HEADER = "X-12345-Delivery"  # outbound only: the delivery id, the same on every retry (de-duplication)
-ACTION_HEADER = "X-12345-Action"  # outbound only: accept, return, extension_request, finish, callback, archive
+ACTION_HEADER = "X-12345-Action"  # outbound only: the action code (README, 12345)
 REPLAY_WINDOW_SECONDS = 300
 
 

@@ -30,14 +30,15 @@ from grievance.cases.schemas import CaseCreate, PetitionerIn
 from grievance.cases.service import ExternalOrder, intake_case
 from grievance.db import transaction
 from grievance.errors import Forbidden, InvalidInput, TooManyAttempts
-from grievance.glossary import CaseType, Channel, Urgency
+from grievance.glossary import LABELS, CaseType, Channel, Urgency
 from grievance.open311 import service
 from grievance.open311.keys import verify_key
 from grievance.throttle import count_in_window, locked_counter, prune_counters, window_end
 from grievance.users.service import system_account
 from grievance.workflow.engine import Runtime
 
-ACCOUNT = ("open311", "Open311 接入 (Open311 clients)")  # system_account(username, display_name)
+# system_account(username, display_name); pages show the glossary's label in their language (users.account_label)
+ACCOUNT = ("open311", LABELS["SystemAccount"]["open311"])
 POST_LIMITS = "30/minute;1000/day"  # new requests per API key, counted in the database (grievance.throttle)
 TITLE_CHARS = 60
 DESCRIPTION_MAX = 4000  # the spec's request.json: description maxLength 4000

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from grievance.errors import InvalidInput, NotFound
+from grievance.errors import Duplicate, InvalidInput, NotFound
 from grievance.open311.models import Open311ApiKey
 
 KEY_PREFIX = "o311_"  # recognisable in logs and secret scanners
@@ -26,11 +26,23 @@ def key_sha256(key: str) -> str:
 
 def create_key(session: Session, *, name: str, created_by_id: int | None = None) -> tuple[Open311ApiKey, str]:
     """A new key for the client called `name` (1..100 characters after stripping): (the stored row, the key in
-    clear). The caller shows the key once; it cannot be read back. Raises InvalidInput for a bad name."""
+    clear). The caller shows the key once; it cannot be read back. Raises InvalidInput for a bad name, Duplicate
+    when an active key has the same name (letter case and surrounding spaces aside): the name is how the list,
+    the CLI and a revocation tell keys apart. A revoked key's name is free again; to replace a key without a gap,
+    give the new one another name ("市民通 app 2"), then revoke the old one."""
     name = name.strip()
     if not name or len(name) > NAME_MAX:
         raise InvalidInput.field(
             "name", f"密钥名称须为 1 到 {NAME_MAX} 个字符", f"the key's name must be 1 to {NAME_MAX} characters"
+        )
+    active = session.exec(select(Open311ApiKey).where(col(Open311ApiKey.revoked_at).is_(None))).all()
+    same = next((row for row in active if row.name.strip().casefold() == name.casefold()), None)
+    if same is not None:
+        raise Duplicate(
+            f"已有名为「{same.name}」的有效密钥（{same.key_prefix}…，编号 {same.id}）；请换一个名称，"
+            f"如「{name} 2」，或先吊销旧密钥",
+            f"an active key is already named '{same.name}' ({same.key_prefix}…, id {same.id}); choose another name, "
+            f"such as '{name} 2', or revoke the old key first",
         )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = Open311ApiKey(

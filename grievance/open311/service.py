@@ -242,11 +242,17 @@ def _public(query: Any) -> Any:
     return query.where(Case.external_source == SOURCE, col(Case.confidential).is_(False))
 
 
+# A time followed by a space and an offset: "2026-12-31T00:00:00 08:00" is "+08:00" whose "+" a URL's query string
+# turned into a space (the client typed it unescaped, as the spec's examples and our error message show it).
+_PLUS_AS_SPACE = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
 def parse_w3c(value: str, field: str, timezone: str) -> datetime:
     """A W3C date-time (2010-01-01T00:00:00Z, with an offset, or a date): aware; without an offset the
-    deployment's zone is meant. Raises InvalidInput naming the field."""
+    deployment's zone is meant. A space before the offset is read as the "+" a query string decoded to a space
+    ("2026-12-31T00:00:00 08:00" is +08:00). Raises InvalidInput naming the field."""
     try:
-        moment = datetime.fromisoformat(value.strip())
+        moment = datetime.fromisoformat(_PLUS_AS_SPACE.sub(r"\1+\2", value.strip()))
     except ValueError:
         raise InvalidInput.field(
             field,

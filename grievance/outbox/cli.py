@@ -110,20 +110,30 @@ def cmd_outbox_resend(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _describe(session: Any, subscription: Any) -> str:
-    from grievance.outbox.subscriptions import department_codes
+    """One line of `subscriptions list`: the URL as the admin page shows it (query values masked: robot tokens),
+    and whether a secret is set, never the secret."""
+    from grievance.outbox.subscriptions import department_codes, shown_url
 
     events = ",".join(subscription.events) or "*"
     departments = ",".join(department_codes(session, subscription.department_ids)) or "*"
     state = "active" if subscription.active else "paused"
+    secret = "secret=set" if subscription.secret else "secret=none"
     return (
         f"{subscription.id}\t{subscription.name}\t{subscription.format}\t{state}\t"
-        f"events={events}\tdepartments={departments}\t{subscription.url}"
+        f"events={events}\tdepartments={departments}\t{secret}\t{shown_url(subscription.url)}"
     )
 
 
 def cmd_subscriptions(args: argparse.Namespace, settings: Settings) -> int:
+    from grievance.errors import InvalidInput
     from grievance.outbox import subscriptions as service
 
+    if args.verb == "add" and args.events is not None and not _split(args.events):
+        raise InvalidInput.field(
+            "events",
+            "--events 不能为空；要接收全部事件，请不写 --events",
+            "--events cannot be empty; to receive every event, leave --events out",
+        )
     runtime = _runtime(settings)
     with transaction(_sessions(settings)) as session:
         if args.verb == "add":
@@ -133,7 +143,7 @@ def cmd_subscriptions(args: argparse.Namespace, settings: Settings) -> int:
                 name=args.name,
                 url=args.url,
                 format=args.format,
-                secret=args.secret or "",
+                secret=args.secret if args.secret is not None else "",
                 events=_split(args.events),
                 departments=_split(args.departments),
             )
@@ -201,14 +211,22 @@ def add_commands(sub: Any) -> None:
     add.add_argument("name")
     add.add_argument("url", help="http(s) URL (a DingTalk or WeCom robot's webhook address)")
     add.add_argument("--format", default="json", choices=list(FORMATS))
-    add.add_argument("--secret", help="HMAC key (json; generated when omitted) or DingTalk 加签 secret (SEC…)")
-    add.add_argument("--events", help="comma-separated events (dispatch,accept,auto_urge,overdue,...); all if omitted")
+    add.add_argument(
+        "--secret",
+        help="json: HMAC key (generated when omitted); hotline12345: the key agreed with the platform (required); "
+        "dingtalk: the robot's 加签 secret (SEC…, optional); wecom: none",
+    )
+    add.add_argument(
+        "--events",
+        help="comma-separated events (dispatch,accept,auto_urge,overdue,...; due_soon means auto_urge); "
+        "leave the option out for every event",
+    )
     add.add_argument("--departments", help="comma-separated department codes; all if omitted")
     add.set_defaults(handler=cmd_subscriptions)
     subs.add_parser("list", help="list subscriptions").set_defaults(handler=cmd_subscriptions)
     for verb, text in (
-        ("enable", "resume a subscription"),
-        ("disable", "pause a subscription (its pending deliveries wait)"),
+        ("enable", "resume a subscription: what was queued while paused goes out, in order per case"),
+        ("disable", "pause a subscription: events keep being queued for it and wait until it is resumed"),
         ("remove", "delete a subscription and its deliveries"),
     ):
         one = subs.add_parser(verb, help=text)

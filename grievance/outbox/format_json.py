@@ -12,7 +12,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from grievance.outbox.formats import OutgoingRequest
+from grievance.outbox.formats import USER_AGENT, OutgoingRequest
+from grievance.outbox.privacy import withheld
 
 if TYPE_CHECKING:
     from grievance.config import Settings
@@ -25,8 +26,9 @@ EVENT_HEADER = "X-Grievance-Event"
 
 
 def payload_of(message: OutboxMessage, delivery: Delivery) -> dict[str, Any]:
-    """The JSON object sent: {"delivery_id", "message_id", **the message body} (grievance.outbox.writer.event_body)."""
-    return {"delivery_id": delivery.id, "message_id": message.id, **message.body}
+    """The JSON object sent: {"delivery_id", "message_id", **the message body} (grievance.outbox.writer.event_body),
+    a confidential case's without its title and free text (privacy.withheld)."""
+    return {"delivery_id": delivery.id, "message_id": message.id, **withheld(message.body)}
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -56,7 +58,7 @@ def render(
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json; charset=utf-8",
-        "User-Agent": "grievance-outbox/1",
+        "User-Agent": USER_AGENT,
         EVENT_HEADER: message.event,
         DELIVERY_HEADER: str(delivery.id),
         TIMESTAMP_HEADER: timestamp,

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from grievance.outbox.formats import OutgoingRequest
+from grievance.outbox.formats import USER_AGENT, OutgoingRequest
+from grievance.outbox.privacy import withheld
 
 if TYPE_CHECKING:
     from grievance.config import Settings
@@ -41,6 +42,9 @@ EVENT_LABELS = {
 }
 WECOM_MAX_BYTES = 4096  # the documented limit of a markdown content
 TITLE_MAX = 60
+NOTE_MAX = 200  # characters of a reason, note or reply shown
+SWEEPER_EVENTS = ("auto_urge", "overdue")  # their input names the clock: {"clock", "due_at", "node_name"?}
+HEADERS = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
 
 
 def accepted(status: int, body: bytes) -> bool:
@@ -61,21 +65,33 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 
 
 @cache
-def _action_labels(workflows_dir: Path) -> dict[tuple[str, str], str]:
+def _labels(workflows_dir: Path) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
+    """({(workflow, action): label}, {(workflow, clock): label}) of the workflow files."""
     from grievance.workflow.loader import load_workflows
 
     try:
         definitions = load_workflows(workflows_dir).definitions
     except Exception:  # a label is a nicety: a message still goes out with the action's code
-        return {}
-    return {(wf.name, key): action.label for wf in definitions.values() for key, action in wf.actions.items()}
+        return {}, {}
+    actions = {(wf.name, key): action.label for wf in definitions.values() for key, action in wf.actions.items()}
+    clocks = {(wf.name, key): clock.label for wf in definitions.values() for key, clock in wf.clocks.items()}
+    return actions, clocks
 
 
 def event_label(body: dict[str, Any], settings: Settings) -> str:
     """The event in Chinese: the workflow's label of the action (派单, 签收…), else EVENT_LABELS, else the code."""
     event = str(body.get("event") or "")
     workflow = str((body.get("case") or {}).get("workflow") or "")
-    return _action_labels(settings.workflows_dir).get((workflow, event)) or EVENT_LABELS.get(event, event)
+    return _labels(settings.workflows_dir)[0].get((workflow, event)) or EVENT_LABELS.get(event, event)
+
+
+def clock_label(body: dict[str, Any], settings: Settings) -> str:
+    """The label of the clock a sweeper's event is about (input.clock: 签收时限, 办结时限…; a node's clock
+    "<clock>:<seq>" by its clock's label), else "办理时限"."""
+    name = str((body.get("input") or {}).get("clock") or "")
+    workflow = str((body.get("case") or {}).get("workflow") or "")
+    base = name.split(":", 1)[0]
+    return _labels(settings.workflows_dir)[1].get((workflow, base)) or "办理时限"
 
 
 def due_text(value: str | None, timezone: str) -> str:
@@ -103,26 +119,39 @@ def _escape(text: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_[]<>#" else ch for ch in text).replace("\n", " ")
 
 
+def _short(text: str) -> str:
+    """A note cut to NOTE_MAX characters, ending "…" when cut, then escaped."""
+    text = text.strip()
+    return _escape(text if len(text) <= NOTE_MAX else text[: NOTE_MAX - 1] + "…")
+
+
 def message_lines(message: OutboxMessage, settings: Settings) -> tuple[str, list[str]]:
-    """(title, markdown lines) both robots show: what happened, then case number, title, department, due time,
-    what the actor wrote (a reason, a note), and the link when there is one."""
-    body = message.body
+    """(title, markdown lines) both robots show: what happened, then case number, title, department, the due
+    time (for the sweeper's auto_urge and overdue: the urged clock's own label and due time, and the node's name
+    for a node's clock), what the actor wrote (a reason, a note), and the link when there is one. A confidential
+    case shows "【保密件】" for its title and no text (grievance/outbox/privacy.py)."""
+    body = withheld(message.body)
     case = body.get("case") or {}
+    inputs = body.get("input") or {}
     label = event_label(body, settings)
-    automatic = "（系统自动）" if body.get("automatic") else ""
+    automatic = "（系统自动）" if body.get("automatic") and "自动" not in label else ""
     title = f"{label}：{case.get('case_no', '')}"[:TITLE_MAX]
     department = case.get("department") or {}
-    due = case.get("due_at") or (case.get("external") or {}).get("due_at")
     lines = [
         f"#### 【{_escape(label)}】{automatic}{_escape(str(case.get('case_no', '')))}",
         f"- 标题：{_escape(str(case.get('title', '')))}",
         f"- 承办单位：{_escape(str(department.get('name') or '—'))}",
-        f"- 办理时限：{due_text(due, settings.timezone)}",
     ]
-    inputs = body.get("input") or {}
+    if inputs.get("clock") and body.get("event") in SWEEPER_EVENTS:
+        if isinstance(inputs.get("node_name"), str) and inputs["node_name"].strip():
+            lines.append(f"- 节点：{_short(inputs['node_name'])}")
+        lines.append(f"- {clock_label(body, settings)}：{due_text(inputs.get('due_at'), settings.timezone)}")
+    else:
+        due = case.get("due_at") or (case.get("external") or {}).get("due_at")
+        lines.append(f"- 办理时限：{due_text(due, settings.timezone)}")
     for key, name in (("reason", "理由"), ("note", "说明"), ("reply", "答复")):
         if isinstance(inputs.get(key), str) and inputs[key].strip():
-            lines.append(f"- {name}：{_escape(inputs[key].strip())[:200]}")
+            lines.append(f"- {name}：{_short(inputs[key])}")
     link = case_link(body, settings)
     if link:
         lines.append(f"\n[查看诉求]({link})")
@@ -143,7 +172,7 @@ def render_dingtalk(
         url = f"{url}{joiner}timestamp={timestamp}&sign={dingtalk_sign(subscription.secret, timestamp)}"
     return OutgoingRequest(
         url=url,
-        headers={"Content-Type": "application/json; charset=utf-8"},
+        headers=dict(HEADERS),
         body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
         accepted=accepted,
     )
@@ -160,7 +189,7 @@ def render_wecom(
     payload = {"msgtype": "markdown", "markdown": {"content": content}}
     return OutgoingRequest(
         url=subscription.url,
-        headers={"Content-Type": "application/json; charset=utf-8"},
+        headers=dict(HEADERS),
         body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
         accepted=accepted,
     )

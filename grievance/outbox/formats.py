@@ -6,11 +6,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from grievance.config import Settings
     from grievance.outbox.models import Delivery, OutboxMessage, Subscription
+
+
+USER_AGENT = "grievance-outbox/1"  # every format's requests (the 12345 format writes the same string)
 
 
 @dataclass(frozen=True)
@@ -40,3 +44,23 @@ def renderer(name: str) -> Render:
     """The render function of a format; KeyError for a name not in FORMATS (subscriptions are checked on save)."""
     module, function = FORMATS[name].split(":")
     return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+
+def _takes_hotline12345(message: OutboxMessage) -> bool:
+    # The 12345 format's own rule (payload_of: a case from 12345, an action the platform takes); the delivery is
+    # only read for its id, which does not exist yet at fan-out.
+    from grievance.hotline12345.outbound import payload_of
+
+    no_delivery: Any = SimpleNamespace(id=None)
+    return payload_of(message, no_delivery) is not None
+
+
+# Formats that take only some messages: name -> predicate. The others take every message.
+TAKES: dict[str, Callable[[OutboxMessage], bool]] = {"hotline12345": _takes_hotline12345}
+
+
+def takes(name: str, message: OutboxMessage) -> bool:
+    """Does a format send this message at all (checked at fan-out, so a message it declines makes no delivery
+    and no `skipped` row): the 12345 format only our actions on cases that came from 12345; others every one."""
+    check = TAKES.get(name)
+    return check is None or check(message)

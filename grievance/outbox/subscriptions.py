@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
@@ -48,8 +49,8 @@ def _clean_events(events: Iterable[str], workflows: Any) -> list[str]:
         if name not in known:
             raise InvalidInput.field(
                 "events",
-                f"未知事件 {name}，可选：{'、'.join(sorted(known))}（或 due_soon）",
-                f"unknown event {name!r}; choose from {', '.join(sorted(known))} (or due_soon)",
+                f"未知事件 {name}，可选：{'、'.join(sorted(known))}（due_soon 即 auto_urge）",
+                f"unknown event {name!r}; choose from {', '.join(sorted(known))} (due_soon means auto_urge)",
             )
         if name not in chosen:
             chosen.append(name)
@@ -69,27 +70,87 @@ def _department_ids(session: Session, departments: Iterable[str | int]) -> list[
     return ids
 
 
-def _check(name: str, url: str, format_: str, secret: str) -> None:
-    if not name or len(name) > NAME_MAX:
-        raise InvalidInput.field(
-            "name", f"名称须为 1 至 {NAME_MAX} 个字", f"the name must be 1 to {NAME_MAX} characters"
-        )
+def _check_url(url: str) -> None:
     if len(url) > URL_MAX or not URL_PATTERN.match(url):
         raise InvalidInput.field(
             "url",
             "推送地址须以 http:// 或 https:// 开头，且不含空格",
             "the URL must start with http:// or https:// and contain no spaces",
         )
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (port is not None and not 1 <= port <= 65535) or not parts.hostname:
+        raise InvalidInput.field(
+            "url",
+            "推送地址的主机名或端口无效（端口须为 1 至 65535）",
+            "the URL's host or port is not valid (a port is 1 to 65535)",
+        )
+    if "@" in parts.netloc:
+        raise InvalidInput.field(
+            "url",
+            "推送地址不能包含用户名或密码（user:password@）；请用签名密钥",
+            "the URL may not carry a user name or password (user:password@); use the signing secret",
+        )
+
+
+def _check_secret(format_: str, secret: str) -> None:
+    """The secret each format can use: a 12345 subscription needs the key shared with the platform; a DingTalk
+    加签 secret starts with SEC; a WeCom robot has none (its key is in the URL)."""
+    if len(secret) > SECRET_MAX:
+        raise InvalidInput.field(
+            "secret", f"密钥至多 {SECRET_MAX} 个字符", f"the secret is at most {SECRET_MAX} characters"
+        )
+    if secret and not secret.strip():
+        raise InvalidInput.field(
+            "secret", "密钥不能只有空格；不用密钥请留空", "the secret cannot be only spaces; leave it empty for none"
+        )
+    secret = secret.strip()
+    if format_ == "hotline12345" and not secret:
+        raise InvalidInput.field(
+            "secret",
+            "12345平台订阅须填写与平台约定的签名密钥",
+            "a 12345 subscription needs the signing key agreed with the 12345 platform",
+        )
+    if format_ == "dingtalk" and secret and not (secret.startswith("SEC") and len(secret) > 3):
+        raise InvalidInput.field(
+            "secret",
+            "钉钉机器人的加签密钥以 SEC 开头，请从机器人安全设置中复制；不加签请留空",
+            "a DingTalk robot's signing secret starts with SEC (copy it from the robot's security settings); "
+            "leave it empty for none",
+        )
+    if format_ == "wecom" and secret:
+        raise InvalidInput.field(
+            "secret",
+            "企业微信群机器人没有密钥（凭据是地址中的 key），请留空",
+            "a WeCom group robot has no secret (the key in its URL is the credential); leave it empty",
+        )
+
+
+def _check(name: str, url: str, format_: str, secret: str) -> None:
+    if not name or len(name) > NAME_MAX:
+        raise InvalidInput.field(
+            "name", f"名称须为 1 至 {NAME_MAX} 个字", f"the name must be 1 to {NAME_MAX} characters"
+        )
+    _check_url(url)
     if format_ not in FORMATS:
         raise InvalidInput.field(
             "format",
             f"格式须为 {'、'.join(FORMATS)} 之一",
             f"the format must be one of {', '.join(FORMATS)}",
         )
-    if len(secret) > SECRET_MAX:
-        raise InvalidInput.field(
-            "secret", f"密钥至多 {SECRET_MAX} 个字符", f"the secret is at most {SECRET_MAX} characters"
-        )
+    _check_secret(format_, secret)
+
+
+def shown_url(url: str) -> str:
+    """A subscription's URL as the page and `subscriptions list` show it: the query's values masked (robot
+    webhooks carry their access_token or key there) and any user:password@ left out."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = "&".join(f"{pair.split('=', 1)[0]}=…" if "=" in pair else "…" for pair in parts.query.split("&") if pair)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def create_subscription(
@@ -108,12 +169,15 @@ def create_subscription(
     """A new active subscription. `events`: event names (known_events; "due_soon" means auto_urge), empty for
     all; `departments`: department codes or ids, empty for all. A `json` subscription without a secret gets a
     random one (read it back from the returned object, show it once): every JSON and 12345 delivery is signed.
-    Raises InvalidInput (422, naming the field) or Conflict (409, a name already taken). Flushes."""
-    name, url, secret = name.strip(), url.strip(), secret.strip()
+    Refused (InvalidInput, 422, naming the field): a URL not http(s), with a port outside 1-65535 or with
+    user:password@; a secret of spaces only; a 12345 subscription without its secret, a DingTalk secret not
+    starting SEC, any WeCom secret. Conflict (409): a name already taken. Flushes."""
+    name, url = name.strip(), url.strip()
     _check(name, url, format, secret)
+    secret = secret.strip()
     if session.exec(select(Subscription).where(Subscription.name == name)).first() is not None:
         raise Conflict(f"订阅名称 {name} 已被使用", f"the subscription name {name!r} is taken", field="name")
-    if format in ("json", "hotline12345") and not secret:  # every delivery of these two is signed
+    if format == "json" and not secret:  # every JSON delivery is signed
         secret = secrets.token_urlsafe(32)
     subscription = Subscription(
         name=name,
@@ -139,8 +203,9 @@ def update_subscription(
     name = str(changes.get("name", subscription.name)).strip()
     url = str(changes.get("url", subscription.url)).strip()
     format_ = str(changes.get("format", subscription.format))
-    secret = str(changes.get("secret", subscription.secret)).strip()
+    secret = str(changes.get("secret", subscription.secret))
     _check(name, url, format_, secret)
+    secret = secret.strip()
     if name != subscription.name and session.exec(select(Subscription).where(Subscription.name == name)).first():
         raise Conflict(f"订阅名称 {name} 已被使用", f"the subscription name {name!r} is taken", field="name")
     subscription.name, subscription.url, subscription.format = name, url, format_
@@ -169,8 +234,9 @@ def list_subscriptions(session: Session) -> list[Subscription]:
 
 
 def set_active(session: Session, subscription: Subscription, active: bool) -> Subscription:
-    """Pause (False) or resume (True) a subscription. While paused, no new message is fanned out to it and its
-    pending deliveries wait (they go out, in order, when it is resumed). Flushes."""
+    """Pause (False) or resume (True) a subscription. While paused it is held, not skipped: the messages written
+    meanwhile still get their deliveries (worker.fan_out), and they and the ones pending before wait; all go
+    out, in order per case, when it is resumed. Flushes."""
     subscription.active = active
     session.add(subscription)
     session.flush()
@@ -195,11 +261,23 @@ def department_codes(session: Session, ids: Iterable[int]) -> list[str]:
     return [found.get(i, str(i)) for i in wanted]
 
 
+def department_names(session: Session, ids: Iterable[int]) -> list[tuple[str, str]]:
+    """(code, name) of department ids (a subscription's department_ids), for display; an id that is gone shows
+    as (id, id)."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    rows = session.exec(select(Department.id, Department.code, Department.name).where(col(Department.id).in_(wanted)))
+    found = {i: (code, name) for i, code, name in rows.all()}
+    return [found.get(i, (str(i), str(i))) for i in wanted]
+
+
 def list_deliveries(
-    session: Session, *, status: str | None = None, limit: int = 50
+    session: Session, *, status: str | None = None, limit: int = 50, include_skipped: bool = True
 ) -> list[tuple[Delivery, OutboxMessage, Subscription]]:
     """The latest deliveries (newest first), optionally of one status ("pending", "delivered", "dead",
-    "skipped"), each with its message and subscription."""
+    "skipped"), each with its message and subscription; without `include_skipped`, no skipped one (a format
+    that declined the message at sending time, as before fan-out asked it: formats.takes)."""
     query = (
         select(Delivery, OutboxMessage, Subscription)
         .join(OutboxMessage, col(OutboxMessage.id) == Delivery.message_id)
@@ -209,6 +287,8 @@ def list_deliveries(
     )
     if status:
         query = query.where(Delivery.status == status)
+    elif not include_skipped:
+        query = query.where(Delivery.status != "skipped")
     return list(session.exec(query).all())  # type: ignore[arg-type]
 
 

@@ -12,7 +12,8 @@ How it stays correct (docs/integrations.md, "推送与订阅 / Outbox and subscr
   transaction; the result is written in another short one, only while the lease is still ours. A worker that
   dies mid-send leaves its rows pending with an expired lease: another worker sends them again (at least once;
   receivers de-duplicate by delivery id);
-- a dead delivery is no longer pending, so it does not hold back the later ones of its case."""
+- a dead delivery is no longer pending, so it does not hold back the later ones of its case;
+- a paused subscription still gets its deliveries at fan-out; they are not due until it is resumed."""
 
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ from sqlalchemy import and_, exists, func, text, update
 from sqlalchemy.orm import aliased, sessionmaker
 from sqlmodel import Session, col, select
 
+from grievance.cases.models import Case
 from grievance.config import Settings
 from grievance.db import transaction, utcnow
-from grievance.outbox.formats import OutgoingRequest, renderer
+from grievance.outbox.formats import OutgoingRequest, renderer, takes
 from grievance.outbox.models import Delivery, OutboxMessage, Subscription
+from grievance.outbox.privacy import is_confidential, may_receive
 from grievance.reference.models import Department
 
 log = logging.getLogger("grievance.outbox")
@@ -83,15 +86,37 @@ def _matches(subscription: Subscription, message: OutboxMessage, department_id: 
     return not subscription.department_ids or department_id in subscription.department_ids
 
 
+def _wants(
+    subscription: Subscription, message: OutboxMessage, department_id: int | None, accused_id: int | None
+) -> bool:
+    """Does the subscription get a delivery of this message: its filters (_matches), the confidentiality rule
+    (privacy.may_receive) and its format's own choice (formats.takes: the 12345 format takes only the actions of
+    cases from 12345), so no delivery is made only to be skipped."""
+    return (
+        _matches(subscription, message, department_id)
+        and may_receive(
+            subscription.format,
+            list(subscription.department_ids),
+            message.body,
+            department_id=department_id,
+            accused_department_id=accused_id,
+        )
+        and takes(subscription.format, message)
+    )
+
+
 def fan_out(session: Session, *, now: datetime | None = None, limit: int = FAN_OUT_BATCH) -> int:
-    """Give the oldest unfanned messages (id order, at most `limit`) one pending Delivery per matching active
-    subscription, and mark them fanned out (`fanned_out_at`). Returns how many messages were fanned out.
+    """Give the oldest unfanned messages (id order, at most `limit`) one pending Delivery per subscription that
+    wants it (_wants), paused ones included (a paused subscription holds its deliveries: they go out, in order,
+    when it is resumed), and mark them fanned out (`fanned_out_at`). Returns how many messages were fanned out.
 
     A subscription matches when its `events` is empty or holds the message's event, and its `department_ids` is
     empty or holds the case's department as the message recorded it (body.case.department.code, the department
-    at the time of the event). A message that no subscription wants is fanned out with no delivery: a
-    subscription created later does not receive the past. On PostgreSQL one fan-out runs at a time (advisory
-    lock, taken with try: a worker that finds it taken does nothing this round); flushes, never commits."""
+    at the time of the event); a confidential case's messages go by privacy.may_receive (never to a subscription
+    filtered to the accused department, the case's current accused_department_id). A message that no
+    subscription wants is fanned out with no delivery: a subscription created later does not receive the past.
+    On PostgreSQL one fan-out runs at a time (advisory lock, taken with try: a worker that finds it taken does
+    nothing this round); flushes, never commits."""
     now = now or utcnow()
     if _is_postgresql(session):
         taken = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": FAN_OUT_LOCK}).scalar()
@@ -105,18 +130,24 @@ def fan_out(session: Session, *, now: datetime | None = None, limit: int = FAN_O
     ).all()
     if not messages:
         return 0
-    subscriptions = session.exec(select(Subscription).where(col(Subscription.active).is_(True))).all()
+    subscriptions = session.exec(select(Subscription).order_by(col(Subscription.id))).all()
     codes = {((m.body.get("case") or {}).get("department") or {}).get("code") for m in messages} - {None}
     department_ids = (
         dict(session.exec(select(Department.code, Department.id).where(col(Department.code).in_(codes))).all())
         if codes and subscriptions
         else {}
     )
+    confidential = {m.case_id for m in messages if is_confidential(m.body)}
+    accused: dict[int, int | None] = (
+        dict(session.exec(select(Case.id, Case.accused_department_id).where(col(Case.id).in_(confidential))).all())
+        if confidential and subscriptions
+        else {}
+    )
     for message in messages:
         code = ((message.body.get("case") or {}).get("department") or {}).get("code")
         department_id = department_ids.get(code) if code else None
         for subscription in subscriptions:
-            if _matches(subscription, message, department_id):
+            if _wants(subscription, message, department_id, accused.get(message.case_id)):
                 session.add(
                     Delivery(
                         message_id=message.id,  # type: ignore[arg-type]
@@ -207,6 +238,17 @@ def backoff_seconds(attempts: int, settings: Settings) -> float:
     """The wait after the `attempts`-th failed try: min(base x 2^(attempts-1), max) seconds, plus up to 10%."""
     wait = min(settings.outbox_backoff_base_seconds * 2 ** min(attempts - 1, 60), settings.outbox_backoff_max_seconds)
     return wait * (1 + random.uniform(0, JITTER))
+
+
+def dead_after_seconds(settings: Settings) -> float:
+    """Seconds from a delivery's first failed attempt to its last (the outbox_max_attempts-th, which makes it
+    dead), jitter left out: the sum of backoff waits 1 … max_attempts-1. The defaults give 87,915 s (24.4 h)."""
+    return float(
+        sum(
+            min(settings.outbox_backoff_base_seconds * 2 ** min(n - 1, 60), settings.outbox_backoff_max_seconds)
+            for n in range(1, settings.outbox_max_attempts)
+        )
+    )
 
 
 def _scrub(text: str, claimed: Claimed, request: OutgoingRequest | None) -> str:

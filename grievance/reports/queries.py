@@ -32,6 +32,7 @@ from grievance.cases.models import Case, CaseClock, CaseState
 from grievance.reference.models import Category, Enterprise, LiaisonAssignment
 from grievance.reports.metrics import FACTS
 from grievance.reports.periods import Period, local_midnight, months_between
+from grievance.workflow.definition import NODE_CLOCK_SEPARATOR
 
 SATISFIED = ("satisfied", "basically_satisfied")
 
@@ -123,6 +124,7 @@ def _clock_late(as_of: datetime, *, centre: bool) -> ColumnElement[bool]:
         .where(
             case_clocks.c.case_id == cases.c.id,
             owner,
+            ~case_clocks.c.name.contains(NODE_CLOCK_SEPARATOR),  # a key case's nodes count in no rate (issue 12)
             case_clocks.c.started_at <= as_of,
             case_clocks.c.due_at <= as_of,
             or_(case_clocks.c.stopped_at.is_(None), case_clocks.c.stopped_at > case_clocks.c.due_at),

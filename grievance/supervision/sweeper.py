@@ -17,6 +17,8 @@ Decisions, written down once:
   are urged; a case not yet dispatched (received, returned, in the pool) has nobody to urge. The centre's own
   clock (回访, owner "centre") is the centre's lateness: it gets the overdue record, never an urge.
 - Paused (中止) and stopped clocks are neither urged nor recorded overdue.
+- A key case's nodes (issue 12) each run a clock of their own ("node:<seq>"): they are urged and recorded overdue
+  like any department clock, under the same event names (auto_urge, overdue), the payload naming the node.
 - An automatic urge counts like a manual one (Case.urge_count += 1; the board splits the two by the events).
   Neither event changes a fact the rates read (case_states), so no CaseState row is written. Both bump the
   case's version as engine.fire does, so a person acting on a case read before the sweep gets a 409 instead of
@@ -45,6 +47,8 @@ from sqlmodel import Session, col, select
 
 from grievance.cases.models import Case, CaseClock, CaseEvent
 from grievance.db import is_busy, transaction
+from grievance.keycases.models import CaseNode
+from grievance.workflow.definition import NODE_CLOCK_SEPARATOR, is_node_clock
 from grievance.workflow.engine import Runtime
 
 log = logging.getLogger(__name__)
@@ -216,6 +220,8 @@ def _record(session: Session, case: Case, clocks: list[CaseClock], now: datetime
 
 def _add_event(session: Session, case: Case, clock: CaseClock, action: str, now: datetime) -> None:
     session.add(clock)
+    payload: dict[str, Any] = {"automatic": True, "clock": clock.name, "due_at": clock.due_at.isoformat()}
+    payload.update(_node_of(session, case, clock))
     session.add(
         CaseEvent(
             case_id=case.id,  # type: ignore[arg-type]
@@ -224,6 +230,19 @@ def _add_event(session: Session, case: Case, clock: CaseClock, action: str, now:
             to_state=case.state,
             actor_id=None,
             at=now,
-            payload={"automatic": True, "clock": clock.name, "due_at": clock.due_at.isoformat()},
+            payload=payload,
         )
     )
+
+
+def _node_of(session: Session, case: Case, clock: CaseClock) -> dict[str, Any]:
+    """A node's clock (issue 12: "node:<seq>", workflow/definition.is_node_clock) is urged and recorded overdue under
+    the same event names as every clock, so subscriptions and the outbox need no new name; the payload names the
+    node ({"node": seq, "node_name": name}). Empty for the case's own clocks."""
+    if not is_node_clock(clock.name):
+        return {}
+    seq_text = clock.name.rsplit(NODE_CLOCK_SEPARATOR, 1)[1]
+    if not seq_text.isdigit():
+        return {}
+    node = session.exec(select(CaseNode).where(CaseNode.case_id == case.id, CaseNode.seq == int(seq_text))).first()
+    return {"node": int(seq_text), "node_name": node.name if node else ""}

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from grievance.db import find_by_ref, utcnow
 from grievance.errors import Duplicate, InvalidInput, NotFound, RefusedByRule
-from grievance.glossary import DEPARTMENT_ROLES, Role, role_label
+from grievance.glossary import DEPARTMENT_ROLES, LABELS, Role, label_of, role_label
 from grievance.reference.models import Department
 from grievance.users.models import ApiToken, User, WebSession
 
@@ -248,3 +248,18 @@ def system_account(session: Session, *, username: str, display_name: str) -> Use
             f"username {username!r} belongs to a staff account, not a system account",
         )
     return user
+
+
+# A system account's stored display name -> its username: the names system_account() was given (the glossary's
+# Chinese labels, and Open311's bilingual name of the first releases), for pages that hold only the name.
+SYSTEM_ACCOUNT_NAMES = {name: username for username, name in LABELS["SystemAccount"].items()} | {
+    "Open311 接入 (Open311 clients)": "open311"
+}
+
+
+def account_label(name: str | None, locale: str = "zh_CN") -> str | None:
+    """An account's name as a page shows it (the timeline's actor): a system account's (SYSTEM_ACCOUNT_NAMES)
+    as the glossary's label in `locale` ("12345平台" -> "12345 platform" on English pages), any other name as it
+    is; None (no actor: the sweeper) stays None for the page's own "System"."""
+    username = SYSTEM_ACCOUNT_NAMES.get(name) if name else None
+    return label_of("SystemAccount", username, locale) if username else name

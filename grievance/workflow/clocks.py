@@ -9,7 +9,7 @@ from grievance.cases.deadlines import late_by
 from grievance.cases.models import NO_DUE, Case, CaseClock
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.context import ActionContext
-from grievance.workflow.definition import ClockDef
+from grievance.workflow.definition import NODE_CLOCK_SEPARATOR, RESOLVE_CLOCK, ClockDef, is_node_clock
 
 
 def _unit(clock: CaseClock) -> str:
@@ -35,13 +35,19 @@ def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
     case = ctx.case
     rule = definition.limit_for(urgency=case.urgency, case_type=case.case_type, channel=case.channel)
     due = ctx.calendar.add(ctx.now, rule.amount, rule.unit)
+    warn = _warn(ctx.calendar, definition, rule.unit, ctx.now, due)
+    if name == RESOLVE_CLOCK and case.external_due_at is not None and case.external_due_at < due:
+        # A work order from another system (the 12345 platform) is assessed on that system's deadline: the case
+        # must be resolved by the earlier of the two, so queues, board, sweeper and the on-time rate read it.
+        due = case.external_due_at
+        warn = _warn(ctx.calendar, definition, rule.unit, ctx.now, due) if due > ctx.now else due
     values = {
         "limit_text": f"{rule.amount:g} {rule.unit}",
         "owner": definition.owner,
         "started_at": ctx.now,
         "base_due_at": due,
         "due_at": due,
-        "warn_at": _warn(ctx.calendar, definition, rule.unit, ctx.now, due),
+        "warn_at": warn,
         "paused_at": None,
         "remaining_seconds": None,
         "stopped_at": None,
@@ -62,9 +68,59 @@ def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
             setattr(clock, key, value)
 
 
+def start_node_clock(ctx: ActionContext, name: str, definition: ClockDef, due: datetime, limit_text: str) -> None:
+    """Start (or restart, as a new round the sweeper urges afresh) the clock of one node of a key case's plan, row
+    `name` (definition.node_clock_name) of the workflow's `per: node` clock, due at `due` (UTC); `limit_text` says
+    how it was set ("5 working_days", or "2025-10-31 days" for a day: calendar changes leave that one alone)."""
+    unit = limit_text.split(" ", 1)[1]
+    values = {
+        "limit_text": limit_text,
+        "owner": definition.owner,
+        "started_at": ctx.now,
+        "base_due_at": due,
+        "due_at": due,
+        "warn_at": _warn(ctx.calendar, definition, unit, ctx.now, due),
+        "paused_at": None,
+        "remaining_seconds": None,
+        "stopped_at": None,
+        "extended_days": 0,
+        "auto_urged_at": None,
+        "overdue_noted_at": None,
+    }
+    clock = ctx.clocks.get(name)
+    if clock is None:
+        clock = CaseClock(case_id=ctx.case.id, name=name, **values)  # type: ignore[arg-type]
+        ctx.clocks[name] = clock
+    else:
+        for key, value in values.items():
+            setattr(clock, key, value)
+    ctx.session.add(clock)
+
+
+def stop_node_clock(ctx: ActionContext, clock: CaseClock) -> None:
+    """A node completed or removed: its clock stops now (met by its due time, or late)."""
+    _resume_if_paused(ctx.calendar, clock, ctx.now)
+    clock.stopped_at = ctx.now
+    ctx.session.add(clock)
+
+
+def _apply_node_clocks(ctx: ActionContext, name: str, definition: ClockDef) -> None:
+    """A `per: node` clock's pause and resume apply to every node's row (a suspended case's nodes wait too)."""
+    prefix = f"{name}{NODE_CLOCK_SEPARATOR}"
+    for clock in [c for key, c in ctx.clocks.items() if key.startswith(prefix) and c.stopped_at is None]:
+        if ctx.action in definition.pause and clock.paused_at is None and ctx.now < clock.due_at:
+            clock.remaining_seconds = ctx.calendar.remaining(ctx.now, clock.due_at, _unit(clock))
+            clock.paused_at = ctx.now
+        elif ctx.action in definition.resume and clock.paused_at is not None:
+            _resume_if_paused(ctx.calendar, clock, ctx.now)
+
+
 def apply_clocks(ctx: ActionContext, final: bool) -> None:
-    """Move every clock of the workflow as the action requires; a final state stops them all."""
+    """Move every clock of the workflow as the action requires; a final state stops them all (nodes' included)."""
     for name, definition in ctx.workflow.clocks.items():
+        if definition.per == "node":
+            _apply_node_clocks(ctx, name, definition)
+            continue
         clock = ctx.clocks.get(name)
         running = clock is not None and clock.stopped_at is None
         if ctx.action in definition.stop and running and _stops(ctx, definition):
@@ -127,8 +183,9 @@ def _resume_if_paused(calendar: WorkCalendar, clock: CaseClock, now: datetime) -
 
 def refresh_next_due(case: Case, clocks: Iterable[CaseClock]) -> None:
     """Keep the case's earliest running due times in columns, so queues sort by them through an index:
-    the department's clocks in next_due_at/next_warn_at, the centre's (callback...) in centre_due_at."""
-    running = [c for c in clocks if c.stopped_at is None and c.paused_at is None]
+    the department's clocks in next_due_at/next_warn_at, the centre's (callback...) in centre_due_at. The nodes'
+    clocks of a key case count in none of them: a late node changes no list's due time nor any rate."""
+    running = [c for c in clocks if c.stopped_at is None and c.paused_at is None and not is_node_clock(c.name)]
     department = [c for c in running if c.owner != "centre"]
     case.next_due_at = min((c.due_at for c in department), default=NO_DUE)
     case.next_warn_at = min((c.warn_at for c in department), default=NO_DUE)

@@ -37,6 +37,41 @@ FIELD_TYPE_BY_EFFECT: dict[str, dict[str, str]] = {"assign_handler": {"handler_i
 # Effects whose action must end in a final state: a merged duplicate leaves every denominator, its clocks stop.
 ENDS_IN_FINAL_STATE: tuple[str, ...] = (MERGE_EFFECT,)
 
+# Key cases (重点件, grievance/keycases). The effects that mark a case key or give it its lead leader (包案领导) read
+# a "leader" field; the effects of the plan of nodes (节点) run the clock the workflow declares `per: node`, and a
+# workflow with that clock guards its resolving actions with NO_OPEN_NODES_GUARD (a key case resolves only once
+# every node of its plan is done). The loader checks all of it.
+FIELD_TYPE_BY_EFFECT.update(
+    {
+        "mark_key": {"lead_leader_id": "leader", "reason": "choice"},
+        "set_lead_leader": {"lead_leader_id": "leader"},
+        "set_node_plan": {"nodes": "nodes"},
+        "propose_node_plan": {"nodes": "nodes"},
+        "complete_node": {"node": "node", "attachment_ids": "attachments"},
+    }
+)
+NODE_EFFECTS: tuple[str, ...] = ("set_node_plan", "propose_node_plan", "approve_node_plan", "complete_node")
+# Answering on the spot happens at intake, before any plan: only a department's resolution waits for the nodes.
+RESOLUTION_EFFECTS: tuple[str, ...] = ("record_resolution",)
+# The vocabulary each effect's choice field must use, so the code it stores is one the pages and lists know.
+FIELD_CHOICES_BY_EFFECT: dict[str, dict[str, str]] = {"mark_key": {"reason": "KeyReason"}}
+NO_OPEN_NODES_GUARD = "no_open_nodes"
+# A per-node clock's rows are named "<clock>:<node seq>" (node:1, node:2...); no other clock name has a colon (the
+# loader refuses one), so the rows are told apart by name everywhere: they count in no rate, no list's due time
+# and no case-level lateness (cases/states.py, workflow/clocks.refresh_next_due, cases/listing.py).
+NODE_CLOCK_SEPARATOR = ":"
+
+
+def node_clock_name(clock: str, seq: int) -> str:
+    """The CaseClock name of node `seq` of a case under the per-node clock `clock`: node_clock_name("node", 2)
+    -> "node:2"."""
+    return f"{clock}{NODE_CLOCK_SEPARATOR}{seq}"
+
+
+def is_node_clock(name: str) -> bool:
+    """Whether a CaseClock row (by its name) is a node's clock rather than one of the case's own."""
+    return NODE_CLOCK_SEPARATOR in name
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -65,10 +100,16 @@ class StateDef(Labelled):
 
 class FieldDef(Labelled):
     # "handler": a person who may work the case, an active handler (or head) of the case's department.
-    type: Literal["text", "int", "bool", "department", "case", "choice", "handler"]
+    # "leader": an active user of role leader (包案领导). "nodes": the rows of a plan of nodes (grievance/keycases/
+    # plan.py parse_plan); "node": the number of an open node of the case; "attachments": ids of the case's files.
+    type: Literal[
+        "text", "int", "bool", "department", "case", "choice", "handler", "leader", "nodes", "node", "attachments"
+    ]
     label: str = ""  # empty: pages show the field's code
     required: bool = False
-    required_if: str | None = None  # required when this other (bool) field is true, refused when it is false
+    # "reached": required when that bool field is true, refused when it is false; "reason=other": required when
+    # that choice field has that value.
+    required_if: str | None = None
     choices: str | None = None  # name of a glossary vocabulary, for type "choice"
     min: int | None = None
     max: int | None = None
@@ -79,6 +120,14 @@ class FieldDef(Labelled):
         if (self.type == "choice") != (self.choices is not None):
             raise ValueError("a 'choice' field needs 'choices' (a vocabulary name); other types take none")
         return self
+
+    @property
+    def required_when(self) -> tuple[str, str | None] | None:
+        """required_if as (field, value): value None for a bool field ("reached"), the code for "reason=other"."""
+        if self.required_if is None:
+            return None
+        name, _, value = self.required_if.partition("=")
+        return name.strip(), (value.strip() or None) if "=" in self.required_if else None
 
 
 class ActionDef(Labelled):
@@ -133,7 +182,12 @@ class ClockDef(Labelled):
     # Whose deadline it is: a department's (its queue and overdue list) or the centre's (callbacks,
     # acceptance decisions, reviews), which only the centre's lists count as overdue.
     owner: Literal["department", "centre"] = "department"
-    start: list[str]  # actions that start (or restart) the clock
+    # "case": one clock of the case, started and stopped by the actions listed. "node": one clock per node of a key
+    # case's plan (rows node_clock_name(name, seq)), started when the plan sets the node and stopped when it is
+    # completed or removed (grievance/keycases); `limits` give the default length a plan offers, `pause`/`resume`
+    # apply to every node's clock. Node clocks count in no rate and no list's due time.
+    per: Literal["case", "node"] = "case"
+    start: list[str] = Field(default_factory=list)  # actions that start (or restart) the clock
     stop: list[str] = Field(default_factory=list)
     # An action of `stop` that stops the clock only when its input says so: {action: bool field}. A callback
     # that did not reach the petitioner (reached: false) is an attempt; the clock runs on (DOMAIN.md, 回访).
@@ -149,6 +203,19 @@ class ClockDef(Labelled):
         last = self.limits[-1] if self.limits else None
         if last is None or (last.urgency or last.case_type or last.channel):
             raise ValueError("the last limit must have no conditions: it is the default")
+        return self
+
+    @model_validator(mode="after")
+    def _started_as_declared(self) -> ClockDef:
+        if self.per == "case" and not self.start:
+            raise ValueError("a clock needs 'start': the actions that start it")
+        if self.per == "node" and (self.start or self.stop or self.stop_if or self.extend):
+            raise ValueError(
+                "a 'per: node' clock is started and stopped by the plan of nodes: give no start, stop, stop_if or "
+                "extend (pause and resume are allowed)"
+            )
+        if self.per == "node" and self.owner != "department":
+            raise ValueError("a 'per: node' clock is the department's: owner must be department")
         return self
 
     def limit_for(self, *, urgency: str, case_type: str, channel: str) -> LimitRule:

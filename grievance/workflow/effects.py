@@ -200,3 +200,104 @@ def merge_into(ctx: ActionContext) -> None:
 @effect()
 def record_close(ctx: ActionContext) -> None:
     ctx.case.closed_at = ctx.now
+
+
+# ---------------------------------------------------------------------------------------------------- key cases
+# Key cases (重点件) and their plan of nodes (节点): grievance/keycases. The engine has checked the lead leader (a
+# "leader" field), the plan rows ("nodes"), the node ("node") and the files ("attachments"); refs hold them.
+
+
+@effect("reason", "lead_leader_id")
+def mark_key(ctx: ActionContext) -> None:
+    """The case becomes key for `reason` (KeyReason; `note` says why when the reason is other), under the lead
+    leader; the event keeps the leader's name as it was (payload `lead_leader`)."""
+    p = _payload(ctx)
+    leader: User = ctx.refs["lead_leader_id"]
+    case = ctx.case
+    case.key_reason = p["reason"]
+    case.key_note = (p.get("note") or "")[:500] or None  # the column holds 500
+    case.lead_leader_id = leader.id
+    case.key_marked_at = ctx.now
+    p["lead_leader"] = leader.display_name
+
+
+@effect("lead_leader_id")
+def set_lead_leader(ctx: ActionContext) -> None:
+    """A key case gets its lead leader (an inspection referral, key from intake) or another one; the event names
+    both (payload `lead_leader`, `previous_leader`)."""
+    leader: User = ctx.refs["lead_leader_id"]
+    previous = ctx.session.get(User, ctx.case.lead_leader_id) if ctx.case.lead_leader_id else None
+    p = _payload(ctx)
+    p["lead_leader"] = leader.display_name
+    if previous is not None:
+        p["previous_leader"] = previous.display_name
+    ctx.case.lead_leader_id = leader.id
+
+
+@effect("nodes")
+def set_node_plan(ctx: ActionContext) -> None:
+    """The first plan of nodes takes effect at once: nodes 1..n, each with its clock (keycases.plan)."""
+    from grievance.keycases import plan
+
+    p = _payload(ctx)
+    p["nodes"] = plan.set_first_plan(ctx, p["nodes"])
+
+
+@effect("nodes", "reason")
+def propose_node_plan(ctx: ActionContext) -> None:
+    """A later plan waits for the supervisor (NodePlanChange, pending); the current plan stays in force."""
+    from grievance.keycases.models import NodePlanChange
+
+    p = _payload(ctx)
+    change = NodePlanChange(
+        case_id=ctx.case.id,  # type: ignore[arg-type]
+        reason=p["reason"],
+        plan=p["nodes"],
+        proposed_at=ctx.now,
+        proposed_by_id=ctx.actor.id,
+    )
+    ctx.session.add(change)
+    ctx.session.flush()
+    p["change_id"] = change.id
+
+
+@effect()
+def approve_node_plan(ctx: ActionContext) -> None:
+    """The pending change becomes the plan (keycases.plan.apply_change); the event lists the plan now in force."""
+    from grievance.keycases import plan
+
+    change = plan.pending_change(ctx.session, ctx.case.id)  # type: ignore[arg-type]
+    assert change is not None  # guard has_pending_node_change
+    written = plan.apply_change(ctx, change)
+    change.status, change.decided_at, change.decided_by_id = "approved", ctx.now, ctx.actor.id
+    change.decision_note = (ctx.payload or {}).get("note", "")
+    ctx.session.add(change)
+    p = _payload(ctx)
+    p["change_id"], p["nodes"] = change.id, written
+
+
+@effect()
+def reject_node_plan(ctx: ActionContext) -> None:
+    from grievance.keycases import plan
+
+    change = plan.pending_change(ctx.session, ctx.case.id)  # type: ignore[arg-type]
+    assert change is not None  # guard has_pending_node_change
+    change.status, change.decided_at, change.decided_by_id = "rejected", ctx.now, ctx.actor.id
+    change.decision_note = (ctx.payload or {}).get("note", "")
+    ctx.session.add(change)
+    _payload(ctx)["change_id"] = change.id
+
+
+@effect("node", "note")
+def complete_node(ctx: ActionContext) -> None:
+    """A node is done with a note and files (required when the node says so); its clock stops. The event keeps the
+    node's number and name (payload `node`, `node_name`) and the file names."""
+    from grievance.keycases import plan
+
+    p = _payload(ctx)
+    node = ctx.refs["node"]
+    files = ctx.refs.get("attachment_ids", [])
+    plan.complete(ctx, node, p["note"], files)
+    p["node"], p["node_name"] = node.seq, node.name
+    if files:
+        p["files"] = [a.filename for a in files]

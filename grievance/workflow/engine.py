@@ -11,8 +11,9 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -140,7 +141,10 @@ def _guard_problem(ctx: ActionContext, action: ActionDef) -> StaleVersion | Refu
     for name in action.guards:
         reason = GUARDS[name].check(ctx)
         if reason:
-            return RefusedByRule(reason, guard=name)
+            # A reason naming things people typed (a node's name may be Chinese) comes as (Chinese, English).
+            return (
+                RefusedByRule(*reason, guard=name) if isinstance(reason, tuple) else RefusedByRule(reason, guard=name)
+            )
     return None
 
 
@@ -176,7 +180,13 @@ def available_actions(
 
 
 def _coerce(
-    session: Session, name: str, field: FieldDef, value: Any, refs: dict[str, Any], case: Case | None = None
+    session: Session,
+    name: str,
+    field: FieldDef,
+    value: Any,
+    refs: dict[str, Any],
+    case: Case | None = None,
+    today: date | None = None,
 ) -> Any:
     """Turn one input value into its stored form, or raise a clear field error. `case` is the case acted on,
     which a "handler" field needs (a handler of the case's department). Messages name the field by its label
@@ -228,6 +238,35 @@ def _coerce(
         return target.case_no
     if field.type == "handler":
         return _coerce_handler(session, name, field, value, refs, case)
+    return _coerce_key_case(session, name, field, value, refs, case, today)
+
+
+def _coerce_key_case(
+    session: Session,
+    name: str,
+    field: FieldDef,
+    value: Any,
+    refs: dict[str, Any],
+    case: Case | None,
+    today: date | None,
+) -> Any:
+    """The field types of key cases (grievance/keycases/plan.py): a lead leader (its id; the user in refs), the
+    rows of a plan of nodes (checked against `today`, the deployment's local date), an open node of the case (its
+    number; the node in refs) and files of the case (their ids; the attachments in refs)."""
+    from grievance.keycases import plan
+
+    label, label_en = field.label or name, field.label_in("en") or name
+    if field.type == "leader":
+        refs[name] = plan.coerce_leader(session, value, label, label_en)
+        return refs[name].id
+    if field.type == "nodes":
+        return plan.parse_plan(session, value, case=case, today=today or date.today(), label=label, label_en=label_en)
+    if field.type == "node":
+        refs[name] = plan.coerce_node(session, value, case, label, label_en)
+        return refs[name].seq
+    if field.type == "attachments":
+        refs[name] = plan.coerce_attachments(session, value, case, label, label_en)
+        return [a.id for a in refs[name]]
     raise AssertionError(field.type)
 
 
@@ -259,9 +298,15 @@ def _coerce_handler(
 
 
 def validate_input(
-    session: Session, action_name: str, action: ActionDef, raw: dict[str, Any], case: Case | None = None
+    session: Session,
+    action_name: str,
+    action: ActionDef,
+    raw: dict[str, Any],
+    case: Case | None = None,
+    today: date | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Check the input of an action on `case` against its declared fields; all problems are reported at once."""
+    """Check the input of an action on `case` against its declared fields; all problems are reported at once.
+    `today` (the deployment's local date) is what a plan's due dates are checked against."""
     errors: list[dict[str, Any]] = []
     unknown = sorted(set(raw) - set(action.fields))
     for key in unknown:
@@ -278,20 +323,24 @@ def validate_input(
     for name, field in action.fields.items():
         value = raw.get(name)
         try:
-            value = None if value is None else _coerce(session, name, field, value, refs, case)
+            value = None if value is None else _coerce(session, name, field, value, refs, case, today)
         except InvalidInput as exc:
             errors.extend(exc.detail["errors"])
             continue
-        if value is not None and value != "":  # blank text counts as not given
+        if value is not None and value != "" and value != []:  # blank text (or no file) counts as not given
             payload[name] = value
     for name, field in action.fields.items():
-        required = field.required or (field.required_if is not None and payload.get(field.required_if) is True)
+        when = field.required_when
+        if when is not None and when[1] is not None:  # "reason=other": required when the choice is that code
+            required = field.required or payload.get(when[0]) == when[1]
+        else:
+            required = field.required or (when is not None and payload.get(when[0]) is True)
         if required and name not in payload and not any(e["field"] == name for e in errors):
             label, label_en = field.label or name, field.label_in("en") or name
             errors.append({"field": name, "message": f"{label} 为必填项", "message_en": f"{label_en} is required"})
-        if field.required_if is not None and payload.get(field.required_if) is False and name in payload:
+        if when is not None and when[1] is None and payload.get(when[0]) is False and name in payload:
             # A contradiction: a callback that did not reach the petitioner cannot say whether it was solved.
-            other = action.fields[field.required_if]
+            other = action.fields[when[0]]
             label, label_en = field.label or name, field.label_in("en") or name
             if_zh, if_en = other.label or field.required_if, other.label_in("en") or field.required_if
             errors.append(
@@ -415,7 +464,8 @@ def check_action(
             state=case.state,
             allowed_actions=allowed,
         )
-    values, refs = validate_input(session, action, definition, payload or {}, case)
+    today = now.astimezone(ZoneInfo(runtime.settings.timezone)).date()
+    values, refs = validate_input(session, action, definition, payload or {}, case, today)
     ctx = _context(session, runtime, case, actor, action, now)
     ctx.payload, ctx.refs = values, refs
     problem = _guard_problem(ctx, definition)

@@ -13,7 +13,8 @@ from grievance.glossary import Role
 from grievance.workflow.context import ActionContext
 from grievance.workflow.definition import RESOLVE_CLOCK
 
-Check = Callable[[ActionContext], str | None]
+# A reason is "中文 (English)", or (Chinese, English) when it quotes what people typed (a node's name).
+Check = Callable[[ActionContext], str | tuple[str, str] | None]
 
 
 @dataclass(frozen=True)
@@ -199,3 +200,75 @@ def has_assignee(ctx: ActionContext) -> str | None:
     if ctx.case.assignee_id is None:
         return "该件尚未分派给承办人 (the case is not assigned to a handler)"
     return None
+
+
+# ---------------------------------------------------------------------------------------------------- key cases
+# Key cases (重点件) and their plan of nodes: grievance/keycases. The node guards read the database only for a key
+# case, so a plain case's page asks nothing more.
+
+
+@guard()
+def not_key_case(ctx: ActionContext) -> str | None:
+    if ctx.case.key_reason is not None:
+        return "该件已是重点件，如需更换包案领导请用「指定包案领导」 (the case is already key; change its lead leader instead)"
+    return None
+
+
+@guard()
+def is_key_case(ctx: ActionContext) -> str | None:
+    if ctx.case.key_reason is None:
+        return "该件不是重点件 (the case is not a key case)"
+    return None
+
+
+@guard()
+def no_node_plan_yet(ctx: ActionContext) -> str | None:
+    from grievance.keycases.plan import nodes_of
+
+    if ctx.session is not None and ctx.case.id is not None and nodes_of(ctx.session, ctx.case.id):
+        return "节点计划已设定，调整须申请并经督办员批准 (the plan is set; a change needs the supervisor's approval)"
+    return None
+
+
+@guard()
+def has_node_plan(ctx: ActionContext) -> str | None:
+    from grievance.keycases.plan import nodes_of
+
+    if ctx.session is None or ctx.case.id is None or not nodes_of(ctx.session, ctx.case.id):
+        return "尚未设定节点计划 (no plan of nodes is set yet)"
+    return None
+
+
+@guard()
+def has_open_nodes(ctx: ActionContext) -> str | None:
+    from grievance.keycases.plan import open_nodes
+
+    if ctx.session is None or ctx.case.id is None or not open_nodes(ctx.session, ctx.case.id):
+        return "没有进行中的节点 (no open node)"
+    return None
+
+
+@guard()
+def no_pending_node_change(ctx: ActionContext) -> str | None:
+    from grievance.keycases.plan import pending_change
+
+    if ctx.session is not None and ctx.case.id is not None and pending_change(ctx.session, ctx.case.id):
+        return "已有待审批的节点调整申请 (a change to the plan is already waiting for approval)"
+    return None
+
+
+@guard()
+def has_pending_node_change(ctx: ActionContext) -> str | None:
+    from grievance.keycases.plan import pending_change
+
+    if ctx.session is None or ctx.case.id is None or pending_change(ctx.session, ctx.case.id) is None:
+        return "没有待审批的节点调整申请 (no change to the plan is waiting)"
+    return None
+
+
+@guard()
+def no_open_nodes(ctx: ActionContext) -> tuple[str, str] | None:
+    """A key case resolves only once every node of its plan is done; the refusal names the open ones."""
+    from grievance.keycases.plan import open_node_problem
+
+    return open_node_problem(ctx.session, ctx.case)

@@ -15,9 +15,14 @@ from grievance.glossary import LABELS, CaseType, Channel, Role, Urgency
 from grievance.workflow.definition import (
     ENDS_IN_FINAL_STATE,
     EXTENDS_BY_EFFECT,
+    FIELD_CHOICES_BY_EFFECT,
     FIELD_TYPE_BY_EFFECT,
     INTAKE,
+    NO_OPEN_NODES_GUARD,
+    NODE_CLOCK_SEPARATOR,
+    NODE_EFFECTS,
     REQUIRED_CLOCKS,
+    RESOLUTION_EFFECTS,
     STOPPED_BY_EFFECT,
     WorkflowDef,
 )
@@ -192,10 +197,17 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
                             f"effect {effect!r} reads {field_name!r} as a {type_!r} field, not {field.type!r}",
                         )
                     )
+            for field_name, vocabulary in FIELD_CHOICES_BY_EFFECT.get(effect, {}).items():
+                field = action.fields.get(field_name)
+                if field is not None and field.choices != vocabulary:
+                    errs.append(
+                        (
+                            (*at, "fields", field_name),
+                            f"effect {effect!r} reads {field_name!r} as a code of {vocabulary}: set choices: {vocabulary}",
+                        )
+                    )
         for field_name, field in action.fields.items():
-            other = action.fields.get(field.required_if or "")
-            if field.required_if is not None and (other is None or other.type != "bool"):
-                errs.append(((*at, "fields", field_name), f"required_if names {field.required_if!r}, not a bool field"))
+            errs += [((*at, "fields", field_name), message) for message in _required_if_problems(action, field)]
         for field_name, field in action.fields.items():
             if field.choices is not None and field.choices not in LABELS:
                 errs.append(
@@ -209,6 +221,7 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
             errs.append(
                 (("clocks",), f"missing clock {name!r}: the code reads it for {why}; keep a clock of this name")
             )
+    errs += _node_problems(wf)
     action_names = {*wf.actions, INTAKE}
     for name, clock in wf.clocks.items():
         for key in ("start", "stop", "pause", "resume", "extend"):
@@ -252,6 +265,64 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
             leaves = any(state in a.from_ and a.to not in (None, state) for a in wf.actions.values())
             if not definition.final and not leaves and state in seen:
                 errs.append((("states", state), f"state {state!r} is not final but no action leaves it"))
+    return errs
+
+
+def _required_if_problems(action: Any, field: Any) -> list[str]:
+    """required_if names a bool field of the action ("reached"), or a choice field and one of its codes
+    ("reason=other")."""
+    when = field.required_when
+    if when is None:
+        return []
+    other_name, value = when
+    other = action.fields.get(other_name)
+    if value is None:
+        if other is None or other.type != "bool":
+            return [f"required_if names {field.required_if!r}, not a bool field"]
+        return []
+    if other is None or other.type != "choice":
+        return [f"required_if names {other_name!r}, not a choice field (write field=code only for a choice field)"]
+    codes = LABELS.get(other.choices or "", {})
+    if codes and value not in codes:
+        return [f"required_if: {value!r} is not a code of {other.choices}; accepted: {sorted(codes)}"]
+    return []
+
+
+def _node_problems(wf: WorkflowDef) -> list[tuple[Path_, str]]:
+    """Key cases' plans of nodes (grievance/keycases): clock names never contain the node separator, at most one
+    clock is `per: node`, the node effects need one, and where nodes exist every resolving action is guarded by
+    NO_OPEN_NODES_GUARD (a key case resolves only once its nodes are done)."""
+    errs: list[tuple[Path_, str]] = []
+    per_node = [name for name, clock in wf.clocks.items() if clock.per == "node"]
+    for name in wf.clocks:
+        if NODE_CLOCK_SEPARATOR in name:
+            errs.append(
+                (("clocks", name), f"a clock name may not contain {NODE_CLOCK_SEPARATOR!r}: node clocks use it")
+            )
+    for name in per_node[1:]:
+        errs.append((("clocks", name), f"only one clock may be 'per: node'; {per_node[0]!r} already is"))
+    uses_nodes = False
+    for action_name, action in wf.actions.items():
+        for i, effect in enumerate(action.effects):
+            if effect in NODE_EFFECTS:
+                uses_nodes = True
+                if not per_node:
+                    errs.append(
+                        (
+                            ("actions", action_name, "effects", i),
+                            f"effect {effect!r} runs the nodes' clocks: declare a clock with 'per: node'",
+                        )
+                    )
+    if per_node or uses_nodes:
+        for action_name, action in wf.actions.items():
+            if set(action.effects) & set(RESOLUTION_EFFECTS) and NO_OPEN_NODES_GUARD not in action.guards:
+                errs.append(
+                    (
+                        ("actions", action_name),
+                        f"action {action_name!r} resolves the case: with a plan of nodes it needs the guard "
+                        f"{NO_OPEN_NODES_GUARD!r} (a key case resolves only once its nodes are done)",
+                    )
+                )
     return errs
 
 

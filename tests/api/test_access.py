@@ -291,8 +291,8 @@ def test_available_actions_are_exactly_what_each_user_may_do_now(world, clock):
     expected = {
         "intake": {"answer_on_spot", "merge"},
         "dispatcher": {"answer_on_spot", "dispatch", "publish", "merge"},
-        "supervisor": {"dispatch", "publish", "supervise", "merge"},
-        "leader": set(),
+        "supervisor": {"dispatch", "publish", "supervise", "merge", "mark_key"},  # mark_key: issue 12, key cases
+        "leader": {"mark_key"},
         "admin": set(),
     }
     for user, allowed in expected.items():
@@ -303,9 +303,9 @@ def test_available_actions_are_exactly_what_each_user_may_do_now(world, clock):
         "handler": {"accept", "return", "assign"},  # assign: 我来办 for the handler, to anyone for the head
         "head": {"accept", "return", "assign"},
         "dispatcher": {"urge"},
-        "supervisor": {"urge", "supervise"},
+        "supervisor": {"urge", "supervise", "mark_key"},
         "intake": set(),
-        "leader": set(),
+        "leader": {"mark_key"},
     }
     for user, allowed in expected.items():
         assert actions(world.get(no, user)) == allowed, user
@@ -318,7 +318,13 @@ def test_available_actions_are_exactly_what_each_user_may_do_now(world, clock):
     world.act(no, "assign", "handler", handler_id="handler")
     assert actions(world.get(no, "handler")) == {"note", "suspend", "resolve"}
     assert actions(world.get(no, "head")) == {"note", "suspend", "resolve", "assign", "unassign"}
-    assert actions(world.get(no, "supervisor")) == {"approve_extension", "reject_extension", "urge", "supervise"}
+    assert actions(world.get(no, "supervisor")) == {
+        "approve_extension",
+        "reject_extension",
+        "urge",
+        "supervise",
+        "mark_key",
+    }
 
     # Each action offered also describes its input.
     described = {a["action"]: a for a in world.get(no, "supervisor")["available_actions"]}

@@ -12,7 +12,7 @@ from sqlmodel import func, select
 
 from grievance.cases.models import Case, CaseClock
 from grievance.db import transaction
-from grievance.hotline12345 import inbound
+from grievance.hotline12345 import contract, inbound
 from grievance.outbox.models import OutboxMessage
 from tests.api._support import API
 from tests.factories import World
@@ -237,12 +237,16 @@ def test_the_openapi_documents_the_12345_routes(world: World):
         names = {p["name"] for p in operation["parameters"]}
         assert {"X-12345-Timestamp", "X-12345-Signature"} <= names
         assert operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
-    assert (
-        "order_id"
-        in schema["paths"][f"{API}/hotline12345/orders"]["post"]["requestBody"]["content"]["application/json"][
-            "schema"
-        ]["required"]
-    )
+    body = schema["paths"][f"{API}/hotline12345/orders"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["required"]) == {"order_id", "title", "order_type", "received_at"}
+    properties = body["properties"]
+    assert properties["order_id"]["pattern"] == contract.ORDER_ID_PATTERN
+    for name in set(properties) - set(body["required"]):  # null is accepted for every optional field
+        assert {"type": "null"} in properties[name]["anyOf"], name
+    assert properties["urgency"]["default"] == "一般" and properties["urgency"]["description"]
+    callback = schema["paths"][f"{API}/hotline12345/orders/{{order_id}}/callback"]["post"]
+    path_id = next(p for p in callback["parameters"] if p["name"] == "order_id")
+    assert path_id["schema"]["pattern"] == contract.ORDER_ID_PATTERN
 
 
 def test_the_case_page_shows_the_order_number_and_the_platforms_due_time(world: World):
@@ -259,3 +263,115 @@ def test_the_case_page_shows_the_order_number_and_the_platforms_due_time(world: 
     assert "12345 due time" in english.get_text()
     desk = browser.page(f"/cases/{world.intake()['case_no']}")
     assert "12345工单编号" not in desk.get_text()
+
+
+REQUIRED = {"order_id", "title", "order_type", "received_at"}
+# What each optional field becomes on the case when it is left out, or sent as null: its default, mapped.
+OPTIONAL_ON_CASE = {
+    "content": ("description", ""),
+    "petitioner_name": ("petitioner.name", ""),
+    "petitioner_phone": ("petitioner.phone", ""),
+    "address": ("location", ""),
+    "category": ("category_id", None),
+    "urgency": ("urgency", "normal"),
+    "accused_department": ("accused_department_id", None),
+    "due_at": ("external.due_at", None),
+}
+
+
+def _on_case(case: dict[str, Any], path: str) -> Any:
+    value: Any = case
+    for part in path.split("."):
+        value = value[part]
+    return value
+
+
+def test_the_contract_lists_each_optional_field_here():
+    assert {n for n, f in contract.OrderIn.model_fields.items() if not f.is_required()} == set(OPTIONAL_ON_CASE)
+    assert {n for n, f in contract.OrderIn.model_fields.items() if f.is_required()} == REQUIRED
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONAL_ON_CASE))
+def test_each_optional_field_left_out_or_null_takes_its_default_mapped_like_a_value_sent(world: World, name: str):
+    order_id = f"OPT-{name}"
+    left_out = {k: v for k, v in order(order_id=order_id).items() if k != name}
+    first = post_signed(world.client, ORDERS, left_out)
+    assert first.status_code == 201, first.text
+    case = world.get(first.json()["case_no"], "dispatcher")
+    field, default = OPTIONAL_ON_CASE[name]
+    assert _on_case(case, field) == default
+    # null is the field left out, and so is its default sent as a value: the same order (a retry), not another.
+    default_sent = contract.OrderIn.model_fields[name].default
+    for same in ({**left_out, name: None}, {**left_out, name: default_sent}):
+        again = post_signed(world.client, ORDERS, same)
+        assert again.status_code == 200, again.text
+        assert again.json()["case_no"] == first.json()["case_no"]
+
+
+def test_an_order_with_only_the_required_fields_is_taken_in_as_normal_urgency(world: World):
+    bare = {name: order()[name] for name in REQUIRED}
+    pushed = post_signed(world.client, ORDERS, bare)
+    assert pushed.status_code == 201, pushed.text
+    case = world.get(pushed.json()["case_no"], "dispatcher")
+    assert case["urgency"] == "normal" and case["case_type"] == "help" and case["external"]["due_at"] is None
+    nulls = {**bare, **dict.fromkeys(OPTIONAL_ON_CASE)}
+    assert post_signed(world.client, ORDERS, nulls).status_code == 200
+    # A required field sent as null is missing, said as such.
+    missing = _problems(post_signed(world.client, ORDERS, {**bare, "order_id": "GD-N", "title": None}))
+    assert missing["title"]["message"] == "工单标题：为必填项"
+
+
+def test_every_problem_of_an_order_is_reported_at_once(world: World):
+    both = _problems(
+        post_signed(
+            world.client,
+            ORDERS,
+            order(received_at="2025-10-09T09:50:00+08:00", due_at="2025-10-08T18:00:00+08:00"),
+        )
+    )
+    assert set(both) == {"received_at", "due_at"}
+    assert both["received_at"]["message"].startswith("受理时间：") and "future" in both["received_at"]["message_en"]
+    assert both["due_at"]["message"].startswith("办结时限：")
+    many = post_signed(
+        world.client,
+        ORDERS,
+        order(order_type="举报", petitioner_phone="12", urgency="很急", due_at="2025-09-28T09:50:00+08:00"),
+    )
+    assert set(_problems(many)) == {"accused_department", "petitioner_phone", "urgency", "due_at"}
+    assert "accused_department" in many.json()["message_en"] and "被举报单位" in many.json()["message"]
+    unknown = _problems(
+        post_signed(world.client, ORDERS, order(order_type="举报", accused_department="不存在局", title=""))
+    )
+    assert set(unknown) == {"accused_department", "title"} and "不存在局" in unknown["accused_department"]["message"]
+    assert _cases_of(world, "GD202509290001") == 0
+
+
+def test_an_order_id_is_refused_in_words_not_with_a_pattern(world: World):
+    bad = _problems(post_signed(world.client, ORDERS, order(order_id="GD 2025/0001")))
+    assert set(bad) == {"order_id"}
+    message, english = bad["order_id"]["message"], bad["order_id"]["message_en"]
+    assert message.startswith("工单编号：") and "字母" in message and "数字" in message and "_" in message
+    assert "letters" in english and "digits" in english and "^" not in message + english
+    too_long = _problems(post_signed(world.client, ORDERS, order(order_id="G" * 65)))
+    assert "64" in too_long["order_id"]["message"]
+    schema = contract.OrderIn.model_json_schema()["properties"]["order_id"]
+    assert schema["pattern"] == contract.ORDER_ID_PATTERN and schema["maxLength"] == 64
+
+
+def test_a_nul_character_is_refused_naming_the_field_by_its_chinese_name(world: World):
+    refused = post_signed(world.client, ORDERS, order(title="路灯\u0000不亮"))
+    assert refused.status_code == 422
+    body = refused.json()
+    assert body["message"].startswith("工单标题：") and body["errors"][0]["field"] == "title"
+    assert body["message_en"].startswith("title: ")
+    assert _cases_of(world, "GD202509290001") == 0
+
+
+def test_a_case_from_12345_starts_at_version_1_like_any_other(world: World):
+    case_no = post_signed(world.client, ORDERS, order()).json()["case_no"]
+    assert world.get(case_no, "dispatcher")["version"] == 1
+    world.act(case_no, "dispatch", "dispatcher", department_id="CGJ", version=1)  # the README's example
+    assert world.get(case_no, "dispatcher")["version"] == 2
+    # The fingerprint was written with the case: a retry and a reuse of the id are still told apart.
+    assert post_signed(world.client, ORDERS, order()).status_code == 200
+    assert post_signed(world.client, ORDERS, order(title="另一件事")).status_code == 409

@@ -5,6 +5,7 @@ recorded once and counts in the rates."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -81,6 +82,8 @@ def test_our_actions_on_a_12345_order_reach_the_platform_signed_in_its_shape(wor
     assert len({s["delivery_id"] for s in sent}) == len(sent)
     assert sent[0]["department"] == {"code": "CGJ", "name": "城市管理局"} and sent[0]["state"] == "accepted"
     assert sent[1]["reason"] == "不属于本单位职责，应由街道办理" and sent[1]["state"] == "returned"
+    # The returned case has left its department: the platform is told which one sent it back.
+    assert sent[1]["department"] == {"code": "CGJ", "name": "城市管理局"}
     assert sent[3]["days"] == 5 and sent[3]["reason"] == "需协调供电部门更换线路"
     assert sent[4]["reply"] == "路灯已于今日修复"
     assert sent[4]["outcome"] == "solved" and sent[4]["outcome_name"] == "已解决"
@@ -89,7 +92,8 @@ def test_our_actions_on_a_12345_order_reach_the_platform_signed_in_its_shape(wor
     assert "李四" not in text and "13812345678" not in text  # no personal data goes back
     with transaction(world.app.state.sessions) as session:
         statuses = [d.status for d in session.exec(select(Delivery)).all()]
-    assert statuses.count("delivered") == 5 and set(statuses) == {"delivered", "skipped"}
+    # The desk case's actions are none of the platform's business: never delivered (skipped, or no delivery).
+    assert statuses.count("delivered") == 5 and set(statuses) <= {"delivered", "skipped"}
 
 
 def test_the_platforms_callback_comes_back_in_once_counts_in_the_rates_and_is_not_echoed(
@@ -119,6 +123,41 @@ def test_the_platforms_callback_comes_back_in_once_counts_in_the_rates_and_is_no
     assert len(platform.received) == before  # the platform's own result is not sent back to it
 
 
+def test_the_answer_to_an_extension_request_reaches_the_platform_with_the_new_due_time(
+    world: World, platform: Platform
+):
+    _subscribe(world, platform)
+    case_no = post_signed(world.client, ORDERS, order()).json()["case_no"]
+    world.act(case_no, "dispatch", "dispatcher", department_id="CGJ")
+    world.act(case_no, "accept", "handler")
+    world.act(case_no, "request_extension", "handler", days=3, reason="需协调供电部门")
+    before = _resolve_due(world, case_no)
+    world.act(case_no, "reject_extension", "supervisor", note="本单位可自行修复，不予延期")
+    world.act(case_no, "request_extension", "handler", days=5, reason="需更换整段线路")
+    world.act(case_no, "approve_extension", "supervisor", note="同意延期")
+    after = _resolve_due(world, case_no)
+    assert after > before
+    _deliver(world)
+    sent = {s["action"]: s for s in _sent(platform)}
+    assert [s["action"] for s in _sent(platform)] == [
+        "accept",
+        "extension_request",
+        "extension_rejection",
+        "extension_request",
+        "extension_approval",
+    ]
+    rejected, approved = sent["extension_rejection"], sent["extension_approval"]
+    assert rejected["action_name"] == "驳回延期" and rejected["reason"] == "本单位可自行修复，不予延期"
+    assert approved["action_name"] == "批准延期" and approved["note"] == "同意延期"
+    assert datetime.fromisoformat(approved["due_at"]) == after  # our resolve clock's new due time (办结时限)
+    assert approved["department"] == {"code": "CGJ", "name": "城市管理局"} and approved["order_id"] == "GD202509290001"
+
+
+def _resolve_due(world: World, case_no: str) -> datetime:
+    clocks = {c["name"]: c for c in world.get(case_no, "dispatcher")["clocks"]}
+    return datetime.fromisoformat(clocks["resolve"]["due_at"].replace("Z", "+00:00"))
+
+
 def test_a_callback_is_refused_for_an_unknown_order_a_bad_body_and_before_resolution(world: World):
     path = f"{ORDERS}/GD-NONE/callback"
     unknown = post_signed(world.client, path, {"reached": False})
@@ -128,9 +167,19 @@ def test_a_callback_is_refused_for_an_unknown_order_a_bad_body_and_before_resolu
     bad = post_signed(world.client, path, {"reached": True, "satisfaction": "还行"})
     assert bad.status_code == 422
     fields = {p["field"]: p for p in bad.json()["errors"]}
-    assert set(fields) == {"satisfaction"} and fields["satisfaction"]["message"].startswith("满意度：")
+    # Every problem at once: the unknown satisfaction and the missing solved.
+    assert set(fields) == {"satisfaction", "solved"} and fields["satisfaction"]["message"].startswith("满意度：")
+    assert fields["solved"]["message"].startswith("是否解决：")
     missing = post_signed(world.client, path, {"reached": True, "satisfaction": "满意"})
     assert missing.status_code == 422 and [p["field"] for p in missing.json()["errors"]] == ["solved"]
+    neither = post_signed(world.client, path, {"reached": True, "solved": None, "comment": None})
+    assert neither.status_code == 422
+    assert sorted(p["field"] for p in neither.json()["errors"]) == ["satisfaction", "solved"]
+    assert "solved" in neither.json()["message_en"] and "satisfaction" in neither.json()["message_en"]
+    bad_id = post_signed(world.client, f"{ORDERS}/GD%20202509/callback", {"reached": False})
+    assert bad_id.status_code == 422 and [p["field"] for p in bad_id.json()["errors"]] == ["order_id"]
+    assert "字母" in bad_id.json()["message"] and "letters" in bad_id.json()["message_en"]
+    assert "^[" not in bad_id.text
     early = post_signed(world.client, path, {"reached": True, "solved": True, "satisfaction": "满意"})
     assert early.status_code == 409 and early.json()["message_en"]
     unsigned = world.client.post(path, json={"reached": False})
@@ -157,6 +206,8 @@ ORDER = {"source": "12345", "id": "GD-1", "due_at": None}
         ("callback", ORDER, {"reached": True, "solved": True, "satisfaction": "satisfied"}, "callback"),
         ("answer_on_spot", ORDER, {"reply": "已当场答复"}, "finish"),
         ("close", ORDER, {"note": "归档"}, "archive"),
+        ("approve_extension", ORDER, {"note": "同意"}, "extension_approval"),
+        ("reject_extension", ORDER, {"note": "不同意"}, "extension_rejection"),
     ],
 )
 def test_render_sends_only_the_platforms_business(event: str, external: Any, given: Any, action: str | None):

@@ -4,12 +4,18 @@ Schemas (../shared/open311/georeport-v2/) and a form that files a plain request.
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
+import uvicorn
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -24,6 +30,29 @@ SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "open311" / "georepor
 if not SCHEMAS.is_dir():  # the repository checked out elsewhere: the shared folder beside /work/main
     SCHEMAS = Path("/work/shared/open311/georeport-v2")
 BASE = "/open311/v2"
+START_SECONDS = 15
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port, in a thread: yields its root ("http://127.0.0.1:PORT"),
+    stops it after the block. For requests that must cross a real HTTP server (raw bytes as curl sends them)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_SECONDS
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn stopped at start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=START_SECONDS)
 
 
 def _registry() -> Registry:

@@ -100,3 +100,56 @@ def test_the_cli_creates_lists_and_revokes_keys(o311: Open311World, cli):  # typ
     assert _post_with(o311, key) == 403
     missing = cli("open311", "keys", "revoke", "424242")
     assert missing.code != 0 and "424242" in missing.err
+
+
+def test_a_second_active_key_with_the_same_name_is_refused(o311: Open311World, cli):  # type: ignore[no-untyped-def]
+    admin = Browser(o311.app, "admin")
+    again = admin.post("/admin/open311/keys", {"name": " 市民通 APP "})  # the fixture's 市民通 app, case aside
+    assert again.status_code == 422
+    error = text_of(soup(again.text).find(id="e-name"))
+    assert "已有名为「市民通 app」的有效密钥" in error and "请换一个名称" in error
+    assert "o311_" not in text_of(soup(again.text).find(id="new-key"))  # no key issued
+    admin.client.cookies.set("lang", "en")
+    english = admin.post("/admin/open311/keys", {"name": "市民通 app"})
+    assert "An active key is already named '市民通 app'" in text_of(soup(english.text).find(id="e-name"))
+    refused = cli("open311", "keys", "create", "市民通 app")
+    assert refused.code == 2 and "已有名为「市民通 app」的有效密钥" in refused.err and "already named" in refused.err
+    with transaction(o311.app.state.sessions) as session:
+        assert len(session.exec(select(Open311ApiKey)).all()) == 1
+    # Revoked, its name is free again (a key replaced after the old one stopped).
+    assert admin.post(f"/admin/open311/keys/{o311.key_id}/revoke", {"confirm": "1"}).status_code == 303
+    assert cli("open311", "keys", "create", "市民通 app").code == 0
+
+
+def test_the_open311_account_is_named_in_the_readers_language(o311: Open311World):
+    case_no = o311.file()[0]["service_request_id"]
+    dispatcher = Browser(o311.app, "dispatcher")
+    who = [text_of(span) for span in dispatcher.page(f"/cases/{case_no}").select(".timeline .who")]
+    assert who == ["Open311 接入"]
+    dispatcher.client.cookies.set("lang", "en")
+    who = [text_of(span) for span in dispatcher.page(f"/cases/{case_no}").select(".timeline .who")]
+    assert who == ["Open311 client"]
+    admin = Browser(o311.app, "admin")
+    admin.client.cookies.set("lang", "en")
+    row = next(tr for tr in admin.page("/admin/users").find_all("tr") if "open311" in text_of(tr))
+    assert "Open311 client" in text_of(row) and "接入" not in text_of(row)
+
+
+def test_every_system_account_has_a_label_in_both_languages():
+    from grievance.cases.ratings import SOURCE_ACCOUNTS
+    from grievance.hotline12345 import inbound
+    from grievance.open311 import filing
+    from grievance.users.service import account_label
+
+    # The names the accounts are created with, wherever they are, and the first releases' Open311 name.
+    created = [*SOURCE_ACCOUNTS.values(), (inbound.ACCOUNT_USERNAME, inbound.ACCOUNT_NAME), filing.ACCOUNT]
+    english = {username: account_label(name, "en") for username, name in created}
+    assert english == {
+        "petitioner": "Petitioner (self-rating)",
+        "hotline12345": "12345 platform",
+        "open311": "Open311 client",
+    }
+    assert all(account_label(name) == name for _username, name in created)  # Chinese pages: as created
+    assert account_label("Open311 接入 (Open311 clients)", "en") == "Open311 client"
+    assert account_label("Open311 接入 (Open311 clients)") == "Open311 接入"
+    assert account_label("张三", "en") == "张三" and account_label(None, "en") is None

@@ -4,41 +4,22 @@ read back by georeport in JSON and in XML, and is a case of the staff API with c
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from georeport import GeoReport
 
 from tests.factories import World
-from tests.open311._support import Open311World
-
-START_SECONDS = 15
+from tests.open311._support import BASE, Open311World, serve
 
 
 @pytest.fixture
 def live(world: World) -> Iterator[tuple[Open311World, str]]:
     """The test's app served by uvicorn on a free loopback port, in a thread, stopped after the test."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(world.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_SECONDS
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped at start"
-        time.sleep(0.05)
-    try:
-        yield Open311World(world), f"http://127.0.0.1:{port}/open311/v2"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=START_SECONDS)
+    o311 = Open311World(world)
+    with serve(world.app) as root:
+        yield o311, root + BASE
 
 
 def test_georeport_reads_back_a_request_filed_over_http(live: tuple[Open311World, str]):

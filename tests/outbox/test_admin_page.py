@@ -46,7 +46,12 @@ def test_add_pause_resume_a_subscription(world: World):
     assert len(secret) >= 32
     listing = admin.page("/admin/outbox")
     row = listing.find("tr", attrs={"data-id": True})
-    assert "城管群" in text_of(row) and "派单" in text_of(row) and "已超期" in text_of(row) and "CGJ" in text_of(row)
+    assert (
+        "城管群" in text_of(row)
+        and "派单" in text_of(row)
+        and "已超期" in text_of(row)
+        and "城市管理局" in text_of(row)
+    )
     assert secret not in str(listing)  # never shown again
     robot = admin.post(
         "/admin/outbox/subscriptions",
@@ -103,3 +108,28 @@ def test_the_page_in_english(world: World):
     page = admin.page("/admin/outbox")
     assert text_of(page.find("h1")) == "Push subscriptions"
     assert "New subscription" in text_of(page) and "推送" not in text_of(page.find("main") or page)
+
+
+def test_skipped_rows_are_counted_not_listed_and_pausing_says_it_holds(world: World, receiver: Receiver, monkeypatch):  # type: ignore[no-untyped-def]
+    app = world.app
+    subscribe(app, receiver.url)
+    world.intake()
+    with monkeypatch.context() as patched:  # a format that declines the message when sending: a skipped row
+        patched.setattr(worker, "renderer", lambda name: lambda *args: None)
+        worker.run_once(app.state.sessions, app.state.runtime.settings)
+    world.intake()
+    worker.run_once(app.state.sessions, app.state.runtime.settings)
+    assert sorted(d.status for d in deliveries(app)) == ["delivered", "skipped"]
+    admin = Browser(app, "admin")
+    page = admin.page("/admin/outbox")
+    rows = page.find(id="recent").find_all("tr", attrs={"data-delivery": True})
+    assert [text_of(r.find_all("td")[4]) for r in rows] == ["已送达"]
+    assert "另有 1 条“无需发送”的记录" in text_of(page.find(id="skipped-note"))
+    assert page.find(id="skipped-note").find("a", href="/admin/outbox?status=skipped")
+    skipped = admin.page("/admin/outbox?status=skipped").find(id="recent")
+    assert len(skipped.find_all("tr", attrs={"data-delivery": True})) == 1
+    assert "暂停期间的诉求变动仍为它排队" in text_of(page)
+    admin.client.cookies.set("lang", "en")
+    english = admin.page("/admin/outbox")
+    assert "1 skipped deliveries" in text_of(english.find(id="skipped-note"))
+    assert "Pausing a subscription holds its messages" in text_of(english)

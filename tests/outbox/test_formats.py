@@ -11,8 +11,11 @@ import json
 import re
 import time
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
+from grievance.cases.models import CaseEvent
+from grievance.db import transaction
 from grievance.outbox import worker
 from grievance.outbox.format_json import sign
 from grievance.outbox.format_robots import accepted, due_text
@@ -97,3 +100,75 @@ def test_json_headers_and_signature_scheme(world: World, receiver: Receiver):
     digest = hmac.new(b"k", headers["X-Grievance-Timestamp"].encode() + b"." + request.body, hashlib.sha256)
     assert headers["X-Grievance-Signature"] == f"sha256={digest.hexdigest()}"
     assert sign("k", headers["X-Grievance-Timestamp"], request.body) == headers["X-Grievance-Signature"]
+
+
+def _sweeper_event(world: World, no: str, action: str, **payload: object) -> None:
+    """What the supervision sweeper writes (grievance/supervision/sweeper.py): no actor, automatic, the clock."""
+    with transaction(world.app.state.sessions) as session:
+        session.add(
+            CaseEvent(
+                case_id=world.get(no, "dispatcher")["id"],
+                action=action,
+                from_state="accepted",
+                to_state="accepted",
+                actor_id=None,
+                at=world.app.state.runtime.now(),
+                payload={"automatic": True, **payload},
+            )
+        )
+
+
+def test_the_sweepers_robot_messages_name_the_clock_and_its_own_due_time(world: World, receiver: Receiver):
+    receiver.answer(200, ROBOT_OK)
+    subscribe(world.app, receiver.url + "?key=k", format="wecom", secret="", events=["auto_urge", "overdue"])
+    no = world.intake()["case_no"]
+    world.act(no, "dispatch", "dispatcher", department_id="CGJ")
+    world.act(no, "accept", "handler")
+    _sweeper_event(world, no, "overdue", clock="accept", due_at="2026-12-01T03:23:00+00:00")
+    _sweeper_event(world, no, "auto_urge", clock="resolve", due_at="2026-12-01T03:25:00+00:00")
+    _sweeper_event(
+        world, no, "auto_urge", clock="node:2", due_at="2026-12-03T16:00:00+00:00", node=2, node_name="清运垃圾"
+    )
+    worker.run_once(world.app.state.sessions, world.app.state.runtime.settings)
+    overdue, urge, node = (r.json()["markdown"]["content"] for r in receiver.received)
+    assert "【已超期】（系统自动）" in overdue and "- 签收时限：2026年12月1日 11:23" in overdue
+    assert "【即将超期（自动催办）】" + no in urge and "- 办结时限：2026年12月1日 11:25" in urge
+    assert "- 节点：清运垃圾" in node and "- 节点时限：2026年12月3日 24:00" in node
+    for text in (overdue, urge, node):
+        assert text.count("自动") == 1 and "办理时限" not in text
+
+
+def test_robots_send_our_user_agent_and_a_cut_note_ends_with_an_ellipsis(world: World, receiver: Receiver):
+    receiver.answer(200, ROBOT_OK)
+    subscribe(world.app, receiver.url + "?key=k", format="wecom", secret="", events=["dispatch"])
+    subscribe(world.app, receiver.url + "?access_token=t", name="d", format="dingtalk", secret="", events=["dispatch"])
+    no = world.intake()["case_no"]
+    world.act(no, "dispatch", "dispatcher", department_id="CGJ", note="路" * 250)
+    worker.run_once(world.app.state.sessions, world.app.state.runtime.settings)
+    assert len(receiver.received) == 2
+    for request in receiver.received:
+        assert request.headers["User-Agent"] == "grievance-outbox/1"
+        text = json.dumps(request.json(), ensure_ascii=False)
+        assert "说明：" + "路" * 199 + "…" in text and "路" * 200 not in text
+
+
+def _documented_example() -> dict:
+    """The `json` format's example body in docs/integrations.md (its first ```json block)."""
+    docs = (Path(__file__).parents[2] / "docs" / "integrations.md").read_text(encoding="utf-8")
+    block = docs.split("```json\n", 1)[1].split("```", 1)[0]
+    return json.loads(block.replace("…", ""))  # type: ignore[no-any-return]
+
+
+def test_the_documented_json_example_has_the_real_messages_shape(world: World, receiver: Receiver):
+    subscribe(world.app, receiver.url, events=["dispatch"])
+    no = world.intake()["case_no"]
+    world.act(no, "dispatch", "dispatcher", department_id="CGJ", note="请尽快处理")
+    worker.run_once(world.app.state.sessions, world.app.state.runtime.settings)
+    (request,) = receiver.received
+    real, documented = request.json(), _documented_example()
+    assert set(real) == set(documented)
+    assert set(real["case"]) == set(documented["case"])
+    assert set(real["input"]) == set(documented["input"])
+    assert real["input"]["department"] == documented["input"]["department"] == {"code": "CGJ", "name": "城市管理局"}
+    assert set(real["case"]["department"]) == set(documented["case"]["department"])
+    assert real["actor_role"] == documented["actor_role"] == "dispatcher"

@@ -138,3 +138,61 @@ def test_a_subscription_changed(world: World):
             update_subscription(session, changed, workflows=app.state.runtime.workflows, name="b")
         with pytest.raises(InvalidInput):
             update_subscription(session, changed, workflows=app.state.runtime.workflows, format="fax")
+
+
+def test_subscriptions_that_could_never_work_are_refused(world: World):
+    app = world.app
+    for kwargs, field, words in (
+        ({"url": "http://127.0.0.1:99999/x"}, "url", "端口"),
+        ({"url": "http://127.0.0.1:0/x"}, "url", "端口"),
+        ({"url": "http://user:pw@127.0.0.1/x"}, "url", "用户名或密码"),
+        ({"format": "hotline12345", "secret": ""}, "secret", "12345"),
+        ({"format": "dingtalk", "secret": "notSEC"}, "secret", "SEC"),
+        ({"format": "dingtalk", "secret": "   "}, "secret", "空格"),
+        ({"format": "json", "secret": " \t "}, "secret", "空格"),
+        ({"format": "wecom", "secret": "abc"}, "secret", "企业微信"),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            subscribe(app, **{"url": "https://example.org/hook", **kwargs})
+        (error,) = caught.value.detail["errors"]
+        assert error["field"] == field and words in error["message"], (kwargs, error)
+        assert error["message_en"]
+    with pytest.raises(InvalidInput) as caught:
+        subscribe(app, "https://example.org/hook", events=["fly"])
+    assert "due_soon 即 auto_urge" in caught.value.detail["errors"][0]["message"]
+    assert "(due_soon means auto_urge)" in caught.value.detail["errors"][0]["message_en"]
+    made = subscribe(app, "https://example.org:8443/hook", name="12345", format="hotline12345", secret="k-12345")
+    assert made.secret == "k-12345"
+    assert subscribe(app, "https://oapi.dingtalk.com/robot/send?access_token=t", name="d", format="dingtalk", secret="")
+
+
+def test_the_cli_refuses_empty_events_and_lists_without_credentials(world: World, cli, capsys):  # type: ignore[no-untyped-def]
+    empty = cli("subscriptions", "add", "x", "https://example.org/hook", "--events", "")
+    assert empty.code == 2 and "--events" in empty.err and "leave --events out" in empty.err
+    assert cli("subscriptions", "list").out.strip() == "没有订阅 (no subscriptions)"  # nothing half-made
+    assert cli("subscriptions", "add", "w", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY-1").code == 0
+    ding = cli(
+        "subscriptions", "add", "d", "https://oapi.dingtalk.com/robot/send?access_token=TOK-1", "--format", "dingtalk"
+    )
+    assert ding.code == 0 and "TOK-1" not in ding.out
+    spaces = cli("subscriptions", "add", "s", "https://example.org/s", "--format", "dingtalk", "--secret", "  ")
+    assert spaces.code == 2 and "secret" in spaces.err
+    listed = cli("subscriptions", "list").out
+    assert "KEY-1" not in listed and "TOK-1" not in listed
+    assert "send?key=…" in listed and "send?access_token=…" in listed and "secret=set" in listed
+    with pytest.raises(SystemExit):
+        cli("subscriptions", "--help")
+    helped = " ".join(capsys.readouterr().out.split())
+    assert "pause a subscription: events keep being queued for it and wait until it is resumed" in helped
+
+
+def test_a_format_that_does_not_take_a_message_gets_no_delivery_row(world: World):
+    app = world.app
+    subscribe(app, "https://platform.example.org/in", name="12345", format="hotline12345", secret="k")
+    subscribe(app, "https://example.org/all", name="all")
+    no = world.intake()["case_no"]
+    world.act(no, "dispatch", "dispatcher", department_id="CGJ")
+    with transaction(app.state.sessions) as session:
+        assert worker.fan_out(session) == 2
+    rows = deliveries(app)
+    assert len(rows) == 2 and {r.subscription_id for r in rows} == {2}  # nothing for 12345: not its case

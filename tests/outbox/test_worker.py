@@ -177,20 +177,38 @@ def test_a_robot_answering_an_errcode_is_retried(world: World, receiver: Receive
     wait_for(lambda: worker.run_once(app.state.sessions, app.state.runtime.settings).delivered == 1, timeout=5)
 
 
-def test_a_paused_subscription_gets_no_new_messages_and_its_pending_ones_wait(world: World, receiver: Receiver):
+def test_a_paused_subscription_holds_the_messages_written_while_paused(world: World, receiver: Receiver):
     app = world.app
     made = subscribe(app, receiver.url, secret=SECRET)
-    world.intake()
+    first = world.intake()["case_no"]
     with transaction(app.state.sessions) as session:
         worker.fan_out(session)  # one pending delivery
         from grievance.outbox.subscriptions import get_subscription, set_active
 
         set_active(session, get_subscription(session, made.id), False)
-    world.intake()
+    second = world.intake()["case_no"]
+    world.act(first, "dispatch", "dispatcher", department_id="CGJ")
     assert worker.run_once(app.state.sessions, app.state.runtime.settings).sent == 0
-    assert len(deliveries(app)) == 1 and receiver.received == []
+    held = deliveries(app)
+    assert len(held) == 3 and {d.status for d in held} == {"pending"}  # created, not attempted
+    assert all(d.attempts == 0 for d in held) and receiver.received == []
     with transaction(app.state.sessions) as session:
         set_active(session, get_subscription(session, made.id), True)
-    assert worker.run_once(app.state.sessions, app.state.runtime.settings).delivered == 1
+    assert worker.run_once(app.state.sessions, app.state.runtime.settings).delivered == 3
+    got = [(r.json()["event"], r.json()["case"]["case_no"]) for r in receiver.received]
+    assert sorted(got) == sorted([("intake", first), ("intake", second), ("dispatch", first)])
+    assert got.index(("intake", first)) < got.index(("dispatch", first))  # in order per case
     with transaction(app.state.sessions) as session:
-        assert session.exec(select(Delivery)).all()[0].status == "delivered"
+        assert {d.status for d in session.exec(select(Delivery)).all()} == {"delivered"}
+
+
+def test_the_default_retries_ride_out_a_day_long_outage():
+    from grievance.config import Settings
+
+    defaults = Settings(_env_file=None)
+    hours = worker.dead_after_seconds(defaults) / 3600
+    assert 24 <= hours <= 25  # 5 s doubling to an hour, 34 attempts: about 24.4 h before a delivery is dead
+    assert (
+        worker.dead_after_seconds(Settings(_env_file=None, outbox_max_attempts=3, outbox_backoff_base_seconds=1))
+        == 1 + 2
+    )

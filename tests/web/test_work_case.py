@@ -97,10 +97,13 @@ def test_the_forms_are_exactly_the_actions_the_engine_allows_each_user_now(world
                 continue
             assert action_forms(soup(response.text)) == actions(world.get(no, user)), (no, user)
     assert action_forms(browser("handler").page(f"/cases/{dispatched}")) == {"accept", "return", "assign"}
-    # A department head may do what the handler does; a leader only reads.
+    # A department head may do what the handler does; a leader only reads, and marks a case key (issue 12).
     assert action_forms(browser("head").page(f"/cases/{handling}")) >= {"resolve", "note", "request_extension"}
     leader = browser("leader").page(f"/cases/{handling}")
-    assert action_forms(leader) == set() and "没有可办理的操作" in text_of(leader)
+    assert action_forms(leader) == {"mark_key"}
+    world.act(handling, "mark_key", "leader", reason="backlog", lead_leader_id="leader")
+    leader = browser("leader").page(f"/cases/{handling}")
+    assert action_forms(leader) == {"set_lead_leader"}
 
 
 def test_a_handler_cannot_open_another_departments_case_by_url(world, browser, clock) -> None:  # type: ignore[no-untyped-def]

@@ -106,7 +106,8 @@ def test_every_see_all_link_of_the_board_lists_exactly_its_section(world, browse
         total = int("".join(c for c in text_of(section.select_one("h2 .count")) if c.isdigit()))
         assert sorted(rows(b.page(link["href"]))) == sorted(shown) and len(shown) == total, link["href"]
         checked.add(section.find("h2")["id"])
-    assert checked == {"h-overdue", "h-returned", "h-key"}
+    # The inspection referral is also a key case still without its lead leader (issue 12).
+    assert checked == {"h-overdue", "h-returned", "h-key", "h-without-leader"}
     assert rows(b.page(page.select_one("#h-key a.all")["href"])) == [key]
 
 

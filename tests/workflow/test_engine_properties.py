@@ -125,13 +125,15 @@ def check_consistent(env: Env, snap: Snapshot) -> None:
         staff = {info["id"]: info["department_id"] for info in env.users.values()}
         assert case["department_id"] is not None and staff[case["assignee_id"]] == case["department_id"], case
 
-    # The clocks agree with the case and with the state.
+    # The clocks agree with the case and with the state. A key case's node clocks ("node:<seq>", issue 12) are
+    # rows of the workflow's `per: node` clock and count in none of the case's columns.
     clocks = snap.clocks
-    assert set(clocks) <= set(workflow.clocks)
-    running = [c for c in clocks.values() if c["stopped_at"] is None and c["paused_at"] is None]
+    assert {name.split(":")[0] for name in clocks} <= set(workflow.clocks)
+    assert all(workflow.clocks[name.split(":")[0]].per == "node" for name in clocks if ":" in name)
+    running = [c for n, c in clocks.items() if c["stopped_at"] is None and c["paused_at"] is None and ":" not in n]
     # Each clock is owned as the workflow file says; the case's columns follow the owners' clocks.
     for name, clock in clocks.items():
-        assert clock["owner"] == workflow.clocks[name].owner
+        assert clock["owner"] == workflow.clocks[name.split(":")[0]].owner
     department = [c for c in running if c["owner"] == "department"]
     centre = [c for c in running if c["owner"] == "centre"]
     assert case["next_due_at"] == min((c["due_at"] for c in department), default=NO_DUE)
@@ -147,7 +149,9 @@ def check_consistent(env: Env, snap: Snapshot) -> None:
     suspended = case["state"] == "suspended"
     for name, clock in clocks.items():
         paused = clock["paused_at"] is not None
-        if name != "resolve":
+        if ":" in name:  # a node's clock pauses with the case's suspension, when it had time left
+            assert not paused or (suspended and clock["paused_at"] < clock["due_at"]), (case["state"], clock)
+        elif name != "resolve":
             assert not paused, (case["state"], clock)
         elif paused:
             assert suspended, (case["state"], clock)
@@ -190,11 +194,33 @@ def field_values(field: FieldDef, own_case_no: str, target_no: str) -> st.Search
         # Mostly the CGJ staff; a handler of another department or the centre's dispatcher must be refused.
         people = st.sampled_from(["handler", "head", "handler", "other_handler", "dispatcher"])
         return _mostly(people, st.sampled_from(["nobody", 99999, True]))
+    # Key cases (issue 12): a lead leader, the rows of a plan, a node by number, files by id.
+    if field.type == "leader":
+        return _mostly(st.just("leader"), st.sampled_from(["handler", "nobody", 99999, True]))
+    if field.type == "nodes":
+        row = st.fixed_dictionaries(
+            {"name": TEXT.filter(str.strip), "working_days": st.integers(1, 20)},
+            optional={"evidence_required": st.booleans(), "seq": st.integers(1, 3)},
+        )
+        return _mostly(st.lists(row, min_size=1, max_size=3), st.sampled_from([[], "x", [{"name": ""}]]))
+    if field.type == "node":
+        return _mostly(st.integers(1, 3), st.sampled_from([0, "x", True]))
+    if field.type == "attachments":
+        return st.sampled_from([OMIT, OMIT, [99999], "x"])
     raise AssertionError(field.type)
 
 
 # Actions whose moment is short (a pending extension, a reached callback, a case in the pool, an assignee).
-RARE = {"approve_extension", "reject_extension", "close", "claim", "unassign"}
+RARE = {
+    "approve_extension",
+    "reject_extension",
+    "close",
+    "claim",
+    "unassign",
+    "approve_node_change",
+    "reject_node_change",
+    "complete_node",
+}
 
 
 def _in_scope(env: Env, username: str, action: Any, department_id: int | None) -> bool:
@@ -335,10 +361,11 @@ PREFIXES = {
 }
 END_STATES = {"received": "received", "extension asked": "handling", "called back": "resolved"}
 
-# Three cases that between them take every action of standard.yaml once (and end closed, merged and closed): the run
+# Four cases that between them take every action of standard.yaml once (and end closed, merged and closed): the run
 # opens with them, through the same checked steps as the walks, so the run's coverage never depends on luck.
 UNSATISFIED = {"reached": True, "solved": False, "satisfaction": "unsatisfied"}
 SATISFIED = {"reached": True, "solved": True, "satisfaction": "satisfied"}
+NODE_CHANGE = [{"seq": 1, "name": "约谈", "working_days": 2}, {"name": "核查", "working_days": 3}]
 TOUR = [
     [("answer_on_spot", "intake", {"reply": "已当场答复"}), ("close", "dispatcher", {})],
     [
@@ -365,6 +392,21 @@ TOUR = [
         ("callback", "dispatcher", UNSATISFIED),
         ("reopen", "supervisor", {"reason": "诉求人不满意"}),
         ("resolve", "handler", {"outcome": "solved", "reply": "已再次修复"}),
+        ("callback", "dispatcher", SATISFIED),
+        ("close", "dispatcher", {}),
+    ],
+    [  # a key case (issue 12): its lead leader, a plan of nodes changed with the supervisor, nodes done, resolved
+        ("mark_key", "supervisor", {"reason": "backlog", "lead_leader_id": "leader"}),
+        ("set_lead_leader", "leader", {"lead_leader_id": "leader"}),
+        *TO_HANDLING,
+        ("plan_nodes", "handler", {"nodes": [{"name": "约谈", "working_days": 2}]}),
+        ("propose_node_change", "handler", {"nodes": NODE_CHANGE, "reason": "增加节点"}),
+        ("reject_node_change", "supervisor", {"note": "先按原计划"}),
+        ("propose_node_change", "handler", {"nodes": NODE_CHANGE, "reason": "增加节点"}),
+        ("approve_node_change", "supervisor", {}),
+        ("complete_node", "handler", {"node": 1, "note": "已约谈"}),
+        ("complete_node", "head", {"node": 2, "note": "已核查"}),
+        ("resolve", "handler", {"outcome": "solved", "reply": "已办结"}),
         ("callback", "dispatcher", SATISFIED),
         ("close", "dispatcher", {}),
     ],

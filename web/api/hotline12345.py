@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from grievance.hotline12345 import inbound
+from grievance.hotline12345 import contract, inbound
 from grievance.hotline12345.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from web.api.schemas import ErrorResponse, InvalidInputResponse
 from web.deps import DbSession, RuntimeDep
@@ -31,13 +31,26 @@ SIGNED_HEADERS = [
 ]
 
 
+def _nullable_optionals(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every optional property also accepting null: null for a field is the field left out."""
+    required = set(schema.get("required", []))
+    for name, prop in schema.get("properties", {}).items():
+        if name in required or any(option.get("type") == "null" for option in prop.get("anyOf", [])):
+            continue
+        keep = {key: prop.pop(key) for key in ("title", "description", "default") if key in prop}
+        schema["properties"][name] = {"anyOf": [prop, {"type": "null"}], **keep}
+    return schema
+
+
 def _body(model: type[BaseModel]) -> dict[str, Any]:
     # The route reads the raw body by hand (the signature covers its exact bytes), so its schema is given here.
     return {
         "parameters": SIGNED_HEADERS,
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema(mode="validation")}},
+            "content": {
+                "application/json": {"schema": _nullable_optionals(model.model_json_schema(mode="validation"))}
+            },
         },
     }
 
@@ -106,7 +119,30 @@ async def signed_body(request: Request) -> bytes:
 
 
 SignedBody = Annotated[bytes, Depends(signed_body)]
-OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$", description="工单编号")]
+
+
+def is_hotline12345(path: str) -> bool:
+    """Whether `path` is one of the 12345 platform's routes."""
+    return path.startswith(f"/api/v1{router.prefix}/")  # web/app.py mounts the API at /api/v1
+
+
+def guard_message(field: str, message: str) -> str:
+    """A message of the input guard (web.input_guard: NUL text, JSON too deep) for a 12345 route, its field named
+    as the contract's other messages name it (工单标题：…, not title：…)."""
+    label = contract.FIELD_ZH.get(field.split(".")[0])
+    if label is None or not message.startswith(f"{field}："):
+        return message
+    return f"{label}：{message.removeprefix(f'{field}：')}"
+
+
+# Checked by receive_callback (a 422 saying in words what an order number may hold); documented here.
+OrderId = Annotated[
+    str,
+    Path(
+        description="工单编号: 1-64 of A-Z a-z 0-9 _ -",
+        json_schema_extra={"pattern": contract.ORDER_ID_PATTERN, "minLength": 1, "maxLength": 64},
+    ),
+]
 
 
 @router.post(
@@ -114,7 +150,7 @@ OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
     status_code=201,
     response_model=OrderReceipt,
     summary="12345 派单：接收平台推送的工单 (receive a pushed work order)",
-    openapi_extra=_body(inbound.OrderIn),
+    openapi_extra=_body(contract.OrderIn),
     responses={
         200: {"model": OrderReceipt, "description": "the order was already taken in (a retry): the same case"},
         409: {
@@ -142,7 +178,7 @@ def push_order(body: SignedBody, response: Response, session: DbSession, runtime
     status_code=201,
     response_model=CallbackReceipt,
     summary="12345 回访结果：平台回访诉求人的结果 (the platform's callback result)",
-    openapi_extra=_body(inbound.CallbackIn),
+    openapi_extra=_body(contract.CallbackIn),
     responses={
         200: {"model": CallbackReceipt, "description": "the same result was already recorded (a retry)"},
         404: {"model": ErrorResponse, "description": "not_found: no order with this id was received here"},

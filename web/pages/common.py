@@ -26,7 +26,7 @@ from grievance.errors import DomainError, Forbidden
 from grievance.glossary import label_of, labels_in
 from grievance.reference.service import is_liaison
 from grievance.users.models import User, WebSession
-from grievance.users.service import web_session
+from grievance.users.service import account_label, web_session
 from web.deps import DbSession
 from web.i18n import LOCALE_COOKIE, Formatter, Labels, pick_locale, translations
 from web.params import refuse_impossible_id
@@ -66,6 +66,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
     ],
     "leader": [
         ("/dashboard", "Dashboard"),
+        ("/leader/cases", "My key cases"),
         ("/reports/monthly", "Monthly report"),
         ("/reports", "Reports"),
         ("/cases", "Cases"),
@@ -91,6 +92,8 @@ def nav_current(items: list[tuple[str, str]], path: str) -> str | None:
 
 
 env.globals["nav_current"] = nav_current
+# An account's name as pages show it: a system account (12345平台, Open311) by its label in the page's language.
+env.filters["account"] = account_label
 # A query code as printed, in groups ("K7QM-3XHD-9TPR"): receipt, case page, public page.
 env.filters["query_code"] = query_codes.grouped
 

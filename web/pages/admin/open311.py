@@ -57,7 +57,8 @@ async def key_create(request: Request, viewer: AdminViewer, session: DbSession) 
     try:
         _row, key = keys.create_key(session, name=values["name"], created_by_id=viewer.user.id)
     except DomainError as exc:
-        return _keys_page(request, viewer, session, values=values, errors=domain_errors(exc, viewer), status_code=422)
+        errors = domain_errors(exc, viewer, conflict_field="name")  # a name an active key has: at the name
+        return _keys_page(request, viewer, session, values=values, errors=errors, status_code=422)
     return _keys_page(request, viewer, session, new_key=key)
 
 

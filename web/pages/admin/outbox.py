@@ -46,12 +46,6 @@ def event_names(viewer: Viewer, request: Request, events: list[str]) -> dict[str
     return {e: _(SYSTEM_EVENT_NAMES[e]) if e in SYSTEM_EVENT_NAMES else labels("action", e) for e in events}
 
 
-def shown_url(url: str) -> str:
-    """A subscription's URL without its query (robot webhooks carry their access token there)."""
-    base, query = url.split("?", 1) if "?" in url else (url, "")
-    return f"{base}?…" if query else base
-
-
 def _page(
     request: Request,
     viewer: Viewer,
@@ -76,9 +70,10 @@ def _page(
         status_code=status_code,
         counts=status_counts(session),
         subscriptions=subscriptions,
-        departments_of={s.id: service.department_codes(session, s.department_ids) for s in subscriptions},
-        urls={s.id: shown_url(s.url) for s in subscriptions},
-        deliveries=service.list_deliveries(session, status=status or None, limit=SHOWN),
+        departments_of={s.id: service.department_names(session, s.department_ids) for s in subscriptions},
+        urls={s.id: service.shown_url(s.url) for s in subscriptions},
+        # "All" leaves out skipped rows (a format declining a message; fan-out makes none now): counted apart.
+        deliveries=service.list_deliveries(session, status=status or None, limit=SHOWN, include_skipped=False),
         dead=service.list_deliveries(session, status="dead", limit=SHOWN),
         status=status,
         statuses=STATUSES,
@@ -155,7 +150,11 @@ async def subscription_active(
     check_csrf(viewer, form)
     _ = gettext_for(viewer)
     subscription = service.set_active(session, _subscription(session, subscription_id), form.get("active") == "1")
-    text = _("Subscription %(name)s resumed") if subscription.active else _("Subscription %(name)s paused")
+    text = (
+        _("Subscription %(name)s resumed: what was held goes out now")
+        if subscription.active
+        else _("Subscription %(name)s paused: its messages are held until it is resumed")
+    )
     return redirect("/admin/outbox", flash=text % {"name": subscription.name})
 
 

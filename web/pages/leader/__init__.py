@@ -7,8 +7,8 @@ list with the same period, filters and `as_of` moment, so the list always counts
 
 from fastapi import APIRouter
 
-from web.pages.leader import dashboard, monthly, reports
+from web.pages.leader import dashboard, keycases, monthly, reports
 
 router = APIRouter(include_in_schema=False)
-for module in (dashboard, reports, monthly):
+for module in (dashboard, reports, monthly, keycases):
     router.include_router(module.router)

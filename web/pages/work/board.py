@@ -1,5 +1,6 @@
 """The centre's board: overdue, due soon, extension requests, returned cases and key cases, and which urges were
-automatic (the supervision sweeper's) and which a person's."""
+automatic (the supervision sweeper's) and which a person's; for key cases (issue 12) the late nodes (with how many
+working days late), the key cases still without a lead leader and the changes to plans of nodes to decide."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from grievance.cases import listing
 from grievance.glossary import Role
+from grievance.keycases.service import late_nodes
 from grievance.supervision.counts import automatic_urges, urge_split, urges_by_department
 from web.deps import DbSession
 from web.pages.common import (
@@ -68,6 +70,11 @@ def board(request: Request, session: DbSession, viewer: Viewer = CENTRE_BOARD) -
         extensions=section(pending_extension=True),
         returned=section(suggestions=True, state=["returned"]),
         key_cases=section(supervised=True, state=open_states(runtime)),
+        late_nodes=late_nodes(
+            session, runtime.calendar(session), runtime.now(), open_states=open_states(runtime), limit=BOARD_SIZE
+        ),
+        without_leader=section(key=True, no_lead_leader=True, state=open_states(runtime)),
+        node_changes=section(pending_node_change=True),
         departments={d.id: d.name for d in departments},
         department_options=department_options(departments),
         read_only=viewer.user.role != Role.supervisor,

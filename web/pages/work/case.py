@@ -17,6 +17,7 @@ from grievance.cases.models import Case
 from grievance.cases.routing import suggest_departments
 from grievance.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grievance.glossary import DEPARTMENT_ROLES, Role, label_of
+from grievance.keycases.plan import MAX_NODES, active_leaders, open_nodes
 from grievance.reference import service as reference
 from grievance.reference.models import Category, Enterprise, Meeting, Station
 from grievance.workflow import engine
@@ -111,6 +112,11 @@ def _payload_lines(
     for key, value in payload.items():
         if key == "handler" and "handler_id" in payload:  # shown on the handler_id line
             continue
+        key_line = _key_case_line(_, key, value, payload, declared, locale)
+        if key_line is not None:
+            if key_line:
+                lines.append(key_line)
+            continue
         if key == "self_reported":  # a rating the centre did not take (cases/ratings.py): `source` says whose
             continue
         if key == "source" and payload.get("self_reported"):
@@ -137,6 +143,42 @@ def _payload_lines(
             text = str(value)
         lines.append((label, text))
     return lines
+
+
+def _key_case_line(
+    _: Any, key: str, value: Any, payload: dict[str, Any], declared: dict[str, Any], locale: str
+) -> tuple[str, str] | tuple[()] | None:
+    """A key-case event's input as a person reads it (issue 12): the lead leader's name, the plan's rows, the node
+    by number and name, the files. () to leave a key out (shown on another line), None when it is no such key."""
+    if key in ("lead_leader", "node_name", "change_id", "attachment_ids"):
+        return ()
+    if key == "lead_leader_id":
+        return (_("Lead leader"), str(payload.get("lead_leader", value)))
+    if key == "previous_leader":
+        return (_("Previous lead leader"), str(value))
+    if key == "node":
+        return (_("Node"), f"{value}. {payload.get('node_name', '')}".strip())
+    if key == "files":
+        return (_("Files"), "、".join(map(str, value)) if locale != "en" else ", ".join(map(str, value)))
+    if key == "nodes" and isinstance(value, list):
+        rows = []
+        for number, row in enumerate(value, start=1):
+            if not isinstance(row, dict):
+                continue
+            if row.get("working_days"):
+                due = _("%(n)s working day(s)") % {"n": row["working_days"]}
+            else:
+                due = _("by %(day)s") % {"day": row.get("due_date", "")}
+            where = row.get("department") or ""
+            evidence = _("evidence required") if row.get("evidence_required") else ""
+            details = (
+                "，".join(p for p in (where, due, evidence) if p)
+                if locale != "en"
+                else ", ".join(p for p in (where, due, evidence) if p)
+            )
+            rows.append(f"{row.get('seq') or number}. {row.get('name', '')} ({details})")
+        return (_("Nodes"), "；".join(rows) if locale != "en" else "; ".join(rows))
+    return None
 
 
 def _may_attach(runtime: Runtime, case: Case, viewer: Viewer) -> bool:
@@ -188,6 +230,7 @@ def _case_page(
     duplicates = service.possible_duplicates(session, runtime, case, user) if merges or dispatches else []
     # The events that are not workflow actions get a name of their own.
     own_labels = {INTAKE: _("Case logged"), "attach": _("File attached"), MERGED_IN: _("Duplicate merged in")}
+    waiting = open_nodes(session, case.id) if case.key_reason is not None and case.id is not None else []
     timeline = [
         {
             **event,
@@ -237,6 +280,23 @@ def _case_page(
         merge_actions=merges,
         dispatch_actions=dispatches,
         may_attach=_may_attach(runtime, case, viewer),
+        # Key cases (issue 12): whom a lead leader is chosen from, the open nodes, and the rows a change starts from.
+        leader_options=[(u.id, u.display_name) for u in active_leaders(session)]
+        if {"mark_key", "set_lead_leader"} & available or any(a["fields"].get("lead_leader_id") for a in actions)
+        else [],
+        node_options=[(n.seq, f"{n.seq}. {n.name}") for n in waiting],
+        default_node_rows=[
+            {
+                "seq": n.seq,
+                "name": n.name,
+                "department_id": n.department_id,
+                "working_days": n.due_text.split(" ")[0] if n.due_text.endswith(" working_days") else "",
+                "due_date": "" if n.due_text.endswith(" working_days") else n.due_text,
+                "evidence_required": n.evidence_required,
+            }
+            for n in waiting
+        ],
+        attachments_by_id={a["id"]: a for a in detail["attachments"]},
         state_labels={code: s.label_in(viewer.locale) for code, s in workflow.states.items()},
     )
 
@@ -246,16 +306,66 @@ def case_page(request: Request, case: ViewedCase, viewer: CurrentViewer, session
     return _case_page(request, viewer, session, case)
 
 
-def _raw_input(definition: ActionDef, form: FormData) -> dict[str, str]:
-    """What the person typed in the action's declared fields, to show again if the action is refused."""
-    return {name: value for name in definition.fields if isinstance(value := form.get(name), str)}
+def _raw_input(definition: ActionDef, form: FormData) -> dict[str, Any]:
+    """What the person typed in the action's declared fields, to show again if the action is refused: text, and for
+    a plan of nodes its rows (nodes-<i>-<column>, blank rows left out)."""
+    raw: dict[str, Any] = {name: value for name in definition.fields if isinstance(value := form.get(name), str)}
+    for name, spec in definition.fields.items():
+        if spec.type == "nodes":
+            raw[name] = _node_rows(form)
+    return raw
 
 
-def _action_input(definition: ActionDef, raw: dict[str, str]) -> dict[str, Any]:
-    """The action's declared fields typed as the engine expects; blank means not given."""
+NODE_COLUMNS = ("seq", "name", "department_id", "working_days", "due_date", "evidence_required")
+
+
+def _node_rows(form: FormData) -> list[dict[str, str]]:
+    """The rows of a plan form as typed: nodes-0-name, nodes-0-working_days... in index order (rows removed in the
+    browser leave gaps); a row without name, days and date is blank and left out (a kept node's row cleared is
+    left out of a change: the node is removed)."""
+    indexes = sorted(
+        {int(key.split("-")[1]) for key in form if key.startswith("nodes-") and key.split("-")[1].isdigit()}
+    )
+    rows = []
+    for i in indexes[: MAX_NODES * 3]:
+        row = {column: str(form.get(f"nodes-{i}-{column}") or "").strip() for column in NODE_COLUMNS}
+        if row["name"] or row["working_days"] or row["due_date"]:
+            rows.append(row)
+    return rows
+
+
+def _typed_rows(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """A plan form's rows as the API takes them (keycases.plan.parse_plan checks them): numbers as numbers, the
+    checkbox as a bool; a number that is not one is passed on as text for parse_plan to name."""
+    typed = []
+    for row in rows:
+        item: dict[str, Any] = {"name": row["name"], "evidence_required": row["evidence_required"] == "true"}
+        if row["seq"].isdigit():
+            item["seq"] = int(row["seq"])
+        if row["department_id"]:
+            item["department_id"] = (
+                int(row["department_id"]) if row["department_id"].isdigit() else row["department_id"]
+            )
+        if row["working_days"]:
+            item["working_days"] = int(row["working_days"]) if row["working_days"].isdigit() else row["working_days"]
+        if row["due_date"]:
+            item["due_date"] = row["due_date"]
+        typed.append(item)
+    return typed
+
+
+def _action_input(definition: ActionDef, raw: dict[str, Any]) -> dict[str, Any]:
+    """The action's declared fields typed as the engine expects; blank means not given. Files (an "attachments"
+    field) are not here: fire_action stores them in the action's own transaction."""
     typed: dict[str, Any] = {}
     errors: list[dict[str, str]] = []
     for name, spec in definition.fields.items():
+        if spec.type == "nodes":
+            if raw.get(name):
+                typed[name] = _typed_rows(raw[name])
+            continue
+        if spec.type == "attachments":
+            continue
         value = raw.get(name, "").strip()
         if not value:
             continue
@@ -274,7 +384,7 @@ def _action_input(definition: ActionDef, raw: dict[str, str]) -> dict[str, Any]:
                 )
             else:
                 typed[name] = value == "true"
-        elif spec.type in ("department", "handler"):
+        elif spec.type in ("department", "handler", "leader", "node"):
             typed[name] = int(value) if value.isdigit() else value
         else:
             typed[name] = raw[name] if spec.type == "text" else value
@@ -304,6 +414,7 @@ def fire_action(
     try:
         payload = _action_input(definition, raw)
         with session.begin_nested():  # nothing of a refused action is kept (the view's audit entry is)
+            payload.update(_stored_files(runtime, session, case, viewer, definition, form))
             engine.fire(
                 session,
                 runtime,
@@ -333,13 +444,39 @@ def fire_action(
     return redirect(back, flash=message)
 
 
+def _stored_files(
+    runtime: Runtime, session: Session, case: Case, viewer: Viewer, definition: ActionDef, form: FormData
+) -> dict[str, list[int]]:
+    """The files sent with an action's "attachments" field (a node's evidence), stored on the case as any upload
+    (service.add_attachment: checked type and size) inside the action's transaction, by their new ids."""
+    stored: dict[str, list[int]] = {}
+    for name, spec in definition.fields.items():
+        if spec.type != "attachments":
+            continue
+        files = [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
+        ids = []
+        try:
+            for item in files:
+                attachment = service.add_attachment(
+                    session, runtime, case=case, actor=viewer.user, upload=_read_upload(item, runtime)
+                )
+                ids.append(attachment.id)
+        except InvalidInput as exc:  # shown next to this field of the form, not the case's upload form
+            for error in exc.detail.get("errors", []):
+                error["field"] = name
+            raise
+        if ids:
+            stored[name] = [i for i in ids if i is not None]
+    return stored
+
+
 def _refused_on_case_page(
     request: Request,
     viewer: Viewer,
     session: Session,
     case: Case,
     action: str,
-    raw: dict[str, str],
+    raw: dict[str, Any],
     exc: InvalidInput | Conflict | Forbidden,
 ) -> HTMLResponse:
     """The case page again with the refused form open and what was typed in it: field messages for bad input

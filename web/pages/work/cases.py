@@ -14,6 +14,7 @@ from grievance.cases.schemas import CaseSummary
 from grievance.errors import Forbidden, InvalidInput
 from grievance.glossary import DEPARTMENT_ROLES
 from grievance.input_bounds import EARLIEST_DAY, MAX_ID
+from grievance.keycases.plan import active_leaders
 from grievance.workflow.engine import Runtime
 from web.case_query import CaseQuery
 from web.deps import DbSession
@@ -46,6 +47,10 @@ LIST_KEYS = (
     "due_soon",
     "pending_extension",
     "supervised",
+    "key",
+    "no_lead_leader",
+    "pending_node_change",
+    "lead_leader_id",
     "received_from",
     "received_to",
     "phone",
@@ -61,6 +66,7 @@ HINTS = {
     "case_type": "Choose a value from the list",
     "urgency": "Choose a value from the list",
     "department_id": "Choose a department from the list",
+    "lead_leader_id": "Choose a leader from the list",
     "received_from": "Enter a date like 2025-03-05",
     "received_to": "Enter a date like 2025-03-05",
     "phone": "Your role may not search by phone number",
@@ -137,6 +143,7 @@ def case_list(request: Request, viewer: CurrentViewer, session: DbSession) -> Re
         state_labels=state_labels(runtime, viewer.locale),
         department_role=viewer.user.role in DEPARTMENT_ROLES,
         may_search_phone=may_read_personal_data(viewer.user, runtime.settings),
+        leader_options=[(u.id, u.display_name) for u in active_leaders(session)],
         filtered=any(values.values()),
     )
 
