@@ -75,6 +75,20 @@ def test_add_pause_resume_a_subscription(world: World):
     assert admin.post("/admin/outbox/subscriptions/999999/active", {"active": "1"}).status_code == 404
 
 
+def test_a_secret_of_spaces_is_refused_on_the_page_as_by_the_cli(world: World):
+    admin = Browser(world.app, "admin")
+    for format_, url in (
+        ("json", "https://e.org/j"),
+        ("dingtalk", "https://oapi.dingtalk.com/robot/send?access_token=t"),
+    ):
+        refused = admin.post(
+            "/admin/outbox/subscriptions", {"name": f"空白{format_}", "url": url, "format": format_, "secret": "   "}
+        )
+        assert refused.status_code == 422, format_
+        assert text_of(soup(refused.text).find(id="e-secret"))
+    assert "空白json" not in admin.get("/admin/outbox").text
+
+
 def test_dead_letters_sent_again_from_the_page(world: World, receiver: Receiver):
     app = world.app
     settings = app.state.runtime.settings

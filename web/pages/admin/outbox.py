@@ -112,7 +112,7 @@ async def subscription_create(request: Request, viewer: AdminViewer, session: Db
             name=values["name"],
             url=values["url"],
             format=values["format"],
-            secret=values["secret"],
+            secret=str(form.get("secret") or ""),  # unstripped: a secret of spaces is refused, not made empty
             events=events,
             departments=departments,
             created_by_id=viewer.user.id,
