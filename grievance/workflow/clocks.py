@@ -41,8 +41,15 @@ def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
         # must be resolved by the earlier of the two, so queues, board, sweeper and the on-time rate read it.
         due = case.external_due_at
         warn = _warn(ctx.calendar, definition, rule.unit, ctx.now, due) if due > ctx.now else due
+    _start_round(ctx, name, definition, due=due, warn=warn, limit_text=f"{rule.amount:g} {rule.unit}")
+
+
+def _start_round(
+    ctx: ActionContext, name: str, definition: ClockDef, *, due: datetime, warn: datetime, limit_text: str
+) -> CaseClock:
+    """Start clock `name` afresh (a new row, or a new round of an existing one), due at `due`, warning at `warn`."""
     values = {
-        "limit_text": f"{rule.amount:g} {rule.unit}",
+        "limit_text": limit_text,
         "owner": definition.owner,
         "started_at": ctx.now,
         "base_due_at": due,
@@ -59,13 +66,14 @@ def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
     }
     clock = ctx.clocks.get(name)
     if clock is None:
-        clock = CaseClock(case_id=case.id, name=name, **values)  # type: ignore[arg-type]
-        if case.id is not None:  # a case being created adds its clocks once it has an id
+        clock = CaseClock(case_id=ctx.case.id, name=name, **values)  # type: ignore[arg-type]
+        if ctx.case.id is not None:  # a case being created adds its clocks once it has an id
             ctx.session.add(clock)
         ctx.clocks[name] = clock
     else:
         for key, value in values.items():
             setattr(clock, key, value)
+    return clock
 
 
 def start_node_clock(ctx: ActionContext, name: str, definition: ClockDef, due: datetime, limit_text: str) -> None:
@@ -73,27 +81,8 @@ def start_node_clock(ctx: ActionContext, name: str, definition: ClockDef, due: d
     `name` (definition.node_clock_name) of the workflow's `per: node` clock, due at `due` (UTC); `limit_text` says
     how it was set ("5 working_days", or "2025-10-31 days" for a day: calendar changes leave that one alone)."""
     unit = limit_text.split(" ", 1)[1]
-    values = {
-        "limit_text": limit_text,
-        "owner": definition.owner,
-        "started_at": ctx.now,
-        "base_due_at": due,
-        "due_at": due,
-        "warn_at": _warn(ctx.calendar, definition, unit, ctx.now, due),
-        "paused_at": None,
-        "remaining_seconds": None,
-        "stopped_at": None,
-        "extended_days": 0,
-        "auto_urged_at": None,
-        "overdue_noted_at": None,
-    }
-    clock = ctx.clocks.get(name)
-    if clock is None:
-        clock = CaseClock(case_id=ctx.case.id, name=name, **values)  # type: ignore[arg-type]
-        ctx.clocks[name] = clock
-    else:
-        for key, value in values.items():
-            setattr(clock, key, value)
+    warn = _warn(ctx.calendar, definition, unit, ctx.now, due)
+    clock = _start_round(ctx, name, definition, due=due, warn=warn, limit_text=limit_text)
     ctx.session.add(clock)
 
 
