@@ -10,6 +10,7 @@ small batches, so the table stays bounded by the keys seen recently."""
 from __future__ import annotations
 
 import ipaddress
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -70,6 +71,30 @@ def count_in_window(row: ThrottleCounter, *, window: timedelta, now: datetime) -
 
 def window_end(row: ThrottleCounter, window: timedelta) -> datetime:
     return row.window_start + window
+
+
+def take_attempt(session: Session, limits: list[tuple[str, int, timedelta]], now: datetime) -> datetime | None:
+    """Count one attempt against every fixed window in `limits` (key, amount allowed, window length), all or none:
+    when any window of them is full, count nothing and return when the last full one ends (UTC); otherwise count
+    the attempt in each, prune a few expired counters and return None. The counters stay locked until the
+    caller's transaction ends (keep it short)."""
+    rows = [(locked_counter(session, key, now), amount, window) for key, amount, window in limits]
+    full = [
+        window_end(row, window) for row, amount, window in rows if row.count >= amount and window_end(row, window) > now
+    ]
+    if full:
+        return max(full)
+    for row, _amount, window in rows:
+        count_in_window(row, window=window, now=now)
+        session.add(row)
+    prune_counters(session, now)
+    return None
+
+
+def retry_after(until: datetime, now: datetime) -> tuple[int, int]:
+    """(seconds, minutes) to wait until `until`: whole seconds, at least 1, and the same rounded up to minutes."""
+    seconds = max(1, math.ceil((until - now).total_seconds()))
+    return seconds, math.ceil(seconds / 60)
 
 
 def prune_counters(session: Session, now: datetime, batch: int = PRUNE_BATCH) -> int:

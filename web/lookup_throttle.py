@@ -9,7 +9,6 @@ however many processes serve them. At a window's edge up to 20 can pass within a
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
 from fastapi import Request
@@ -19,7 +18,7 @@ from sqlmodel import Session
 
 from grievance.db import transaction
 from grievance.errors import TooManyAttempts
-from grievance.throttle import address_key, count_in_window, locked_counter, prune_counters, window_end
+from grievance.throttle import address_key, retry_after, take_attempt
 
 LOOKUP_LIMITS = "10/minute;100/hour"
 
@@ -37,24 +36,12 @@ class LookupThrottle:
         (the same, rounded up) and a message in both languages. Runs its own short transaction, so the count
         stays whatever the lookup answers."""
         address = address_key(address)
+        limits = [(f"lookup:{int(w.total_seconds())}s:{address}", n, w) for n, w in self.windows]
         with transaction(sessions) as session:
-            rows = [
-                (locked_counter(session, f"lookup:{int(window.total_seconds())}s:{address}", now), amount, window)
-                for amount, window in self.windows
-            ]
-            full = [
-                window_end(row, window)
-                for row, amount, window in rows
-                if row.count >= amount and window_end(row, window) > now
-            ]
-            if not full:
-                for row, _amount, window in rows:
-                    count_in_window(row, window=window, now=now)
-                    session.add(row)
-                prune_counters(session, now)
-                return None
-        seconds = max(1, math.ceil((max(full) - now).total_seconds()))
-        minutes = math.ceil(seconds / 60)
+            until = take_attempt(session, limits, now)
+        if until is None:
+            return None
+        seconds, minutes = retry_after(until, now)
         return TooManyAttempts(
             f"查询过于频繁，请{minutes}分钟后再试",
             f"too many lookups from this address; try again in {minutes} minute{'s' if minutes > 1 else ''}",

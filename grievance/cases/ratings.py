@@ -18,7 +18,6 @@ The rules (README, 诉求人自评 / Petitioner rating):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +36,7 @@ from grievance.cases.states import current_state, record_state, state_after
 from grievance.db import transaction
 from grievance.errors import Conflict, InvalidInput, NotAllowedNow, NotFound, StaleVersion, TooManyAttempts
 from grievance.glossary import LABELS, LABELS_EN
-from grievance.throttle import address_key, count_in_window, locked_counter, prune_counters, window_end
+from grievance.throttle import address_key, retry_after, take_attempt
 from grievance.users.service import system_account
 from grievance.workflow.clocks import refresh_next_due, start_clock
 from grievance.workflow.context import ActionContext
@@ -389,20 +388,10 @@ class RatingThrottle:
             keys = [(f"rating:{int(w.total_seconds())}s:{address_key(address)}", n, w) for n, w in self.per_address]
             if case_id is not None:
                 keys += [(f"rating:{int(w.total_seconds())}s:case:{case_id}", n, w) for n, w in self.per_case]
-            rows = [(locked_counter(session, key, now), amount, window) for key, amount, window in keys]
-            full = [
-                window_end(row, window)
-                for row, amount, window in rows
-                if row.count >= amount and window_end(row, window) > now
-            ]
-            if not full:
-                for row, _amount, window in rows:
-                    count_in_window(row, window=window, now=now)
-                    session.add(row)
-                prune_counters(session, now)
-                return None, case_id
-        seconds = max(1, math.ceil((max(full) - now).total_seconds()))
-        minutes = math.ceil(seconds / 60)
+            until = take_attempt(session, keys, now)
+        if until is None:
+            return None, case_id
+        seconds, minutes = retry_after(until, now)
         refusal = TooManyAttempts(
             f"评价提交过于频繁，请{minutes}分钟后再试",
             f"too many rating attempts; try again in {minutes} minute{'s' if minutes > 1 else ''}",
