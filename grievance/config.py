@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=86400)
     outbox_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     outbox_poll_seconds: float = Field(default=2.0, gt=0, le=600)
+    # Sent outbox messages (every delivery delivered or skipped) are deleted after this many days; dead and
+    # pending ones stay (grievance/outbox/retention.py). The case's events are never pruned.
+    outbox_retention_days: int = Field(default=30, ge=1, le=3650)
     # The supervision sweeper (automatic 催办 at the warning time, overdue at the due time) runs this often.
     sweep_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
     # 12345 work orders: the shared secret the city platform signs its pushes with (HMAC-SHA256); unset, the

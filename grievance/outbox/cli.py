@@ -185,6 +185,23 @@ def cmd_sweep(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_outbox_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from grievance.db import utcnow
+    from grievance.errors import InvalidInput
+    from grievance.outbox.retention import prune_sent
+
+    days = settings.outbox_retention_days if args.days is None else args.days
+    if days < 1:
+        raise InvalidInput.field(
+            "days",
+            f"保留天数须为不小于1的整数，收到 {days}",
+            f"--days must be a whole number of at least 1, got {days}",
+        )
+    count = prune_sent(_sessions(settings), now=utcnow(), retention_days=days)
+    print(f"已删除 {count} 条 {days} 天前已送达的推送消息 (pruned {count} sent messages older than {days} days)")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     """Register `outbox`, `subscriptions` and `sweep` on the CLI's subcommands (grievance.cli.build_parser)."""
     from grievance.outbox.formats import FORMATS
@@ -205,6 +222,11 @@ def add_commands(sub: Any) -> None:
     again.add_argument("ids", nargs="*", type=int, metavar="ID")
     again.add_argument("--all", action="store_true", help="every dead delivery")
     again.set_defaults(handler=cmd_outbox_resend)
+    prune = outbox.add_parser(
+        "prune", help="delete sent messages older than --days (default: outbox_retention_days); dead ones stay"
+    )
+    prune.add_argument("--days", type=int, help="keep this many days (at least 1)")
+    prune.set_defaults(handler=cmd_outbox_prune)
 
     subs = sub.add_parser("subscriptions", help="who receives which events").add_subparsers(dest="verb", required=True)
     add = subs.add_parser("add", help="add a subscription")

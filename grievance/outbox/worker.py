@@ -36,9 +36,11 @@ from grievance.db import transaction, utcnow
 from grievance.outbox.formats import OutgoingRequest, renderer, takes
 from grievance.outbox.models import Delivery, OutboxMessage, Subscription
 from grievance.outbox.privacy import is_confidential, may_receive
+from grievance.outbox.retention import prune_sent
 from grievance.reference.models import Department
 
 log = logging.getLogger("grievance.outbox")
+PRUNE_EVERY = timedelta(hours=1)
 
 FAN_OUT_LOCK = 0x6F7574626F78  # pg_advisory_xact_lock key of the fan-out ("outbox")
 FAN_OUT_BATCH = 500
@@ -397,10 +399,18 @@ def run_worker(
     runtime's business clock) decides when a retry is due."""
     settings: Settings = runtime.settings
     log.info("outbox worker started (poll every %ss)", settings.outbox_poll_seconds)
+    next_prune = clock()
     with httpx.Client(timeout=settings.outbox_timeout_seconds, follow_redirects=False) as client:
         while not stop_event.is_set():
             busy = False
             try:
+                if clock() >= next_prune:  # sent messages past their retention go, once an hour
+                    pruned = prune_sent(sessions, now=clock(), retention_days=settings.outbox_retention_days)
+                    if pruned:
+                        log.info(
+                            "outbox: pruned %s sent messages older than %s days", pruned, settings.outbox_retention_days
+                        )
+                    next_prune = clock() + PRUNE_EVERY
                 with transaction(sessions) as session:
                     busy = fan_out(session, now=clock()) > 0
                 busy = deliver_due(sessions, settings, clock=clock, client=client).sent > 0 or busy
