@@ -14,7 +14,7 @@ from typing import TextIO
 
 from sqlmodel import Session, select
 
-from grievance import demo_now, demo_year
+from grievance import demo_keycases, demo_now, demo_year
 from grievance.cases.models import Case
 from grievance.config import Settings
 from grievance.db import utcnow
@@ -125,6 +125,7 @@ def _seed(session: Session, settings: Settings, out: TextIO, now: datetime) -> N
     rows = demo_year.year_ledger(runtime.workflows, calendar, leaves, demo)
     demo_now.finish_year(rows, runtime.workflows, calendar, leaves, now)
     present = demo_now.present(runtime.workflows, calendar, leaves, demo, now)
+    referrals = demo_keycases.year_referrals(rows, calendar, now)  # 2025's key cases, worked by actions
     for day, title, venue, attendees, station in [*demo.meetings, *present.meetings]:
         service.create_meeting(
             session,
@@ -151,6 +152,15 @@ def _seed(session: Session, settings: Settings, out: TextIO, now: datetime) -> N
             display_name=f"城管局承办人 {name}",
             department="CGJ",
         )
+    # Lead leaders and department heads of the key cases (grievance/demo_keycases.py; no password).
+    for username, display in demo_keycases.LEADERS:
+        if display:
+            create_user(session, username=username, role="leader", password=None, display_name=display)
+    for dept, (username, display) in demo_keycases.DEPARTMENT_HEADS.items():
+        if display:
+            create_user(
+                session, username=username, role="dept_head", password=None, display_name=display, department=dept
+            )
     # Liaison cadres (包保干部) of the large enterprises: the demo one and twenty colleagues (no password).
     cadres = ["demo_liaison"]
     for n in range(1, LIAISON_CADRES + 1):
@@ -176,7 +186,7 @@ def _seed(session: Session, settings: Settings, out: TextIO, now: datetime) -> N
     for number, row in enumerate(everything, start=2):
         row["_row"] = number
     summary = run_import(session, runtime, everything)
-    _take_live_actions(session, runtime, present.actions)
+    _take_live_actions(session, runtime, referrals + present.actions)
     later = len(present.rows)
     out.write(
         f"已载入 {demo_year.YEAR} 年演示数据：{summary['created'] - later} 件诉求 "

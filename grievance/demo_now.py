@@ -382,10 +382,10 @@ class _Live:
             note = "已超期，请加快办理并每日报告进展"
             self.act(row, "supervise", at(0.15), "demo_supervisor", note=note)
             self.act(row, "urge", at(0.2), "demo_dispatcher", note="请今日内反馈办理进度")
-        # Key cases: an inspection referral (supervised from intake) and one the supervisor marks.
-        self.handle(self.case(before(8), channel="inspection", case_type="complaint"))
-        row = self.handle(self.case(before(6), first_level="03", department="SSJ"))
-        self.act(row, "supervise", before(4, 11), "demo_supervisor", note="群众反映强烈，列为重点件跟踪")
+        # Key cases (重点件): under lead leaders, with plans of nodes (grievance/demo_keycases.py).
+        from grievance.demo_keycases import present_key_cases
+
+        present_key_cases(self)
         # 延期: two requests waiting for the supervisor, one approved earlier.
         for working_days in (12, 10):
             row = self.handle(self.case(before(working_days)))

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from grievance import demo_now
+from grievance import demo_keycases, demo_now
 from grievance.cases.models import Case, CaseClock, CaseEvent
 from grievance.cli import main
 from grievance.config import Settings
@@ -105,9 +105,10 @@ def test_the_demo_prints_its_accounts_and_the_year(demo):
     assert accounts["demo_admin"] == ("admin", "demo-admin-2025")
     with transaction(demo.app.state.sessions) as session:
         users = session.execute(select(func.count()).select_from(User)).scalar_one()
-    # The demo accounts, plus two more handlers of 城管局 and the liaison cadres of the demo's large enterprises
-    # (no password, not listed).
-    assert users == len(ACCOUNTS) + 2 + LIAISON_CADRES
+    # The demo accounts, plus two more handlers of 城管局, the liaison cadres of the demo's large enterprises, and
+    # the key cases' other lead leaders and department heads (no password, not listed).
+    key_people = [p for p in [*demo_keycases.LEADERS, *demo_keycases.DEPARTMENT_HEADS.values()] if p[1]]
+    assert users == len(ACCOUNTS) + 2 + LIAISON_CADRES + len(key_people)
 
 
 def test_dialogue_meetings(demo):
@@ -431,3 +432,41 @@ def test_demo_if_empty_on_a_database_with_users_loads_nothing(settings, tmp_path
             assert conn.execute(text("SELECT username FROM users")).scalars().all() == ["root"]
     finally:
         app.state.engine.dispose()
+
+
+def test_the_demo_has_key_cases_under_leaders_with_nodes(demo):
+    """Issue 12's demo: the 34 referrals of 2025 worked under lead leaders through three nodes each (some met
+    late), and open key cases today: a referral with a late node, a group appeal whose plan change waits, and
+    backlog cases (积案) under the fictional leaders."""
+    from grievance.keycases.models import CaseNode, NodePlanChange
+
+    with transaction(demo.app.state.sessions) as session:
+        leaders = dict(session.execute(select(User.id, User.username).where(User.role == "leader")).all())
+        year = Case.case_no.like("GX-2025-%")  # type: ignore[attr-defined]
+        referrals = session.execute(select(Case).where(year, Case.channel == "inspection")).scalars().all()
+        assert len(referrals) == 34
+        assert all(c.key_reason == "inspection" and c.lead_leader_id in leaders for c in referrals)
+        assert {leaders[c.lead_leader_id] for c in referrals} == {u for u, _ in demo_keycases.LEADERS}
+        ids = [c.id for c in referrals]
+        nodes = session.execute(select(CaseNode).where(CaseNode.case_id.in_(ids))).scalars().all()  # type: ignore[attr-defined]
+        assert len(nodes) == 3 * 34 and {n.status for n in nodes} == {"done"}
+        late = [n for n in nodes if n.completed_at > n.due_at]
+        assert 0 < len(late) < len(nodes) // 3
+        assert all(c.state in ("resolved", "closed") for c in referrals)
+        since = datetime(2025, 12, 31, 16, tzinfo=UTC)
+        live = (
+            session.execute(select(Case).where(Case.received_at >= since, Case.key_reason.is_not(None))).scalars().all()
+        )  # type: ignore[union-attr]
+        reasons = sorted(c.key_reason for c in live)
+        assert reasons.count("backlog") == 2 and "group_appeal" in reasons and "inspection" in reasons
+        assert {leaders[c.lead_leader_id] for c in live} == {u for u, _ in demo_keycases.LEADERS}
+        pending = session.execute(
+            select(func.count()).select_from(NodePlanChange).where(NodePlanChange.status == "pending")
+        ).scalar_one()
+        assert pending == 1
+        open_late = session.execute(
+            select(func.count())
+            .select_from(CaseNode)
+            .where(CaseNode.status == "open", CaseNode.due_at < demo.app.state.runtime.now())
+        ).scalar_one()
+        assert open_late >= 2
