@@ -18,7 +18,8 @@ POOL_STATE = "pool"
 def visibility_filter(user: User, pool: bool = False, mine: bool = False) -> ColumnElement[bool]:
     """The SQL condition for the cases a user may list: everything for the centre and leaders; for a
     department its own cases, or with `pool` the open pool it may claim from, or with `mine` the cases
-    the user logged (a liaison's). Kept apart (not one OR) so each uses its index at a million cases.
+    the user logged (a liaison's). Kept apart (not one OR) so each uses its index at a million cases; a
+    department's own cases include those it assists on (an IN over ix_case_parts_department).
     Nobody ever lists a case that accuses their own department."""
     not_accused = (
         true()
@@ -31,7 +32,12 @@ def visibility_filter(user: User, pool: bool = False, mine: bool = False) -> Col
         return not_accused
     if user.department_id is None:
         return false()
-    own = Case.state == POOL_STATE if pool else Case.department_id == user.department_id
+    if pool:
+        return and_(not_accused, Case.state == POOL_STATE)
+    # The department's own (lead) cases and those it assists on (协办: a part not withdrawn, keycases/parts.py).
+    from grievance.keycases.parts import assisting_condition
+
+    own = or_(Case.department_id == user.department_id, assisting_condition(user.department_id))
     return and_(not_accused, own)
 
 

@@ -198,6 +198,30 @@ class NodeRead(BaseModel):
     attachment_ids: list[int] = Field(description="the files given as its evidence")
 
 
+class PartRead(BaseModel):
+    """One assisting department's part (协办) of a case (grievance/keycases/parts.py). Times UTC."""
+
+    seq: int = Field(description="the part's number on the case (1, 2...)")
+    department_id: int
+    department: str | None
+    status: str = Field(
+        description="dispatched, accepted, reported, waived (by the supervisor) or withdrawn (on return)"
+    )
+    light: str = Field(description="running, due_soon, overdue, paused, met, met_late, waived or withdrawn")
+    due_at: datetime | None = Field(description="the part's own clock's due time")
+    late_by: int | None = Field(description="when overdue: whole working days past due_at (a begun one counts)")
+    dispatched_at: datetime
+    accepted_at: datetime | None
+    accepted_by: str | None
+    reported_at: datetime | None
+    reported_by: str | None
+    report_note: str
+    attachment_ids: list[int] = Field(description="the files given with the report")
+    on_time: bool | None = Field(description="reported by its due time; null until reported")
+    closed_at: datetime | None = Field(description="when it was waived or withdrawn")
+    close_note: str = Field(description="the waiver's reason, or why it was withdrawn")
+
+
 class NodeChangeRead(BaseModel):
     """A change to the plan waiting for the supervisor: the rows proposed (as the action `propose_node_change`
     took them; a row with `seq` keeps that node, one without is new, an open node left out would be removed)."""
@@ -283,6 +307,9 @@ class CaseDetail(BaseModel):
     key_marked_at: datetime | None = None
     nodes: list[NodeRead] = Field(default_factory=list, description="the plan of nodes of a key case, in order")
     pending_node_change: NodeChangeRead | None = None
+    parts: list[PartRead] = Field(
+        default_factory=list, description="the assisting departments' parts (协办); the lead is `department`"
+    )
     petitioner: PetitionerRead
     clocks: list[ClockRead]
     available_actions: list[AvailableAction]

@@ -47,6 +47,7 @@ from grievance.glossary import (
     role_label,
     role_labels,
 )
+from grievance.keycases.parts import assists, department_part, part_detail
 from grievance.keycases.service import key_detail
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.users.models import User
@@ -373,8 +374,9 @@ def get_case(session: Session, ref: int | str, actor: User) -> Case:
     """A case by id or case number, as this actor may see it (audited when confidential)."""
     case = find_by_ref(session, Case, ref, "case_no")
     # One answer for a missing case, another department's and a report about the user's own
-    # department: a different one would tell the accused that a report exists.
-    if case is None or not in_scope(case, actor):
+    # department: a different one would tell the accused that a report exists. An assisting department (协办)
+    # opens the cases it has a part of.
+    if case is None or not (in_scope(case, actor) or assists(session, case, actor)):
         raise NotFound(
             f"诉求 {ref} 不存在或不属于您的单位",
             f"no case {ref!r} that you may see: it does not exist or belongs to another department",
@@ -443,6 +445,7 @@ def case_detail(
             if not is_node_clock(c.name)  # a key case's nodes: key_detail's `nodes`
         ],
         **key_detail(session, workflow, case, list(clocks), calendar, now),
+        parts=part_detail(session, workflow, case, list(clocks), calendar, now),
         available_actions=available_actions(session, runtime, case, actor, now, clocks=clocks),
         timeline=[
             {
@@ -525,10 +528,16 @@ def store_attachment(
 
 
 def add_attachment(session: Session, runtime: Runtime, *, case: Case, actor: User, upload: Upload) -> Attachment:
-    """Attach a file to a case as a timeline event; who may act on the case may attach."""
+    """Attach a file to a case as a timeline event; who may act on the case may attach (its lead department, and an
+    assisting department while its part is open)."""
     if actor.role in (Role.leader, Role.admin):
         raise Forbidden("领导和管理员不能上传办理附件", "leaders and admins do not attach files to cases")
-    if actor.role in DEPARTMENT_ROLES and case.department_id != actor.department_id:
+    # An assisting department (协办) attaches while its part is open: the files of its report.
+    if (
+        actor.role in DEPARTMENT_ROLES
+        and case.department_id != actor.department_id
+        and department_part(session, case.id, actor.department_id) is None
+    ):
         raise Forbidden("请先认领或签收该件再上传附件", "claim or accept the case before attaching files")
     workflow = runtime.workflows.get(case.workflow)
     if workflow.is_final(case.state):

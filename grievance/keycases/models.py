@@ -58,3 +58,35 @@ class NodePlanChange(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by_id: int | None = Field(default=None, foreign_key="users.id")
     decision_note: str = Field(default="", sa_type=Text)
+
+
+class CasePart(SQLModel, table=True):
+    """One assisting department's part (协办) of a case whose lead department (主办) is `cases.department_id`.
+    `status` is a PartStatus code (keycases/parts.py): dispatched (sent, not yet accepted), accepted (签收, being
+    worked), reported (反馈: done, with a note and files), waived (the supervisor let the lead resolve without it)
+    or withdrawn (the case went back to the centre or the department was taken off). Each part runs its own clock,
+    CaseClock `<per-part clock>:<seq>` (workflow/definition.part_clock_name). `on_time` is fixed when the part is
+    reported: whether its clock was not yet past due (NULL until reported)."""
+
+    __tablename__ = "case_parts"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_case_parts_case_seq"),
+        Index("ix_case_parts_department", "department_id", "status", "case_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    seq: int  # 1, 2, 3... in the order the parts were sent; never reused on the case
+    department_id: int = Field(foreign_key="departments.id")
+    status: str = Field(default="dispatched", max_length=16)
+    dispatched_at: datetime = Field(sa_type=UTCDateTime)
+    dispatched_by_id: int | None = Field(default=None, foreign_key="users.id")
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    accepted_by_id: int | None = Field(default=None, foreign_key="users.id")
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reported_by_id: int | None = Field(default=None, foreign_key="users.id")
+    report_note: str = Field(default="", sa_type=Text)
+    attachment_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    on_time: bool | None = None
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # waived or withdrawn at
+    close_note: str = Field(default="", sa_type=Text)  # the override's reason, or why it was withdrawn

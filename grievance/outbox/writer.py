@@ -46,7 +46,8 @@ def _department(session: OrmSession, department_id: Any) -> dict[str, str] | Non
 
 def _named_departments(session: OrmSession, value: Any) -> Any:
     """The input with every `department_id` / `…_department_id` (an internal id) turned into `department` /
-    `…_department`: {"code", "name"}, the names receivers know, in nested dicts and lists too."""
+    `…_department`: {"code", "name"}, the names receivers know, in nested dicts and lists too; a list
+    `…_department_ids` into `…_departments` (assisting departments)."""
     if isinstance(value, list):
         return [_named_departments(session, item) for item in value]
     if not isinstance(value, dict):
@@ -55,6 +56,8 @@ def _named_departments(session: OrmSession, value: Any) -> Any:
     for key, item in value.items():
         if key == "department_id" or key.endswith("_department_id"):
             named[key.removesuffix("_id")] = _department(session, item)
+        elif key.endswith("_department_ids") and isinstance(item, list):  # assisting departments (协办)
+            named[key.removesuffix("_ids") + "s"] = [_department(session, i) for i in item]
         else:
             named[key] = _named_departments(session, item)
     return named

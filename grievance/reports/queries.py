@@ -334,3 +334,73 @@ def served_enterprises(session: Session, q: ReportQuery) -> list[dict[str, Any]]
         .order_by(enterprises.c.id)
     )
     return [dict(row._mapping) for row in rows]
+
+
+# ------------------------------------------------------------------------------------------ assisted parts (协办)
+# A department's figures count the cases it led (CaseState.department_id, as every rate). The parts it assisted on
+# (grievance/keycases/parts.py) are counted apart, here: the parts of the cohort's cases sent to it by the moment
+# (withdrawn ones left out once withdrawn), those reported by then, and those reported by their due time.
+ASSISTED_FACTS = ("assisted", "reported", "on_time")
+
+
+def _assisted_rows(q: ReportQuery) -> Any:
+    """One row per assisting part of the cohort's cases, as of the moment: part's department, its case, and 0/1
+    columns assisted / reported / on_time. A part withdrawn by then is left out (it was never worked)."""
+    from grievance.keycases.models import CasePart
+
+    parts = CasePart.__table__  # type: ignore[attr-defined]
+    as_of = q.period.as_of
+    reported = and_(parts.c.reported_at.is_not(None), parts.c.reported_at <= as_of)
+    where = [
+        *_cohort(q),
+        parts.c.dispatched_at <= as_of,
+        ~and_(parts.c.status == "withdrawn", parts.c.closed_at <= as_of),
+    ]
+    if q.filters.department_id is not None:
+        where.append(parts.c.department_id == q.filters.department_id)
+    return (
+        select(
+            parts.c.department_id.label("department"),
+            cases.c.id.label("case_id"),
+            cases.c.accused_department_id,
+            literal(1).label("assisted"),
+            _flag(reported).label("reported"),
+            _flag(and_(reported, parts.c.on_time.is_(True))).label("on_time"),
+        )
+        .select_from(parts)
+        .join(cases, cases.c.id == parts.c.case_id)
+        .where(*where)
+        .subquery("assisted_parts")
+    )
+
+
+def assisted_parts(session: Session, q: ReportQuery) -> dict[int, dict[str, int]]:
+    """{department id: {"assisted", "reported", "on_time"}}: the assisting parts (协办) of the cohort's cases per
+    department as of the moment (ASSISTED_FACTS). One query."""
+    f = _assisted_rows(q)
+    rows = session.execute(
+        select(f.c.department, *(func.sum(f.c[k]).label(k) for k in ASSISTED_FACTS)).group_by(f.c.department)
+    ).all()
+    return {row.department: {k: int(getattr(row, k) or 0) for k in ASSISTED_FACTS} for row in rows}
+
+
+def assisted_case_list(
+    session: Session, q: ReportQuery, department_id: int, fact: str, *, hidden_from_department: int | None = None
+) -> list[dict[str, Any]]:
+    """The cases behind one assisted-parts figure of a department (fact one of ASSISTED_FACTS), oldest first: each
+    case once per counted part ({case_id, case_no, title, received_at, state (now), confidential}); their number
+    is the figure. Reports accusing `hidden_from_department` are left out."""
+    f = _assisted_rows(q)
+    condition = and_(f.c.department == department_id, f.c[fact] > 0)
+    if hidden_from_department is not None:
+        condition = and_(
+            condition, or_(f.c.accused_department_id.is_(None), f.c.accused_department_id != hidden_from_department)
+        )
+    query = (
+        select(cases.c.id.label("case_id"), cases.c.case_no, cases.c.title, cases.c.received_at, cases.c.confidential)
+        .select_from(f)
+        .join(cases, cases.c.id == f.c.case_id)
+        .where(condition)
+        .order_by(cases.c.received_at, cases.c.id)
+    )
+    return [dict(row._mapping) for row in session.execute(query)]

@@ -323,6 +323,8 @@ def monthly_report(
         "headline": headline,
         "trend": _trend(session, trend_query, settings.report_period_start_day),
         "departments": departments,
+        # The parts each department assisted on (协办), apart from the cases it led that the ranking counts.
+        "assisted_parts": assisted_parts(session, settings, period=period),
         # The ranking's overdue column counts department clocks only; the centre's lateness is its own row.
         "centre": {"label": CENTRE_LABELS[0], "label_en": CENTRE_LABELS[1], "overdue": this["centre_overdue_count"]},
         "overdue": {"count": overdue_count, "items": overdue},
@@ -462,3 +464,48 @@ def check_monthly_reader(actor: User) -> None:
 
 def audit_export(session: Session, actor: User | None, what: str) -> None:
     session.add(AuditEntry(user_id=actor.id if actor else None, action="export", detail=what[:500]))
+
+
+def assisted_parts(
+    session: Session, settings: Settings, *, period: Period, filters: Filters | None = None
+) -> list[dict[str, Any]]:
+    """Per department, the assisting parts (协办) of the period's cases as of the moment: [{"key": department id,
+    "label": name, "assisted", "reported", "on_time"}] by name. A department's rates count the cases it led; this
+    is the separate count of what it assisted on (queries.assisted_parts)."""
+    q = report_query(settings, period, filters)
+    found = queries.assisted_parts(session, q)
+    labels = group_labels(session, "department", list(found))
+    return sorted(
+        ({"key": key, "label": labels.get(key, str(key)), **counts} for key, counts in found.items()),
+        key=lambda row: row["label"],
+    )
+
+
+def assisted_cases(
+    session: Session,
+    settings: Settings,
+    *,
+    period: Period,
+    department_id: int,
+    fact: str,
+    filters: Filters | None = None,
+    actor: User | None = None,
+) -> dict[str, Any]:
+    """The cases behind one assisted-parts figure: {"department", "fact", "count", "items"}; `fact` is assisted,
+    reported or on_time (InvalidInput otherwise). Listed confidential cases are audited; reports are never listed
+    to the department they accuse."""
+    if fact not in queries.ASSISTED_FACTS:
+        raise InvalidInput.field(
+            "fact",
+            f"协办统计没有「{fact}」，可选：{'、'.join(queries.ASSISTED_FACTS)}",
+            f"no assisted-parts figure {fact!r}; accepted: {', '.join(queries.ASSISTED_FACTS)}",
+        )
+    q = report_query(settings, period, filters)
+    hidden = actor.department_id if actor is not None else None
+    rows = queries.assisted_case_list(session, q, department_id, fact, hidden_from_department=hidden)
+    session.add_all(
+        AuditEntry(user_id=actor.id if actor else None, action="list_confidential", case_id=row["case_id"])
+        for row in rows
+        if row["confidential"]
+    )
+    return {"department": department_id, "fact": fact, "count": len(rows), "items": rows}

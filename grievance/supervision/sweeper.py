@@ -18,7 +18,9 @@ Decisions, written down once:
   clock (回访, owner "centre") is the centre's lateness: it gets the overdue record, never an urge.
 - Paused (中止) and stopped clocks are neither urged nor recorded overdue.
 - A key case's nodes (issue 12) each run a clock of their own ("node:<seq>"): they are urged and recorded overdue
-  like any department clock, under the same event names (auto_urge, overdue), the payload naming the node.
+  like any department clock, under the same event names (auto_urge, overdue), the payload naming the node. So do
+  the assisting departments' parts ("part:<seq>", keycases/parts.py), the payload naming the part and its
+  department.
 - An automatic urge counts like a manual one (Case.urge_count += 1; the board splits the two by the events).
   Neither event changes a fact the rates read (case_states), so no CaseState row is written. Both bump the
   case's version as engine.fire does, so a person acting on a case read before the sweep gets a 409 instead of
@@ -47,7 +49,7 @@ from sqlmodel import Session, col, select
 
 from grievance.cases.models import Case, CaseClock, CaseEvent
 from grievance.db import is_busy, transaction
-from grievance.keycases.models import CaseNode
+from grievance.keycases.models import CaseNode, CasePart
 from grievance.workflow.definition import NODE_CLOCK_SEPARATOR, is_node_clock
 from grievance.workflow.engine import Runtime
 
@@ -98,7 +100,7 @@ def sweep_once(
             clocks = _due_clocks(session, now, after_id, batch_size)
             if clocks:
                 after_id = clocks[-1].id or after_id
-                total += _sweep_batch(session, clocks, now)
+                total += _sweep_batch(session, clocks, now, runtime.workflows.definitions)
         if len(clocks) < batch_size:
             break
     if total.urged or total.overdue or total.skipped:
@@ -162,7 +164,9 @@ def _due_clocks(session: Session, now: datetime, after_id: int, limit: int) -> l
     return list(session.exec(statement).all())
 
 
-def _sweep_batch(session: Session, clocks: list[CaseClock], now: datetime) -> SweepResult:
+def _sweep_batch(
+    session: Session, clocks: list[CaseClock], now: datetime, workflows: dict[str, Any] | None = None
+) -> SweepResult:
     by_case: dict[int, list[CaseClock]] = {}
     for clock in clocks:
         by_case.setdefault(clock.case_id, []).append(clock)
@@ -179,7 +183,7 @@ def _sweep_batch(session: Session, clocks: list[CaseClock], now: datetime) -> Sw
             continue
         try:
             with session.begin_nested():
-                result += _record(session, case, case_clocks, now)
+                result += _record(session, case, case_clocks, now, workflows or {})
                 session.flush()
         except StaleDataError:
             result += SweepResult(skipped=1)
@@ -190,7 +194,9 @@ def _sweep_batch(session: Session, clocks: list[CaseClock], now: datetime) -> Sw
     return result
 
 
-def _record(session: Session, case: Case, clocks: list[CaseClock], now: datetime) -> SweepResult:
+def _record(
+    session: Session, case: Case, clocks: list[CaseClock], now: datetime, workflows: dict[str, Any]
+) -> SweepResult:
     """The events of one case's due clocks, on locked rows: the marks are read here, inside the lock."""
     urged = overdue = 0
     for clock in clocks:
@@ -198,7 +204,7 @@ def _record(session: Session, case: Case, clocks: list[CaseClock], now: datetime
             continue
         if clock.due_at <= now:
             if clock.overdue_noted_at is None:
-                _add_event(session, case, clock, OVERDUE, now)
+                _add_event(session, case, clock, OVERDUE, now, workflows)
                 clock.overdue_noted_at = now
                 overdue += 1
         elif (
@@ -207,7 +213,7 @@ def _record(session: Session, case: Case, clocks: list[CaseClock], now: datetime
             and clock.owner != CENTRE
             and case.department_id is not None
         ):
-            _add_event(session, case, clock, AUTO_URGE, now)
+            _add_event(session, case, clock, AUTO_URGE, now, workflows)
             clock.auto_urged_at = now
             case.urge_count += 1
             urged += 1
@@ -218,10 +224,12 @@ def _record(session: Session, case: Case, clocks: list[CaseClock], now: datetime
     return SweepResult(urged=urged, overdue=overdue)
 
 
-def _add_event(session: Session, case: Case, clock: CaseClock, action: str, now: datetime) -> None:
+def _add_event(
+    session: Session, case: Case, clock: CaseClock, action: str, now: datetime, workflows: dict[str, Any]
+) -> None:
     session.add(clock)
     payload: dict[str, Any] = {"automatic": True, "clock": clock.name, "due_at": clock.due_at.isoformat()}
-    payload.update(_node_of(session, case, clock))
+    payload.update(_node_of(session, case, clock, workflows))
     session.add(
         CaseEvent(
             case_id=case.id,  # type: ignore[arg-type]
@@ -235,7 +243,7 @@ def _add_event(session: Session, case: Case, clock: CaseClock, action: str, now:
     )
 
 
-def _node_of(session: Session, case: Case, clock: CaseClock) -> dict[str, Any]:
+def _node_of(session: Session, case: Case, clock: CaseClock, workflows: dict[str, Any]) -> dict[str, Any]:
     """A node's clock (issue 12: "node:<seq>", workflow/definition.is_node_clock) is urged and recorded overdue under
     the same event names as every clock, so subscriptions and the outbox need no new name; the payload names the
     node ({"node": seq, "node_name": name}). Empty for the case's own clocks."""
@@ -244,5 +252,19 @@ def _node_of(session: Session, case: Case, clock: CaseClock) -> dict[str, Any]:
     seq_text = clock.name.rsplit(NODE_CLOCK_SEPARATOR, 1)[1]
     if not seq_text.isdigit():
         return {}
-    node = session.exec(select(CaseNode).where(CaseNode.case_id == case.id, CaseNode.seq == int(seq_text))).first()
-    return {"node": int(seq_text), "node_name": node.name if node else ""}
+    seq = int(seq_text)
+    part = session.exec(select(CasePart).where(CasePart.case_id == case.id, CasePart.seq == seq)).first()
+    node = session.exec(select(CaseNode).where(CaseNode.case_id == case.id, CaseNode.seq == seq)).first()
+    if part is not None and _per(workflows, case, clock.name) == "part":
+        # An assisting department's part (协办, "part:<seq>"): the payload names the part and its department, so
+        # the outbox tells that department too ({"part": seq, "part_department_id": id}).
+        return {"part": seq, "part_department_id": part.department_id}
+    return {"node": seq, "node_name": node.name if node else ""}
+
+
+def _per(workflows: dict[str, Any], case: Case, clock_name: str) -> str:
+    """Whether a sub-clock is a node's or a part's, as the case's workflow declares its clock (`per`)."""
+    base = clock_name.split(NODE_CLOCK_SEPARATOR, 1)[0]
+    definition = workflows.get(case.workflow)
+    clock = definition.clocks.get(base) if definition is not None else None
+    return clock.per if clock is not None else "node"

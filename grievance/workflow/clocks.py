@@ -86,15 +86,30 @@ def start_node_clock(ctx: ActionContext, name: str, definition: ClockDef, due: d
     ctx.session.add(clock)
 
 
+def start_part_clock(ctx: ActionContext, name: str, definition: ClockDef) -> CaseClock:
+    """Start (or restart, as a new round) the clock of one assisting department's part, row `name`
+    (definition.part_clock_name) of the workflow's `per: part` clock, from now for the limit the clock gives this
+    case (its urgency, type, channel). Returns the row."""
+    case = ctx.case
+    rule = definition.limit_for(urgency=case.urgency, case_type=case.case_type, channel=case.channel)
+    due = ctx.calendar.add(ctx.now, rule.amount, rule.unit)
+    warn = _warn(ctx.calendar, definition, rule.unit, ctx.now, due)
+    clock = _start_round(ctx, name, definition, due=due, warn=warn, limit_text=f"{rule.amount:g} {rule.unit}")
+    ctx.session.add(clock)
+    return clock
+
+
 def stop_node_clock(ctx: ActionContext, clock: CaseClock) -> None:
-    """A node completed or removed: its clock stops now (met by its due time, or late)."""
+    """A node completed or removed, or a part reported, waived or withdrawn: its clock stops now (met by its due
+    time, or late)."""
     _resume_if_paused(ctx.calendar, clock, ctx.now)
     clock.stopped_at = ctx.now
     ctx.session.add(clock)
 
 
 def _apply_node_clocks(ctx: ActionContext, name: str, definition: ClockDef) -> None:
-    """A `per: node` clock's pause and resume apply to every node's row (a suspended case's nodes wait too)."""
+    """A `per: node` (or `per: part`) clock's pause and resume apply to every node's (part's) row: a suspended
+    case's nodes and parts wait too."""
     prefix = f"{name}{NODE_CLOCK_SEPARATOR}"
     for clock in [c for key, c in ctx.clocks.items() if key.startswith(prefix) and c.stopped_at is None]:
         if ctx.action in definition.pause and clock.paused_at is None and ctx.now < clock.due_at:
@@ -107,7 +122,7 @@ def _apply_node_clocks(ctx: ActionContext, name: str, definition: ClockDef) -> N
 def apply_clocks(ctx: ActionContext, final: bool) -> None:
     """Move every clock of the workflow as the action requires; a final state stops them all (nodes' included)."""
     for name, definition in ctx.workflow.clocks.items():
-        if definition.per == "node":
+        if definition.per in ("node", "part"):
             _apply_node_clocks(ctx, name, definition)
             continue
         clock = ctx.clocks.get(name)

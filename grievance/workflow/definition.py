@@ -69,8 +69,30 @@ def node_clock_name(clock: str, seq: int) -> str:
 
 
 def is_node_clock(name: str) -> bool:
-    """Whether a CaseClock row (by its name) is a node's clock rather than one of the case's own."""
+    """Whether a CaseClock row (by its name) is a sub-clock (a node's, or an assisting department's part's: both
+    are named "<clock>:<seq>") rather than one of the case's own. Sub-clocks count in no rate and no list."""
     return NODE_CLOCK_SEPARATOR in name
+
+
+# Lead and assisting departments (主办 / 协办, grievance/keycases/parts.py). The lead department is the case's
+# department; each assisting department works a part of its own, run by the clock the workflow declares
+# `per: part` (rows part_clock_name(clock, seq), told apart from the case's clocks like nodes' by the separator).
+# A workflow with that clock guards its resolving actions with NO_OPEN_PARTS_GUARD (the lead resolves only once
+# every part is reported or the supervisor waived the rest). The loader checks all of it.
+PART_EFFECTS: tuple[str, ...] = ("dispatch_parts", "accept_part", "record_part_note", "report_part", "waive_parts")
+NO_OPEN_PARTS_GUARD = "no_open_parts"
+FIELD_TYPE_BY_EFFECT.update(
+    {
+        "dispatch_parts": {"assisting_department_ids": "departments"},
+        "report_part": {"attachment_ids": "attachments"},
+    }
+)
+
+
+def part_clock_name(clock: str, seq: int) -> str:
+    """The CaseClock name of part `seq` of a case under the per-part clock `clock`: part_clock_name("part", 1) ->
+    "part:1"."""
+    return f"{clock}{NODE_CLOCK_SEPARATOR}{seq}"
 
 
 class Strict(BaseModel):
@@ -102,8 +124,20 @@ class FieldDef(Labelled):
     # "handler": a person who may work the case, an active handler (or head) of the case's department.
     # "leader": an active user of role leader (包案领导). "nodes": the rows of a plan of nodes (grievance/keycases/
     # plan.py parse_plan); "node": the number of an open node of the case; "attachments": ids of the case's files.
+    # "departments": a list of department ids or codes (assisting departments, keycases/parts.py), each once.
     type: Literal[
-        "text", "int", "bool", "department", "case", "choice", "handler", "leader", "nodes", "node", "attachments"
+        "text",
+        "int",
+        "bool",
+        "department",
+        "departments",
+        "case",
+        "choice",
+        "handler",
+        "leader",
+        "nodes",
+        "node",
+        "attachments",
     ]
     label: str = ""  # empty: pages show the field's code
     required: bool = False
@@ -138,8 +172,9 @@ class ActionDef(Labelled):
     guards: list[str] = Field(default_factory=list)
     effects: list[str] = Field(default_factory=list)
     # "department": department roles act only on their own department's cases;
-    # "open": also on unassigned cases (claiming from the pool).
-    scope: Literal["department", "open"] = "department"
+    # "open": also on unassigned cases (claiming from the pool);
+    # "part": department roles act only where their department has an open part (协办, keycases/parts.py).
+    scope: Literal["department", "open", "part"] = "department"
 
 
 class LimitRule(Strict):
@@ -186,7 +221,10 @@ class ClockDef(Labelled):
     # case's plan (rows node_clock_name(name, seq)), started when the plan sets the node and stopped when it is
     # completed or removed (grievance/keycases); `limits` give the default length a plan offers, `pause`/`resume`
     # apply to every node's clock. Node clocks count in no rate and no list's due time.
-    per: Literal["case", "node"] = "case"
+    # "part": one clock per assisting department's part (rows part_clock_name(name, seq)), started when the part is
+    # sent and stopped when it is reported, waived or withdrawn (grievance/keycases/parts.py); `limits` give its
+    # length, `pause`/`resume` apply to every part's clock. Part clocks count in no rate and no list's due time.
+    per: Literal["case", "node", "part"] = "case"
     start: list[str] = Field(default_factory=list)  # actions that start (or restart) the clock
     stop: list[str] = Field(default_factory=list)
     # An action of `stop` that stops the clock only when its input says so: {action: bool field}. A callback
@@ -209,13 +247,14 @@ class ClockDef(Labelled):
     def _started_as_declared(self) -> ClockDef:
         if self.per == "case" and not self.start:
             raise ValueError("a clock needs 'start': the actions that start it")
-        if self.per == "node" and (self.start or self.stop or self.stop_if or self.extend):
+        what = {"node": "the plan of nodes", "part": "the assisting departments' parts"}.get(self.per)
+        if what and (self.start or self.stop or self.stop_if or self.extend):
             raise ValueError(
-                "a 'per: node' clock is started and stopped by the plan of nodes: give no start, stop, stop_if or "
+                f"a 'per: {self.per}' clock is started and stopped by {what}: give no start, stop, stop_if or "
                 "extend (pause and resume are allowed)"
             )
-        if self.per == "node" and self.owner != "department":
-            raise ValueError("a 'per: node' clock is the department's: owner must be department")
+        if what and self.owner != "department":
+            raise ValueError(f"a 'per: {self.per}' clock is the department's: owner must be department")
         return self
 
     def limit_for(self, *, urgency: str, case_type: str, channel: str) -> LimitRule:

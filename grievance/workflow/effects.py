@@ -68,10 +68,19 @@ def record_accept(ctx: ActionContext) -> None:
 
 @effect()
 def record_return(ctx: ActionContext) -> None:
-    # The case leaves the department's queue and goes back to the dispatch centre.
+    # The case leaves the department's queue and goes back to the dispatch centre. Its open assisting parts (协办,
+    # keycases/parts.py) are withdrawn: the next dispatch names its assisting departments afresh.
     ctx.case.department_id = None
     ctx.case.accepted_at = None
     _leaves_department(ctx.case)
+    if ctx.case.id is not None and ctx.session is not None:
+        from grievance.keycases import parts
+
+        # No autoflush: the case's changes above are flushed once, by the engine (one version bump per action).
+        with ctx.session.no_autoflush:
+            withdrawn = parts.close_open(ctx, parts.PartStatus.withdrawn, "退单撤回 (withdrawn on return)")
+        if withdrawn and ctx.payload is not None:
+            ctx.payload["withdrawn_parts"] = withdrawn
 
 
 @effect("handler_id")
@@ -301,3 +310,69 @@ def complete_node(ctx: ActionContext) -> None:
     p["node"], p["node_name"] = node.seq, node.name
     if files:
         p["files"] = [a.filename for a in files]
+
+
+# ------------------------------------------------------------------------------------- lead and assisting departments
+# Lead and assisting departments (主办 / 协办): grievance/keycases/parts.py. The engine has checked the departments
+# ("departments" field: refs hold them), the actor's open part (`scope: part`) and the guards.
+
+
+@effect()
+def dispatch_parts(ctx: ActionContext) -> None:
+    """The assisting departments of the input (optional on dispatch) each get a part with its clock; the event lists
+    them (payload `parts`: [{seq, department}])."""
+    from grievance.keycases import parts
+
+    departments = ctx.refs.get("assisting_department_ids") or []
+    if departments:
+        with ctx.session.no_autoflush:  # the case's new department is flushed once, by the engine
+            _payload(ctx)["parts"] = parts.dispatch(ctx, departments)
+
+
+@effect()
+def accept_part(ctx: ActionContext) -> None:
+    """The actor's department accepts its part (签收); the event names it (payload `part`, `part_department`)."""
+    from grievance.keycases import parts
+
+    with ctx.session.no_autoflush:
+        part = parts.actor_part(ctx)
+        assert part is not None  # scope: part and guard part_to_accept
+        _payload(ctx).update(parts.accept(ctx, part))
+
+
+@effect("note")
+def record_part_note(ctx: ActionContext) -> None:
+    """A progress note on the actor's part: the event names the part (the note is the event's own input)."""
+    from grievance.keycases import parts
+
+    with ctx.session.no_autoflush:
+        part = parts.actor_part(ctx)
+        assert part is not None  # scope: part
+        _payload(ctx).update(parts.describe(ctx, part))
+
+
+@effect("note")
+def report_part(ctx: ActionContext) -> None:
+    """The actor's department reports its part (反馈) with the note and files; its clock stops. The event names the
+    part, says whether it was on time (`on_time`) and keeps the file names (`files`)."""
+    from grievance.keycases import parts
+
+    files = ctx.refs.get("attachment_ids", [])
+    p = _payload(ctx)
+    with ctx.session.no_autoflush:
+        part = parts.actor_part(ctx)
+        assert part is not None  # scope: part and guard part_accepted
+        p.update(parts.report(ctx, part, p["note"], files))
+    if files:
+        p["files"] = [a.filename for a in files]
+
+
+@effect("reason")
+def waive_parts(ctx: ActionContext) -> None:
+    """The supervisor's override: every open part is waived with the reason, so the lead may resolve; the event
+    lists them (payload `parts`: [{seq, department}])."""
+    from grievance.keycases import parts
+
+    p = _payload(ctx)
+    with ctx.session.no_autoflush:
+        p["parts"] = parts.close_open(ctx, parts.PartStatus.waived, p["reason"])

@@ -93,9 +93,18 @@ def _context(
     )
 
 
-def _scope_problem(case: Case, actor: User, action: ActionDef) -> str | None:
+def _scope_problem(session: Session, case: Case, actor: User, action: ActionDef) -> str | None:
+    """Why a department role may not take this action on this case, or None. Scope "department": the case's
+    (lead) department's people; "open": also anyone's on a case nobody has (the pool); "part": the people of a
+    department with an open part (协办) on the case, and no one else (grievance/keycases/parts.py)."""
     if actor.role not in DEPARTMENT_ROLES:
         return None
+    if action.scope == "part":
+        from grievance.keycases.parts import department_part
+
+        if department_part(session, case.id, actor.department_id) is not None:
+            return None
+        return "您的单位没有该件进行中的协办任务 (your department has no open part of this case)"
     if case.department_id == actor.department_id and actor.department_id is not None:
         return None
     if action.scope == "open" and case.department_id is None:
@@ -162,7 +171,7 @@ def available_actions(
     for name, action in ctx.workflow.actions.items():
         if case.state not in action.from_ or actor.role not in action.roles:
             continue
-        if _scope_problem(case, actor, action):
+        if _scope_problem(session, case, actor, action):
             continue
         ctx.action = name
         if _guard_problem(ctx, action):
@@ -223,6 +232,11 @@ def _coerce(
         accepted = "、".join(labels.values())
         accepted_en = ", ".join(f"{c} ({label_of(field.choices, c, 'en')})" for c in labels)
         raise InvalidInput.field(name, f"{zh} 应为以下之一：{accepted}", f"{en} must be one of: {accepted_en}")
+    if field.type == "departments":
+        from grievance.keycases.parts import coerce_departments
+
+        refs[name] = coerce_departments(session, value, zh, en)
+        return [d.id for d in refs[name]]
     if field.type == "department":
         dept = find_by_ref(session, Department, value, "code") if isinstance(value, int | str) else None
         if dept is None:
@@ -453,7 +467,7 @@ def check_action(
             f"allowed roles: {role_labels(definition.roles, 'en')}",
             allowed=list(definition.roles),  # the codes, for API clients
         )
-    scope = _scope_problem(case, actor, definition)
+    scope = _scope_problem(session, case, actor, definition)
     if scope:
         raise Forbidden(scope)
     if case.state not in definition.from_:

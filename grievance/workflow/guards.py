@@ -272,3 +272,68 @@ def no_open_nodes(ctx: ActionContext) -> tuple[str, str] | None:
     from grievance.keycases.plan import open_node_problem
 
     return open_node_problem(ctx.session, ctx.case)
+
+
+# ------------------------------------------------------------------------------------- lead and assisting departments
+# Lead and assisting departments (主办 / 协办): grievance/keycases/parts.py. `scope: part` has already made sure the
+# actor's department has an open part; these say which state it must be in.
+
+
+@guard()
+def assisting_departments_allowed(ctx: ActionContext) -> tuple[str, str] | None:
+    """The assisting departments named (refs, when the action fires) are neither the accused department of a report,
+    nor the lead department, nor one already assisting on the case."""
+    from grievance.keycases.parts import assisting_problem
+
+    if ctx.payload is None:
+        return None
+    return assisting_problem(ctx)
+
+
+@guard()
+def part_to_accept(ctx: ActionContext) -> str | None:
+    from grievance.keycases.parts import PartStatus, actor_part
+
+    part = actor_part(ctx)
+    if part is None or part.status != PartStatus.dispatched:
+        return "协办任务已签收 (your department's part is already accepted)"
+    return None
+
+
+@guard()
+def part_accepted(ctx: ActionContext) -> str | None:
+    from grievance.keycases.parts import PartStatus, actor_part
+
+    part = actor_part(ctx)
+    if part is None or part.status != PartStatus.accepted:
+        return "请先签收协办任务 (accept your department's part first)"
+    return None
+
+
+@guard()
+def has_open_parts(ctx: ActionContext) -> str | None:
+    from grievance.keycases.parts import open_parts
+
+    if ctx.session is None or ctx.case.id is None or not open_parts(ctx.session, ctx.case.id):
+        return "没有进行中的协办任务 (no open part of an assisting department)"
+    return None
+
+
+@guard()
+def no_open_parts(ctx: ActionContext) -> tuple[str, str] | None:
+    """The lead resolves only once every assisting department's part is reported (or waived); the refusal names the
+    departments still open."""
+    from grievance.keycases.parts import open_part_problem
+
+    return open_part_problem(ctx.session, ctx.case)
+
+
+# The weekly dispatch (每周调度, issue 12): a decision names the ISO week of its meeting (grievance/keycases/dispatch.py).
+@guard(fields=("week",))
+def dispatch_week_valid(ctx: ActionContext) -> tuple[str, str] | None:
+    """The decision's week is an ISO week ("2025-W42") from 2000-W01 to the current one."""
+    from grievance.keycases.dispatch import week_problem
+
+    if ctx.payload is None:
+        return None
+    return week_problem(ctx.payload.get("week"), ctx.now, str(ctx.calendar.tz))

@@ -19,8 +19,10 @@ from grievance.workflow.definition import (
     FIELD_TYPE_BY_EFFECT,
     INTAKE,
     NO_OPEN_NODES_GUARD,
+    NO_OPEN_PARTS_GUARD,
     NODE_CLOCK_SEPARATOR,
     NODE_EFFECTS,
+    PART_EFFECTS,
     REQUIRED_CLOCKS,
     RESOLUTION_EFFECTS,
     STOPPED_BY_EFFECT,
@@ -222,6 +224,7 @@ def _check(wf: WorkflowDef) -> list[tuple[Path_, str]]:
                 (("clocks",), f"missing clock {name!r}: the code reads it for {why}; keep a clock of this name")
             )
     errs += _node_problems(wf)
+    errs += _part_problems(wf)
     action_names = {*wf.actions, INTAKE}
     for name, clock in wf.clocks.items():
         for key in ("start", "stop", "pause", "resume", "extend"):
@@ -321,6 +324,46 @@ def _node_problems(wf: WorkflowDef) -> list[tuple[Path_, str]]:
                         ("actions", action_name),
                         f"action {action_name!r} resolves the case: with a plan of nodes it needs the guard "
                         f"{NO_OPEN_NODES_GUARD!r} (a key case resolves only once its nodes are done)",
+                    )
+                )
+    return errs
+
+
+def _part_problems(wf: WorkflowDef) -> list[tuple[Path_, str]]:
+    """Lead and assisting departments (grievance/keycases/parts.py): at most one clock is `per: part`; the part
+    effects and `scope: part` actions need one; where parts exist every resolving action is guarded by
+    NO_OPEN_PARTS_GUARD (the lead resolves only once every part is reported or waived)."""
+    errs: list[tuple[Path_, str]] = []
+    per_part = [name for name, clock in wf.clocks.items() if clock.per == "part"]
+    for name in per_part[1:]:
+        errs.append((("clocks", name), f"only one clock may be 'per: part'; {per_part[0]!r} already is"))
+    uses_parts = False
+    for action_name, action in wf.actions.items():
+        for i, effect in enumerate(action.effects):
+            if effect in PART_EFFECTS:
+                uses_parts = True
+                if not per_part:
+                    errs.append(
+                        (
+                            ("actions", action_name, "effects", i),
+                            f"effect {effect!r} runs the parts' clocks: declare a clock with 'per: part'",
+                        )
+                    )
+        if action.scope == "part" and not per_part:
+            errs.append(
+                (
+                    ("actions", action_name),
+                    "'scope: part' acts on an assisting department's part: declare a clock with 'per: part'",
+                )
+            )
+    if per_part or uses_parts:
+        for action_name, action in wf.actions.items():
+            if set(action.effects) & set(RESOLUTION_EFFECTS) and NO_OPEN_PARTS_GUARD not in action.guards:
+                errs.append(
+                    (
+                        ("actions", action_name),
+                        f"action {action_name!r} resolves the case: with assisting departments it needs the guard "
+                        f"{NO_OPEN_PARTS_GUARD!r} (the lead resolves only once every part is reported or waived)",
                     )
                 )
     return errs

@@ -302,8 +302,9 @@ def test_available_actions_are_exactly_what_each_user_may_do_now(world, clock):
     expected = {
         "handler": {"accept", "return", "assign"},  # assign: 我来办 for the handler, to anyone for the head
         "head": {"accept", "return", "assign"},
-        "dispatcher": {"urge"},
-        "supervisor": {"urge", "supervise", "mark_key"},
+        # add_assisting_department: issue 12, assisting departments (协办)
+        "dispatcher": {"urge", "add_assisting_department"},
+        "supervisor": {"urge", "supervise", "mark_key", "add_assisting_department"},
         "intake": set(),
         "leader": {"mark_key"},
     }
@@ -324,6 +325,7 @@ def test_available_actions_are_exactly_what_each_user_may_do_now(world, clock):
         "urge",
         "supervise",
         "mark_key",
+        "add_assisting_department",
     }
 
     # Each action offered also describes its input.

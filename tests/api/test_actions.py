@@ -733,7 +733,7 @@ def test_unknown_field_of_an_action_is_rejected(world, clock):
     assert response.status_code == 422
     error = response.json()["errors"][0]
     assert error["field"] == "priority"
-    assert "department_id, note" in error["message_en"]
+    assert "department_id, assisting_department_ids, note" in error["message_en"]
     assert world.get(no, "dispatcher")["state"] == "received"
 
 

@@ -40,7 +40,7 @@ def test_the_shipped_workflows_all_offer_key_cases_and_nodes(tmp_path: Path) -> 
 
 
 def test_resolving_without_the_open_nodes_guard_is_refused(tmp_path: Path) -> None:
-    path = _standard(tmp_path, "    guards: [no_open_nodes]  # a key case", "    guards: []  # a key case")
+    path = _standard(tmp_path, "    guards: [no_open_nodes, no_open_parts]", "    guards: [no_open_parts]")
     [problem] = _problems(path)
     assert "action 'resolve' resolves the case: with a plan of nodes it needs the guard 'no_open_nodes'" in problem
 

@@ -129,7 +129,8 @@ def check_consistent(env: Env, snap: Snapshot) -> None:
     # rows of the workflow's `per: node` clock and count in none of the case's columns.
     clocks = snap.clocks
     assert {name.split(":")[0] for name in clocks} <= set(workflow.clocks)
-    assert all(workflow.clocks[name.split(":")[0]].per == "node" for name in clocks if ":" in name)
+    # So are the assisting departments' part clocks ("part:<seq>", rows of the `per: part` clock).
+    assert all(workflow.clocks[name.split(":")[0]].per in ("node", "part") for name in clocks if ":" in name)
     running = [c for n, c in clocks.items() if c["stopped_at"] is None and c["paused_at"] is None and ":" not in n]
     # Each clock is owned as the workflow file says; the case's columns follow the owners' clocks.
     for name, clock in clocks.items():
@@ -188,6 +189,10 @@ def field_values(field: FieldDef, own_case_no: str, target_no: str) -> st.Search
     if field.type == "department":
         # Mostly the department whose staff are in the world, so the walk gets past the handler.
         return _mostly(st.sampled_from(["CGJ", "CGJ", "CGJ", "JD1", "QFJ"]), st.sampled_from(["NOPE", 99999, True]))
+    if field.type == "departments":  # assisting departments (协办): the lead CGJ among them must be refused
+        return _mostly(
+            st.sampled_from([["JD1"], ["JD1", "QFJ"], ["QFJ"], ["CGJ"]]), st.sampled_from([["NOPE"], "x", [True]])
+        )
     if field.type == "case":
         return _mostly(st.just(target_no), st.sampled_from([own_case_no, "GX-1999-000000"]))
     if field.type == "handler":
@@ -227,6 +232,8 @@ def _in_scope(env: Env, username: str, action: Any, department_id: int | None) -
     info = env.users[username]
     if info["role"] not in ("handler", "dept_head"):
         return True
+    if action.scope == "part":  # an assisting department's part: mostly someone of another department
+        return department_id != info["department_id"]
     if department_id is not None:
         return department_id == info["department_id"]
     return action.scope == "open"
@@ -406,6 +413,21 @@ TOUR = [
         ("approve_node_change", "supervisor", {}),
         ("complete_node", "handler", {"node": 1, "note": "已约谈"}),
         ("complete_node", "head", {"node": 2, "note": "已核查"}),
+        ("record_dispatch_decision", "supervisor", {"decision": "按期推进", "week": "2025-W39"}),  # 每周调度
+        ("resolve", "handler", {"outcome": "solved", "reply": "已办结"}),
+        ("callback", "dispatcher", SATISFIED),
+        ("close", "dispatcher", {}),
+    ],
+    [  # lead and assisting departments (主办 / 协办, issue 12): parts accepted, noted, reported, the rest waived
+        ("dispatch", "dispatcher", {"department_id": "CGJ", "assisting_department_ids": ["JD1"]}),
+        ("add_assisting_department", "supervisor", {"assisting_department_ids": ["QFJ"]}),
+        ("accept", "handler", {}),
+        ("respond", "handler", {"note": "已电话联系"}),
+        ("accept_part", "other_handler", {}),
+        ("part_note", "other_handler", {"note": "已联系社区"}),
+        ("report_part", "other_handler", {"note": "已核实"}),
+        ("accept_part", "liaison", {}),
+        ("waive_parts", "supervisor", {"reason": "已由主办单位一并解决"}),
         ("resolve", "handler", {"outcome": "solved", "reply": "已办结"}),
         ("callback", "dispatcher", SATISFIED),
         ("close", "dispatcher", {}),

@@ -662,7 +662,7 @@ def test_the_supervisor_designation_needs_the_supervisor_among_the_roles(tmp_pat
         "    roles: [dispatcher]\n    fields:\n      department_id",
     )
     problem = only_problem(write(tmp_path, text, "standard"))
-    assert problem.line == line_of(text, "guards: [not_accused_department, supervisor_designates_after_limit]")
+    assert problem.line == line_of(text, "not_accused_department, supervisor_designates_after_limit]")
     assert "guard 'supervisor_designates_after_limit' lets role 'supervisor' act" in problem.message
 
 

@@ -155,6 +155,36 @@ def metric_cases(
     )
 
 
+@router.get("/assisted-parts")
+def assisted_parts(session: DbSession, runtime: RuntimeDep, scope: ReportScope) -> dict[str, Any]:
+    """Per department, the assisting parts (协办) of the period's cases as of the moment: assisted, reported by
+    then, reported on time. A department's rates count the cases it led; this counts what it assisted on."""
+    return {
+        "departments": service.assisted_parts(session, runtime.settings, period=scope.period, filters=scope.filters)
+    }
+
+
+@router.get("/assisted-parts/{department_id}/cases")
+def assisted_part_cases(
+    department_id: int,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: CurrentUser,
+    scope: ReportScope,
+    fact: Literal["assisted", "reported", "on_time"] = "assisted",
+) -> dict[str, Any]:
+    """The exact cases behind one assisted-parts figure of a department (one row per counted part)."""
+    return service.assisted_cases(
+        session,
+        runtime.settings,
+        period=scope.period,
+        department_id=department_id,
+        fact=fact,
+        filters=scope.filters,
+        actor=actor,
+    )
+
+
 @router.get(
     "/monthly/{month}",
     response_model=dict[str, Any],

@@ -3,8 +3,8 @@ the JSON API."""
 
 from fastapi import APIRouter
 
-from web.pages import admin, auth, frontdesk, leader, public, work
+from web.pages import admin, auth, frontdesk, keycases, leader, public, work
 
 pages_router = APIRouter(include_in_schema=False)
-for module in (auth, public, frontdesk, work, leader, admin):
+for module in (auth, public, frontdesk, work, leader, keycases, admin):
     pages_router.include_router(module.router)

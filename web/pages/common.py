@@ -59,6 +59,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
     "dept_head": [("/queue", "My queue"), ("/cases", "Cases"), ("/reports", "Reports")],
     "supervisor": [
         ("/board", "Supervision"),
+        ("/keycases", "Key cases"),
         ("/callbacks", "Callbacks"),
         ("/cases", "Cases"),
         ("/reports", "Reports"),
@@ -67,6 +68,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
     "leader": [
         ("/dashboard", "Dashboard"),
         ("/leader/cases", "My key cases"),
+        ("/keycases", "Key cases"),
         ("/reports/monthly", "Monthly report"),
         ("/reports", "Reports"),
         ("/cases", "Cases"),

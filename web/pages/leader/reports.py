@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from grievance.errors import InvalidInput, NotFound
 from grievance.glossary import Role
+from grievance.reference.models import Department
 from grievance.reports import exports, service
 from grievance.reports.metrics import METRICS, ZONE_METRICS
 from grievance.reports.queries import DIMENSIONS, Filters
@@ -29,7 +30,7 @@ from web.pages.leader.scope import (
     typed_values,
 )
 from web.pages.leader.words import Words, input_moment
-from web.params import Offset
+from web.params import DbId, Offset
 
 router = APIRouter(include_in_schema=False)
 
@@ -171,6 +172,44 @@ def report_cases(
         pages=pages,
         zone=metric in ZONE_METRICS,
         filter_names=[] if metric in ZONE_METRICS else filter_names(session, found.filters, words),
+        month_key=found.month_key,
+    )
+
+
+@router.get("/reports/assisted-parts/cases", response_class=HTMLResponse)
+def assisted_part_cases(
+    request: Request,
+    session: DbSession,
+    department_id: DbId,
+    fact: str = "assisted",
+    viewer: Viewer = page_roles(*REPORT_ROLES),
+) -> Response:
+    """The exact cases behind one assisted-parts figure (协办) of a department on the dashboard."""
+    runtime: Runtime = request.app.state.runtime
+    values = typed_values(request)
+    found = resolve_scope(session, runtime, viewer, values)
+    if found.errors or found.period is None or found.filters is None:
+        message = "；".join(found.errors.values())
+        raise InvalidInput(message, [{"field": k, "message": v} for k, v in found.errors.items()])
+    body = service.assisted_cases(
+        session,
+        runtime.settings,
+        period=found.period,
+        department_id=department_id,
+        fact=fact,
+        filters=found.filters,
+        actor=viewer.user,
+    )
+    scope = Scope.of(found.period, found.month_key, found.filters, runtime.settings.report_period_start_day)
+    department = session.get(Department, department_id)
+    return render(
+        request,
+        "leader/assisted_cases.html",
+        viewer,
+        body=body,
+        scope=scope,
+        w=Words(viewer, runtime),
+        department=department.name if department else str(department_id),
         month_key=found.month_key,
     )
 

@@ -113,6 +113,8 @@ def _payload_lines(
         if key == "handler" and "handler_id" in payload:  # shown on the handler_id line
             continue
         key_line = _key_case_line(_, key, value, payload, declared, locale)
+        if key_line is None:
+            key_line = _part_line(_, key, value, payload, departments, locale)
         if key_line is not None:
             if key_line:
                 lines.append(key_line)
@@ -178,6 +180,27 @@ def _key_case_line(
             )
             rows.append(f"{row.get('seq') or number}. {row.get('name', '')} ({details})")
         return (_("Nodes"), "；".join(rows) if locale != "en" else "; ".join(rows))
+    return None
+
+
+def _part_line(
+    _: Any, key: str, value: Any, payload: dict[str, Any], departments: dict[int | None, str], locale: str
+) -> tuple[str, str] | tuple[()] | None:
+    """An assisting-department event's input as a person reads it (协办, keycases/parts.py): the departments sent,
+    the part by number and department, whether it was reported on time, the parts waived or withdrawn. () to leave
+    a key out, None when it is no such key."""
+    sep = "、" if locale != "en" else ", "
+    if key in ("part_department", "part_department_id"):
+        return ()
+    if key == "assisting_department_ids" and isinstance(value, list):
+        return ()  # the `parts` line names them, with their numbers
+    if key == "part":
+        return (_("Assisting part"), f"{value}. {payload.get('part_department', '')}".strip())
+    if key == "on_time":
+        return (_("Reported on time"), _("Yes") if value else _("No"))
+    if key in ("parts", "withdrawn_parts") and isinstance(value, list):
+        listed = sep.join(f"{p.get('seq')}. {p.get('department', '')}" for p in value if isinstance(p, dict))
+        return (_("Assisting departments") if key == "parts" else _("Parts withdrawn"), listed)
     return None
 
 
@@ -313,6 +336,8 @@ def _raw_input(definition: ActionDef, form: FormData) -> dict[str, Any]:
     for name, spec in definition.fields.items():
         if spec.type == "nodes":
             raw[name] = _node_rows(form)
+        elif spec.type == "departments":  # several departments: a multiple select or checkboxes
+            raw[name] = [v for v in form.getlist(name) if isinstance(v, str) and v.strip()]
     return raw
 
 
@@ -365,6 +390,11 @@ def _action_input(definition: ActionDef, raw: dict[str, Any]) -> dict[str, Any]:
                 typed[name] = _typed_rows(raw[name])
             continue
         if spec.type == "attachments":
+            continue
+        if spec.type == "departments":
+            chosen = raw.get(name) or []
+            if chosen:
+                typed[name] = [int(v) if v.isdigit() else v for v in chosen]
             continue
         value = raw.get(name, "").strip()
         if not value:
