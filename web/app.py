@@ -24,6 +24,7 @@ from web.api.schemas import install_openapi
 from web.background import BackgroundJobs
 from web.background import wanted as background_jobs_wanted
 from web.body_limits import BodyLimitMiddleware
+from web.client_disconnect import ClientDisconnectMiddleware
 from web.errors import _is_page, install_error_handlers
 from web.input_guard import InputGuardMiddleware
 from web.lookup_throttle import LookupThrottle
@@ -159,6 +160,8 @@ def create_app(settings: Settings | None = None, background: bool | None = None)
     app.add_middleware(BodyLimitMiddleware, settings=settings)  # 401 before a body is read; bodies capped (413)
     # Case data never stays in a shared computer's browser cache (Back after sign-out); /static keeps caching.
     app.add_middleware(NoStoreMiddleware)
+    # A client gone mid-request is one log line, not a 500 traceback (added last: the outermost of ours).
+    app.add_middleware(ClientDisconnectMiddleware)
     # nosniff, no framing, Referrer-Policy, CSP (own files only), outermost so that a 500 page gets them too.
     app.build_middleware_stack = SecurityHeadersMiddleware.around(app.build_middleware_stack)  # type: ignore[method-assign]
     app.include_router(api_router, prefix="/api/v1")
