@@ -345,6 +345,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from grievance.reports import exports
     from grievance.reports import service as reports
 
+    if args.action == "publish":
+        return _publish_month(args, settings)
     args.format = cli_errors.report_format(args.format, args.output)
     if args.format in ("xlsx",) and not args.output:
         raise InvalidInput.field("output", "XLSX 须用 -o 指定输出文件", "give -o FILE for xlsx")
@@ -394,6 +396,29 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         if args.format != "json":
             reports.audit_export(session, None, f"cli report {args.format} {period.start}..{period.end}")
     _write_output(body, args.output)
+    return 0
+
+
+def _publish_month(args: argparse.Namespace, settings: Settings) -> int:
+    """`grievance report publish --month YYYY-MM --by SUPERVISOR [--reason TEXT]`: publish a month (发布月报)."""
+    from sqlmodel import select
+
+    from grievance.reports import published
+    from grievance.users.models import User
+
+    if not args.month or not args.by:
+        raise InvalidInput.field(
+            "month", "发布月报须给出 --month YYYY-MM 和 --by 督办员用户名", "give --month YYYY-MM and --by SUPERVISOR"
+        )
+    with transaction(_session_factory(settings)) as session:
+        user = session.exec(select(User).where(User.username == args.by)).first()
+        if user is None:
+            raise InvalidInput.field("by", f"用户「{args.by}」不存在", f"no user {args.by!r}")
+        row = published.publish_month(session, settings, args.month, user, reason=args.reason, now=utcnow())
+        print(
+            f"{row.month} 第 {row.version} 版已发布 (version {row.version} published), "
+            f"as of {row.as_of.isoformat()}, sha256 {row.content_hash}"
+        )
     return 0
 
 
@@ -589,6 +614,11 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("file", nargs="?")
 
     report = sub.add_parser("report", help="rates of a period (JSON, CSV, XLSX, HTML), their cases, the monthly report")
+    report.add_argument(
+        "action", nargs="?", choices=["publish"], help="publish: freeze --month's report as the official record"
+    )
+    report.add_argument("--by", help="publish: the supervisor's user name")
+    report.add_argument("--reason", help="publish: why a published month is published again (a correction)")
     report.add_argument("--from", dest="start", help="first day YYYY-MM-DD (local time)")
     report.add_argument("--to", dest="end", help="the day after the last, YYYY-MM-DD")
     report.add_argument("--month", help="an assessment month YYYY-MM instead of --from/--to")
@@ -661,6 +691,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_outbox_commands(sub)  # outbox, subscriptions, sweep
     return parser
+
+
+def every_parser(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:
+    """(prog, parser) of the command and each of its subcommands, at every depth: what `--help` can print. argparse
+    %-formats every help text when it prints it, so a literal "%" must be written "%%" (tests print them all)."""
+    found = [(parser.prog, parser)]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                found.extend(every_parser(sub))
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,8 @@
 """The demo's key cases (重点件, issue 12): the 34 inspection referrals of 2025 worked under lead leaders through
-plans of nodes, and, in the live office, key cases still open: an inspection referral with a late node, a group
-appeal whose plan change waits for the supervisor, and backlog cases (积案) under fictional leaders.
+plans of nodes, one in three with a street office assisting (协办), and, in the live office, key cases still open:
+an inspection referral with a late node and two assisting departments (one reported, one late), a group appeal
+whose plan change waits for the supervisor and a street office assisting, and backlog cases (积案) under fictional
+leaders.
 
 A ledger records no leader and no node, so these steps are workflow actions taken through the engine at their
 moments, as a person would (grievance.demo._take_live_actions): for each 2025 referral the ledger row stops at
@@ -34,6 +36,7 @@ DEPARTMENT_HEADS = {
 REFERRAL_NODES = [("调查核实", False), ("制定整改方案", False), ("整改落实并报告", False)]  # no files in the demo
 NODE_NOTES = ["已约谈相关单位并现场核实情况", "整改方案已制定并经分管领导审定", "整改已完成，整改报告已报送督查室"]
 LATE_EVERY = 5  # one referral in five met its second node a working day late
+ASSISTED_EVERY = 3  # one referral in three had a street office assisting (协办)
 # Ledger columns replaced by actions: the resolution and what follows it.
 REPLAYED = (
     "resolved_at",
@@ -93,6 +96,17 @@ def year_referrals(rows: list[dict[str, Any]], calendar: WorkCalendar, now: date
             for i, ((name, evidence), at) in enumerate(zip(REFERRAL_NODES, finished, strict=True))
         ]
         act("plan_nodes", planned, head, nodes=plan)
+        if n % ASSISTED_EVERY == 0:  # 协办: a street office checks on site and reports its part
+            street = "JD1" if n % 2 else "JD2"
+            street_head = DEPARTMENT_HEADS[street][0]
+            act(
+                "add_assisting_department",
+                planned + timedelta(minutes=5),
+                "demo_dispatcher",
+                assisting_department_ids=[street],
+            )
+            act("accept_part", planned + timedelta(hours=1), street_head)
+            act("report_part", finished[1], street_head, note="已配合开展现场核查，情况属实，已督促整改")
         if "extended_due_at" in done:  # 延期: asked for and granted before the first due time
             asked = max(planned + timedelta(minutes=5), done["resolve_due_at"] - timedelta(hours=3))
             act("request_extension", asked, head, days=5, reason="整改涉及多个单位，需延长办理时限")
@@ -125,6 +139,11 @@ def present_key_cases(live: Any) -> None:
     ]
     live.act(row, "plan_nodes", before(7, 10), "demo_dept_head", nodes=nodes)
     live.act(row, "complete_node", before(6, 15), "demo_handler", node=1, note="已约谈涉事企业负责人，企业承诺限期整改")
+    # 协办: 青桐街道 reported its part on time; 征迁办 accepted but has not reported, now late.
+    live.act(row, "add_assisting_department", before(8, 15), "demo_dispatcher", assisting_department_ids=["JD1", "ZQB"])
+    live.act(row, "accept_part", before(7, 9), "jd1_head")
+    live.act(row, "accept_part", before(7, 14), "zqb_head")
+    live.act(row, "report_part", before(5, 16), "jd1_head", note="已会同社区现场核实，涉事企业已停止夜间施工")
     # 群体诉求: the supervisor marks it key; 社会事务局 plans, then asks to move the second node.
     row = live.handle(live.case(before(6), first_level="03", department="SSJ"))
     live.act(row, "supervise", before(4, 11), "demo_supervisor", note="群众反映强烈，列为重点件跟踪")
@@ -139,6 +158,7 @@ def present_key_cases(live: Any) -> None:
     )
     nodes = [{"name": "召开居民协调会", "working_days": 2}, {"name": "形成解决方案", "working_days": 6}]
     live.act(row, "plan_nodes", before(3, 10), "ssj_head", nodes=nodes)
+    live.act(row, "add_assisting_department", before(4, 13), "demo_supervisor", assisting_department_ids=["JD2"])
     change = [
         {"seq": 1, "name": "召开居民协调会", "working_days": 2},
         {"seq": 2, "name": "形成解决方案", "working_days": 9},

@@ -120,6 +120,13 @@ class RefusedByRule(Conflict):
     code = "refused_by_rule"
 
 
+class NothingToChange(Conflict):
+    """409 nothing_to_change: the request would leave things as they are (a key case given the lead leader it
+    already has; a calendar override, or a whole calendar file, that leaves every day as it already is)."""
+
+    code = "nothing_to_change"
+
+
 class Duplicate(Conflict):
     """409 duplicate: a row with this unique key (user name, department code, case number) already exists."""
 

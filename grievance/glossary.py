@@ -102,7 +102,8 @@ class NodeStatus(LabelledEnum):
 
     open = "open"
     done = "done"
-    removed = "removed"
+    removed = "removed"  # dropped by an approved plan change
+    withdrawn = "withdrawn"  # the case left the department that planned it (return, re-dispatch, claim)
 
 
 # Roles whose users see and act on their own department's cases only.
@@ -160,7 +161,7 @@ LABELS: dict[str, dict[str, str]] = {
         "leader_instruction": "领导交办",
         "other": "其他",
     },
-    "NodeStatus": {"open": "进行中", "done": "已完成", "removed": "已取消"},
+    "NodeStatus": {"open": "进行中", "done": "已完成", "removed": "已取消", "withdrawn": "已撤回"},
     # The events the supervision sweeper records (grievance/supervision/sweeper.py), no workflow's actions.
     "SystemEvent": {"auto_urge": "系统自动催办", "overdue": "已超期（系统记录）"},
     # The accounts other systems act as (users.service.system_account), by username: pages name them so
@@ -223,7 +224,7 @@ LABELS_EN: dict[str, dict[str, str]] = {
         "leader_instruction": "Leader's instruction",
         "other": "Other",
     },
-    "NodeStatus": {"open": "Open", "done": "Done", "removed": "Cancelled"},
+    "NodeStatus": {"open": "Open", "done": "Done", "removed": "Cancelled", "withdrawn": "Withdrawn"},
     "SystemEvent": {"auto_urge": "System: automatic urge", "overdue": "Overdue (recorded by the system)"},
     "SystemAccount": {
         "open311": "Open311 client",

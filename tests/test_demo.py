@@ -29,7 +29,8 @@ from grievance.users.models import User
 from grievance.users.service import create_token
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.loader import load_workflows
-from tests.ledger._support import counts, extra_database
+from tests.demo_share import shared_demo
+from tests.ledger._support import counts
 from web.app import create_app
 
 YEAR = {"from": "2025-01-01", "to": "2026-01-01", "as_of": "2026-01-10T00:00:00"}
@@ -79,13 +80,18 @@ def _environment(env: pytest.MonkeyPatch, url: str, data_dir: str) -> None:
 @pytest.fixture(scope="module")
 def demo(database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:  # type: ignore[no-untyped-def]
     """The demo loaded by `make run`'s `grievance demo --if-empty` into a database of its own, once per backend
-    (the only load of the demo in the test suite: tests that need it read this one)."""
+    (the only load of the demo in the test suite: tests that need it read this one). The test processes share the
+    load (tests/demo_share.py): the first to need a backend's demo loads it, the others copy it."""
     root = tmp_path_factory.mktemp("demo")
-    with extra_database(database, root) as db:
-        url = db.fresh_url(root)
-        loaded = Demo(None, None, url, str(root / "data"), "", "", LOADED_AT[database.backend])  # type: ignore[arg-type]
-        code, loaded.output = loaded.cli("demo", "--if-empty")
-        assert code == 0, loaded.output
+    now = LOADED_AT[database.backend]
+
+    def load(url: str) -> str:
+        code, output = Demo(None, None, url, str(root / "data"), "", "", now).cli("demo", "--if-empty")  # type: ignore[arg-type]
+        assert code == 0, output
+        return output
+
+    with shared_demo(database, tmp_path_factory, root, load) as (url, output):
+        loaded = Demo(None, None, url, str(root / "data"), output, "", now)  # type: ignore[arg-type]
         loaded.app = create_app(Settings(database_url=url, data_dir=root / "data"))
         loaded.client = TestClient(loaded.app)
         with transaction(loaded.app.state.sessions) as session:
@@ -436,8 +442,9 @@ def test_demo_if_empty_on_a_database_with_users_loads_nothing(settings, tmp_path
 
 def test_the_demo_has_key_cases_under_leaders_with_nodes(demo):
     """Issue 12's demo: the 34 referrals of 2025 worked under lead leaders through three nodes each (some met
-    late), and open key cases today: a referral with a late node, a group appeal whose plan change waits, and
-    backlog cases (积案) under the fictional leaders."""
+    late), one in three with a street office's part reported; and open key cases today: a referral with a late node
+    and assisting departments, a group appeal whose plan change waits, and backlog cases (积案) under the fictional
+    leaders."""
     from grievance.keycases.models import CaseNode, NodePlanChange
 
     with transaction(demo.app.state.sessions) as session:
@@ -470,3 +477,10 @@ def test_the_demo_has_key_cases_under_leaders_with_nodes(demo):
             .where(CaseNode.status == "open", CaseNode.due_at < demo.app.state.runtime.now())
         ).scalar_one()
         assert open_late >= 2
+        from grievance.keycases.models import CasePart
+
+        parts = session.execute(select(CasePart)).scalars().all()
+        year_parts = [p for p in parts if p.case_id in ids]
+        assert len(year_parts) == 12 and {p.status for p in year_parts} == {"reported"}
+        live_ids = {c.id for c in live}
+        assert {p.status for p in parts if p.case_id in live_ids} >= {"reported", "accepted", "dispatched"}

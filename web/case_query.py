@@ -51,8 +51,15 @@ class CaseQuery(BaseModel):
     unassigned: bool | None = Field(None, description="true: no handler of the department has it yet (未分配)")
     key: bool | None = Field(None, description="key cases (重点件), whatever their reason")
     lead_leader_id: DbId | None = Field(None, description="the key cases of this lead leader (包案领导), by user id")
-    no_lead_leader: bool | None = Field(None, description="true: key cases still waiting for their lead leader")
+    no_lead_leader: bool | None = Field(
+        None,
+        description="true: key cases without an active lead leader (none yet, or deactivated); among open cases "
+        "unless `state` is given",
+    )
     pending_node_change: bool | None = Field(None, description="a change to the plan of nodes awaits the supervisor")
+    assisting_department_id: DbId | None = Field(
+        None, description="cases where this department's assisting part (协办) is still open (not yet reported)"
+    )
     received_from: datetime | date | None = Field(
         None, description="2025-03-05 (a local day) or an aware time, 1900-01-01 to 2200-01-01"
     )

@@ -56,8 +56,12 @@ class CaseFilter:
     unassigned: bool | None = None  # True: no handler yet (未分配); False: some handler has it
     key: bool | None = None  # key cases (重点件: key_reason set), whatever their reason
     lead_leader_id: int | None = None  # the key cases of one lead leader (包案领导)
-    no_lead_leader: bool | None = None  # True: a key case still waiting for its lead leader (重点件未定包案领导)
+    # True: a key case without an active lead leader (重点件未定包案领导): none yet, or a deactivated one; among open
+    # cases (not in a final state) unless `state` says which. False: every other case.
+    no_lead_leader: bool | None = None
     pending_node_change: bool | None = None  # a change to the plan of nodes awaits the supervisor
+    duplicate: bool | None = None  # False: not merged into another case; True: merged duplicates only
+    assisting_department_id: int | None = None  # cases where this department's 协办 part is still open
     sort: str = "received"  # "received" (newest first) or "due" (earliest due first, for queues)
     cursor: str | None = None
     limit: int = 50
@@ -85,11 +89,17 @@ def decode_cursor(cursor: str, sort: str) -> tuple[datetime, int]:
         ) from None
 
 
+def open_states(runtime: Runtime) -> list[str]:
+    """The states of every workflow that are not final (a case in one is open: resolved ones included)."""
+    return sorted({code for w in runtime.workflows.definitions.values() for code, s in w.states.items() if not s.final})
+
+
 def _filtered(
-    session: Session, actor: User, filters: CaseFilter, now: datetime
+    session: Session, runtime: Runtime, actor: User, filters: CaseFilter, now: datetime
 ) -> tuple[Any, list[ColumnElement[bool]]]:
     """The conditions of a list's filters, shared by a page of it and its count. Raises InvalidInput on the field
     `sort` or `phone` (see list_cases)."""
+    open_states_ = open_states(runtime)
     if filters.sort not in ("received", "due"):
         raise InvalidInput.field("sort", "排序应为 received 或 due", "sort must be 'received' or 'due'")
     phone = None if filters.phone is None else normalize_phone(filters.phone)
@@ -150,8 +160,19 @@ def _filtered(
     if filters.lead_leader_id is not None:
         where.append(Case.lead_leader_id == filters.lead_leader_id)
     if filters.no_lead_leader is not None:
-        no_leader = and_(col(Case.key_reason).is_not(None), col(Case.lead_leader_id).is_(None))
+        inactive = select(User.id).where(User.id == Case.lead_leader_id, User.active == False).exists()  # noqa: E712
+        no_leader = and_(col(Case.key_reason).is_not(None), or_(col(Case.lead_leader_id).is_(None), inactive))
         where.append(no_leader if filters.no_lead_leader else ~no_leader)
+        if filters.no_lead_leader and not filters.state:
+            # A closed or merged case can never be given a leader: the search means the open ones.
+            where.append(col(Case.state).in_(open_states_))
+    if filters.duplicate is not None:
+        merged = col(Case.duplicate_of_id).is_not(None)
+        where.append(merged if filters.duplicate else ~merged)
+    if filters.assisting_department_id is not None:
+        from grievance.keycases.parts import OPEN_STATUSES, assisted_case_ids
+
+        where.append(col(Case.id).in_(assisted_case_ids(filters.assisting_department_id, OPEN_STATUSES)))
     if filters.pending_node_change is not None:
         pending = (
             select(NodePlanChange.id)
@@ -189,7 +210,7 @@ def list_cases(
     Each summary's due time, light and lateness count the clocks the reader answers for (cases/deadlines.py):
     sort="due" orders by that same due time."""
     now = now or runtime.now()
-    due_key, where = _filtered(session, actor, filters, now)
+    due_key, where = _filtered(session, runtime, actor, filters, now)
     stmt = select(Case).where(*where)
     if filters.cursor:
         at, last_id = decode_cursor(filters.cursor, filters.sort)
@@ -225,7 +246,7 @@ def count_cases(
     """How many cases list_cases would list over all its pages (cursor and limit ignored): one COUNT query, so a
     list or a board section states its true total. Raises InvalidInput like list_cases."""
     now = now or runtime.now()
-    _key, where = _filtered(session, actor, filters, now)
+    _key, where = _filtered(session, runtime, actor, filters, now)
     return int(session.exec(select(func.count()).select_from(Case).where(*where)).one())
 
 
@@ -236,17 +257,41 @@ def summarize_page(
     clocks = running_clocks(session, [c.id for c in cases if c.id is not None])
     calendar = runtime.calendar(session)
     summaries = [summarize(runtime, c, now, actor, clocks.get(c.id or 0, []), calendar) for c in cases]
-    names = user_names(session, {c.assignee_id for c in cases if c.assignee_id is not None})
+    people = {c.assignee_id for c in cases if c.assignee_id is not None}
+    people |= {c.lead_leader_id for c in cases if c.lead_leader_id is not None}
+    found = users_by_id(session, people)
     for summary in summaries:
-        summary.assignee = names.get(summary.assignee_id) if summary.assignee_id is not None else None
+        if summary.assignee_id is not None and summary.assignee_id in found:
+            summary.assignee = found[summary.assignee_id][0]
+        if summary.lead_leader_id is not None and summary.lead_leader_id in found:
+            summary.lead_leader, active = found[summary.lead_leader_id]
+            summary.lead_leader_active = active
     return summaries
 
 
 def user_names(session: Session, ids: set[int]) -> dict[int, str]:
     """Display names of these users, in one query (a page's assignees)."""
+    return {user_id: name for user_id, (name, _active) in users_by_id(session, ids).items()}
+
+
+def lead_leaders(session: Session) -> list[User]:
+    """Every user of role leader, the active ones first, by name: what a list's 包案领导 filter offers (a deactivated
+    leader too, so the key cases still under them can be found and given another leader)."""
+    from grievance.glossary import Role
+
+    return list(
+        session.exec(
+            select(User).where(User.role == Role.leader).order_by(col(User.active).desc(), col(User.display_name))
+        ).all()
+    )
+
+
+def users_by_id(session: Session, ids: set[int]) -> dict[int, tuple[str, bool]]:
+    """{id: (display name, active)} of these users, in one query (a page's assignees and lead leaders)."""
     if not ids:
         return {}
-    return dict(session.exec(select(User.id, User.display_name).where(col(User.id).in_(ids))).all())  # type: ignore[arg-type]
+    rows = session.exec(select(User.id, User.display_name, User.active).where(col(User.id).in_(ids))).all()
+    return {int(i): (str(name), bool(active)) for i, name, active in rows}  # type: ignore[arg-type]
 
 
 def summarize(
@@ -281,4 +326,7 @@ def summarize(
         light=traffic_light(due, final=workflow.is_final(case.state)),
         confidential=case.confidential,
         version=case.version,
+        key=case.key_reason is not None,
+        key_reason=case.key_reason,
+        lead_leader_id=case.lead_leader_id,
     )

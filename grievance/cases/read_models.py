@@ -30,6 +30,13 @@ class AssigneeRead(BaseModel):
     name: str
 
 
+class LeaderRead(AssigneeRead):
+    """A key case's lead leader (包案领导); `active` false once the account is deactivated: the case then waits for
+    another leader (board: 重点件未定包案领导, filter no_lead_leader)."""
+
+    active: bool = True
+
+
 class ClockRead(BaseModel):
     """One SLA clock (workflow/clocks.clock_status): times in UTC, seconds left in working seconds for a
     working-day limit."""
@@ -59,6 +66,22 @@ class AvailableAction(BaseModel):
     label_en: str | None = None
     to: str = Field(description="the state it leads to")
     fields: dict[str, dict[str, Any]]
+
+
+class RefusalReason(BaseModel):
+    guard: str = Field(description="the workflow guard that refuses it now (workflows/*.yaml)")
+    message: str
+    message_en: str
+
+
+class UnavailableAction(BaseModel):
+    """An action the reader's role could take in this state but that a rule refuses now, with why (办结 while a
+    node or an assisting part is open): engine.unavailable_actions."""
+
+    action: str
+    label: str
+    label_en: str | None = None
+    reasons: list[RefusalReason]
 
 
 class TimelineEntry(BaseModel):
@@ -189,8 +212,11 @@ class NodeRead(BaseModel):
     due_text: str = Field(description="how the due was set: '5 working_days' or a day '2025-10-31'")
     due_at: datetime
     evidence_required: bool = Field(description="completing it needs at least one file of the case")
-    status: str = Field(description="open, done or removed (dropped by an approved change)")
-    light: str = Field(description="running, due_soon, overdue, paused, met, met_late or removed")
+    status: str = Field(
+        description="open, done, removed (dropped by an approved change) or withdrawn (the case left the department "
+        "that planned it)"
+    )
+    light: str = Field(description="running, due_soon, overdue, paused, met, met_late, removed or withdrawn")
     late_by: int | None = Field(description="when overdue: whole working days past due_at (a begun one counts)")
     completed_at: datetime | None
     completed_by: str | None
@@ -230,7 +256,17 @@ class NodeChangeRead(BaseModel):
     reason: str
     proposed_at: datetime
     proposed_by: str | None
-    nodes: list[dict[str, Any]]
+    nodes: list[dict[str, Any]] = Field(
+        description="the proposed rows, each with `change`: new, unchanged, changed (`changes` names the fields, "
+        "`was` the node as it is), completed (a completed node kept) or completed_since (completed after the "
+        "proposal: it stays completed, the row is ignored on approval)"
+    )
+    removes: list[dict[str, Any]] = Field(
+        default_factory=list, description="the open nodes the change leaves out: removed on approval"
+    )
+    completed_since: list[int] = Field(
+        default_factory=list, description="the nodes completed since the proposal (their rows are ignored)"
+    )
 
 
 class ExternalRead(BaseModel):
@@ -303,7 +339,7 @@ class CaseDetail(BaseModel):
     )
     key_note: str | None = Field(default=None, description="why, in words (required for the reason other)")
     lead_leader_id: int | None = None
-    lead_leader: AssigneeRead | None = Field(default=None, description="the lead leader (包案领导)")
+    lead_leader: LeaderRead | None = Field(default=None, description="the lead leader (包案领导)")
     key_marked_at: datetime | None = None
     nodes: list[NodeRead] = Field(default_factory=list, description="the plan of nodes of a key case, in order")
     pending_node_change: NodeChangeRead | None = None
@@ -313,6 +349,9 @@ class CaseDetail(BaseModel):
     petitioner: PetitionerRead
     clocks: list[ClockRead]
     available_actions: list[AvailableAction]
+    unavailable_actions: list[UnavailableAction] = Field(
+        default_factory=list, description="what the reader could do in this state but a rule refuses now, and why"
+    )
     timeline: list[TimelineEntry]
     attachments: list[AttachmentRead]
     query_code: str | None = Field(
@@ -342,6 +381,11 @@ class ActionResult(CaseDetail):
     """The case after an action, and the event the action appended."""
 
     event_id: int
+    warnings: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="done, with a caveat the person should know ({field, message, message_en}), e.g. a node due "
+        "after the case's own resolve due time; the event keeps them too",
+    )
 
 
 class IntakeResponse(CaseDetail):

@@ -138,6 +138,13 @@ class CaseSummary(BaseModel):
     )
     confidential: bool
     version: int
+    key: bool = Field(default=False, description="a key case (重点件)")
+    key_reason: str | None = Field(default=None, description="why it is key (KeyReason code, docs/key-cases.md)")
+    lead_leader_id: int | None = Field(default=None, description="the key case's lead leader (包案领导)")
+    lead_leader: str | None = Field(default=None, description="that leader's name")
+    lead_leader_active: bool | None = Field(
+        default=None, description="false: the lead leader's account is deactivated (the case needs another leader)"
+    )
 
 
 class CaseList(BaseModel):

@@ -54,7 +54,13 @@ from grievance.users.models import User
 from grievance.workflow.clocks import clock_status
 from grievance.workflow.definition import INTAKE, is_node_clock
 from grievance.workflow.effects import MERGED_IN
-from grievance.workflow.engine import Runtime, available_actions, record_intake, start_intake_clocks
+from grievance.workflow.engine import (
+    Runtime,
+    available_actions,
+    record_intake,
+    start_intake_clocks,
+    unavailable_actions,
+)
 
 INTAKE_ROLES = frozenset({Role.intake, Role.dispatcher, Role.supervisor})
 
@@ -447,6 +453,7 @@ def case_detail(
         **key_detail(session, workflow, case, list(clocks), calendar, now),
         parts=part_detail(session, workflow, case, list(clocks), calendar, now),
         available_actions=available_actions(session, runtime, case, actor, now, clocks=clocks),
+        unavailable_actions=unavailable_actions(session, runtime, case, actor, now, clocks=clocks),
         timeline=[
             {
                 "id": e.id,

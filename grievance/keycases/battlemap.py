@@ -24,6 +24,7 @@ from grievance.glossary import KeyReason, NodeStatus, Role
 from grievance.input_bounds import day_problem, id_problem
 from grievance.keycases.models import CaseNode, CasePart
 from grievance.keycases.parts import PartStatus
+from grievance.keycases.plan import LEFT_PLAN
 from grievance.keycases.service import node_status
 from grievance.reference.models import Department
 from grievance.reference.schemas import written_day
@@ -255,7 +256,7 @@ def _where(actor: User, filters: MapFilter, open_states: Collection[str]) -> lis
     if filters.department_id is not None:
         dept = filters.department_id
         node_of_dept = exists().where(
-            CaseNode.case_id == Case.id, CaseNode.department_id == dept, CaseNode.status != NodeStatus.removed
+            CaseNode.case_id == Case.id, CaseNode.department_id == dept, col(CaseNode.status).notin_(LEFT_PLAN)
         )
         part_of_dept = exists().where(
             CasePart.case_id == Case.id, CasePart.department_id == dept, CasePart.status != WITHDRAWN_PART
@@ -309,7 +310,7 @@ def load_map(
         nodes = list(
             session.exec(
                 select(CaseNode)
-                .where(col(CaseNode.case_id).in_(ids), CaseNode.status != NodeStatus.removed)
+                .where(col(CaseNode.case_id).in_(ids), col(CaseNode.status).notin_(LEFT_PLAN))
                 .order_by(col(CaseNode.case_id), col(CaseNode.seq))
             ).all()
         )

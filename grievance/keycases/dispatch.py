@@ -36,9 +36,9 @@ from grievance.cases.access import visibility_filter
 from grievance.cases.deadlines import late_by
 from grievance.cases.models import Case, CaseEvent
 from grievance.errors import InvalidInput
-from grievance.glossary import DEPARTMENT_ROLES, NodeStatus
+from grievance.glossary import DEPARTMENT_ROLES
 from grievance.keycases.models import CaseNode
-from grievance.keycases.plan import NODE_UNIT
+from grievance.keycases.plan import LEFT_PLAN, NODE_UNIT
 from grievance.reference.models import Department
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
@@ -370,7 +370,7 @@ def dispatch_sheet(
             select(CaseNode)
             .where(
                 col(CaseNode.case_id).in_(ids),
-                CaseNode.status != NodeStatus.removed,
+                col(CaseNode.status).notin_(LEFT_PLAN),  # removed or withdrawn: off the plan
                 col(CaseNode.due_at) < week.end(timezone),
             )
             .order_by(col(CaseNode.case_id), col(CaseNode.seq))

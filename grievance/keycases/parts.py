@@ -21,6 +21,7 @@ Rules, written down once (docs/key-cases.md, "Lead and assisting departments"):
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -198,6 +199,60 @@ def part_detail(
             }
         )
     return read
+
+
+@dataclass(frozen=True)
+class OpenPart:
+    """A department's open part on a case as its queue shows it: the part, its due time (UTC, the part's clock;
+    None without one) and its light (part_status_light)."""
+
+    part: CasePart
+    due_at: datetime | None
+    light: str
+
+
+def open_parts_of_department(
+    session: Session, runtime: Any, department_id: int, case_ids: Collection[int], now: datetime
+) -> dict[int, OpenPart]:
+    """{case id: the department's open part} for the cases given, in three queries (parts, their cases'
+    workflows, the parts' clocks), for a queue page: what the assisting department itself must do and by when."""
+    if not case_ids:
+        return {}
+    parts = session.exec(
+        select(CasePart).where(
+            col(CasePart.case_id).in_(list(case_ids)),
+            CasePart.department_id == department_id,
+            col(CasePart.status).in_(OPEN_STATUSES),
+        )
+    ).all()
+    if not parts:
+        return {}
+    workflows = dict(
+        session.exec(select(Case.id, Case.workflow).where(col(Case.id).in_([p.case_id for p in parts]))).all()
+    )
+    clock_names: dict[int, str] = {}
+    for part in parts:
+        clock_def = part_clock_def(runtime.workflows.get(workflows[part.case_id]))
+        if clock_def:
+            clock_names[part.case_id] = part_clock_name(clock_def[0], part.seq)
+    clocks = {
+        c.case_id: c
+        for c in session.exec(
+            select(CaseClock).where(
+                col(CaseClock.case_id).in_(list(clock_names)), col(CaseClock.name).in_(set(clock_names.values()))
+            )
+        ).all()
+        if clock_names.get(c.case_id) == c.name
+    }
+    calendar = runtime.calendar(session)
+    return {
+        part.case_id: OpenPart(
+            part,
+            clocks[part.case_id].due_at if part.case_id in clocks else None,
+            part_status_light(part, clocks.get(part.case_id), calendar, now),
+        )
+        for part in parts
+    }
 
 
 # ------------------------------------------------------------------------------------------------------ the input

@@ -15,20 +15,25 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from grievance.cases.models import Attachment, Case, CaseClock
-from grievance.errors import InvalidInput
+from grievance.errors import InvalidInput, RefusedByRule
 from grievance.glossary import NodeStatus, Role
+from grievance.identifiers import halfwidth
 from grievance.keycases.models import CaseNode, NodePlanChange
 from grievance.reference.models import Department
+from grievance.reference.schemas import written_day
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.context import ActionContext
-from grievance.workflow.definition import ClockDef, WorkflowDef, node_clock_name
+from grievance.workflow.definition import RESOLVE_CLOCK, ClockDef, WorkflowDef, node_clock_name
 
 MAX_NODES = 30  # rows of one plan
 MAX_WORKING_DAYS = 250  # about a working year
 MAX_NAME = 200
 NODE_UNIT = "working_days"  # a node set in N working days: late by working days, moved by calendar changes
-DATE_UNIT = "days"  # a node due on a date stays on that date whatever the calendar does
+DATE_UNIT = "days"  # a node due on a date stays on that date whatever the calendar does (and never pauses)
+# Nodes that have left the plan: dropped by an approved change, or withdrawn when the case left the department that
+# planned them. No figure, sheet or map counts them; the case page shows them as history.
+LEFT_PLAN: tuple[str, ...] = (NodeStatus.removed.value, NodeStatus.withdrawn.value)
 
 
 def _problem(errors: list[dict[str, Any]], row: int | None, zh: str, en: str, field: str = "nodes") -> None:
@@ -45,19 +50,35 @@ def _department(session: Session, value: Any) -> Department | None:
     return find_by_ref(session, Department, value, "code")
 
 
+def _name_key(name: str) -> str:
+    """How two node names are compared for duplicates: trimmed, inner blanks as one, case and width folded."""
+    return " ".join(halfwidth(name).split()).casefold()
+
+
+def _day(text: Any) -> date:
+    """A due day as the list filters read it (grievance.reference.schemas.written_day: 2026-12-20, 2026/12/20,
+    2026年12月20日, 20261220, full-width digits too), else ISO; ValueError when it is none of them."""
+    return written_day(str(text)) or date.fromisoformat(halfwidth(str(text)).strip())
+
+
 def parse_plan(
     session: Session, value: Any, *, case: Case | None, today: date, label: str = "节点", label_en: str = "Nodes"
 ) -> list[dict[str, Any]]:
     """The rows of a plan of nodes as the engine stores them in the event, or InvalidInput (422, field of the
     action, every row's problems at once, rows numbered from 1).
 
-    `value`: a list of 1..MAX_NODES objects {"name": text (required, at most 200 characters), "department_id": a
-    department id or code (default: the case's department; 责任单位), "working_days": 1..250 (N working days from
-    when the plan takes effect) or "due_date": "YYYY-MM-DD" (a local day, today or later: due at its end), exactly
-    one of the two, "evidence_required": bool (default false: completion then needs no attachment), "seq": the
-    number of an existing open node this row keeps (plan changes only; rows without it are new nodes)}.
+    `value`: a list of 1..MAX_NODES objects {"name": text (required, at most 200 characters; two rows may not have
+    the same name, compared trimmed and case-insensitively), "department_id": a department id or code (default:
+    the case's department; 责任单位; never the department a report (举报) accuses), "working_days": 1..250 (N
+    working days from when the plan takes effect) or "due_date": a local day, today or later, written as the list
+    filters take it (2025-10-31, 2025/10/31, 2025年10月31日: due at its end), exactly one of the two,
+    "evidence_required": bool (default false: completion then needs no attachment), "seq": the number of a node of
+    the plan in force (plan changes: an open node this row keeps and may update; a completed node is kept as it is
+    and the rest of its row is ignored — a change that lists only completed nodes drops every open one; rows
+    without seq are new nodes)}.
     Returns [{"seq": int | None, "name", "department_id": int | None, "department": name, "working_days": int |
-    None, "due_date": ISO day | None, "evidence_required": bool}]."""
+    None, "due_date": ISO day | None, "evidence_required": bool}], and "completed": true on a completed node's
+    row."""
     errors: list[dict[str, Any]] = []
     if not isinstance(value, list) or not value:
         raise InvalidInput.field(
@@ -69,8 +90,10 @@ def parse_plan(
         raise InvalidInput.field(
             "nodes", f"一个计划最多 {MAX_NODES} 个节点", f"a plan has at most {MAX_NODES} nodes; got {len(value)}"
         )
+    plan = {n.seq: n for n in current_plan(session, case)} if case is not None and case.id is not None else {}
     rows: list[dict[str, Any]] = []
     seen_seq: set[int] = set()
+    seen_names: dict[str, int] = {}
     for number, raw in enumerate(value, start=1):
         if not isinstance(raw, dict):
             _problem(errors, number, "应为包含名称和时限的对象", "must be an object with a name and a due")
@@ -84,12 +107,36 @@ def parse_plan(
                 f"unknown field(s) {', '.join(unknown)}; accepted: seq, name, department_id, working_days, due_date, "
                 "evidence_required",
             )
+        seq = raw.get("seq")
+        if seq is not None:
+            if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+                _problem(errors, number, "节点序号应为正整数", "seq must be a positive whole number")
+                seq = None
+            elif seq in seen_seq:
+                _problem(errors, number, f"节点 {seq} 列了两次", f"node {seq} is listed twice")
+            else:
+                seen_seq.add(seq)
+        kept = plan.get(seq) if seq is not None else None
+        if kept is not None and kept.status == NodeStatus.done:
+            # A completed node stays as it was: its row only says the change keeps it.
+            _same_name(errors, seen_names, number, kept.name)
+            rows.append(_completed_row(session, kept))
+            continue
+        if seq is not None and (kept is None or kept.status != NodeStatus.open):
+            _problem(
+                errors,
+                number,
+                f"节点 {seq} 不是本件现行计划中的节点",
+                f"node {seq} is no node of this case's plan in force; leave seq out for a new node",
+            )
         name = raw.get("name")
         name = name.strip() if isinstance(name, str) else ""
         if not name:
             _problem(errors, number, "名称为必填项", "the name is required")
         elif len(name) > MAX_NAME or "\x00" in name:
             _problem(errors, number, f"名称不能超过{MAX_NAME}字", f"the name must be at most {MAX_NAME} characters")
+        else:
+            _same_name(errors, seen_names, number, name)
         department_id = case.department_id if case is not None else None
         department_name = None
         if raw.get("department_id") not in (None, ""):
@@ -106,6 +153,13 @@ def parse_plan(
         elif department_id is not None:
             found = session.get(Department, department_id)
             department_name = found.name if found else None
+        if case is not None and department_id is not None and department_id == case.accused_department_id:
+            _problem(
+                errors,
+                number,
+                "举报件的节点不能交给被举报单位，请另选责任单位",
+                "a report's node cannot be given to the department it accuses; choose another department",
+            )
         days, day = raw.get("working_days"), raw.get("due_date")
         days = None if days in (None, "") else days
         day = None if day in (None, "") else day
@@ -128,9 +182,14 @@ def parse_plan(
             )
         elif day is not None:
             try:
-                due_date = date.fromisoformat(str(day))
+                due_date = _day(day)
             except ValueError:
-                _problem(errors, number, "完成日期应为 2025-10-31 这样的日期", "due_date must be a day like 2025-10-31")
+                _problem(
+                    errors,
+                    number,
+                    "完成日期应为日期，如 2025-10-31 或 2025/10/31",
+                    "due_date must be a day like 2025-10-31 or 2025/10/31",
+                )
             else:
                 if due_date < today:
                     _problem(
@@ -144,15 +203,6 @@ def parse_plan(
         evidence = raw.get("evidence_required", False)
         if not isinstance(evidence, bool):
             _problem(errors, number, "是否须上传佐证应为 true 或 false", "evidence_required must be true or false")
-        seq = raw.get("seq")
-        if seq is not None:
-            if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-                _problem(errors, number, "节点序号应为正整数", "seq must be a positive whole number")
-                seq = None
-            elif seq in seen_seq:
-                _problem(errors, number, f"节点 {seq} 列了两次", f"node {seq} is listed twice")
-            else:
-                seen_seq.add(seq)
         rows.append(
             {
                 "seq": seq,
@@ -164,19 +214,38 @@ def parse_plan(
                 "evidence_required": evidence is True,
             }
         )
-    if case is not None and case.id is not None and seen_seq:
-        open_seqs = {n.seq for n in nodes_of(session, case.id) if n.status == NodeStatus.open}
-        for number, row in enumerate(rows, start=1):
-            if row["seq"] is not None and row["seq"] not in open_seqs:
-                _problem(
-                    errors,
-                    number,
-                    f"节点 {row['seq']} 不是本件进行中的节点",
-                    f"node {row['seq']} is no open node of this case; leave seq out for a new node",
-                )
     if errors:
         raise InvalidInput(f"{label}有误", f"invalid {label_en.lower()}", errors)
     return rows
+
+
+def _same_name(errors: list[dict[str, Any]], seen: dict[str, int], number: int, name: str) -> None:
+    """Refuse a row whose name another row of the plan already has (trimmed, case-insensitive), naming both."""
+    key = _name_key(name)
+    if key in seen:
+        _problem(
+            errors,
+            number,
+            f"名称「{name}」与第{seen[key]}个节点重复，请区分节点名称",
+            f'the name "{name}" is the same as node row {seen[key]}\'s; give each node its own name',
+        )
+    else:
+        seen[key] = number
+
+
+def _completed_row(session: Session, node: CaseNode) -> dict[str, Any]:
+    department = session.get(Department, node.department_id) if node.department_id else None
+    days = node.due_text.split(" ")[0] if node.due_text.endswith(f" {NODE_UNIT}") else None
+    return {
+        "seq": node.seq,
+        "name": node.name,
+        "department_id": node.department_id,
+        "department": department.name if department else None,
+        "working_days": int(days) if days and days.isdigit() else None,
+        "due_date": None if days else node.due_text,
+        "evidence_required": node.evidence_required,
+        "completed": True,
+    }
 
 
 def nodes_of(session: Session, case_id: int) -> list[CaseNode]:
@@ -186,6 +255,21 @@ def nodes_of(session: Session, case_id: int) -> list[CaseNode]:
 
 def open_nodes(session: Session, case_id: int) -> list[CaseNode]:
     return [n for n in nodes_of(session, case_id) if n.status == NodeStatus.open]
+
+
+def current_plan(session: Session, case: Case | None) -> list[CaseNode]:
+    """The nodes of the plan in force, in seq order: those set since the case came to its current department
+    (created at or after `cases.dispatched_at`, which dispatch and claim set; every node when it is unset), withdrawn
+    ones left out. Nodes of an earlier department — completed, removed or withdrawn when the case left it — are
+    history: the case page shows them, the plan guards (no_node_plan_yet, has_node_plan) do not count them."""
+    if case is None or case.id is None:
+        return []
+    since = case.dispatched_at
+    return [
+        n
+        for n in nodes_of(session, case.id)
+        if n.status != NodeStatus.withdrawn and (since is None or n.created_at >= since)
+    ]
 
 
 def pending_change(session: Session, case_id: int) -> NodePlanChange | None:
@@ -209,7 +293,7 @@ def default_working_days(workflow: WorkflowDef, case: Case) -> int | None:
     return int(rule.amount) if rule.unit == "working_days" else None
 
 
-def _due_text(row: dict[str, Any]) -> str:
+def due_text_of(row: dict[str, Any]) -> str:
     return f"{int(row['working_days'])} {NODE_UNIT}" if row.get("working_days") else str(row.get("due_date"))
 
 
@@ -238,6 +322,7 @@ def _stop(ctx: ActionContext, node: CaseNode) -> None:
         from grievance.workflow.clocks import stop_node_clock
 
         stop_node_clock(ctx, clock)
+        node.due_at = clock.due_at  # a paused clock resumed to stop: the node's due is its clock's (docs M1)
 
 
 def _row_with_due(row: dict[str, Any], node: CaseNode) -> dict[str, Any]:
@@ -245,10 +330,12 @@ def _row_with_due(row: dict[str, Any], node: CaseNode) -> dict[str, Any]:
 
 
 def set_first_plan(ctx: ActionContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The plan's nodes numbered 1..n, each with its clock started now. Returns the rows with seq and due_at (ISO
-    UTC) for the event."""
+    """The plan's nodes numbered after the case's last node (1..n for a case's first plan; a department that got
+    the case after another set its own keeps the earlier numbers as history), each with its clock started now.
+    Returns the rows with seq and due_at (ISO UTC) for the event."""
     written = []
-    for seq, row in enumerate(rows, start=1):
+    first = max((n.seq for n in nodes_of(ctx.session, ctx.case.id)), default=0) + 1  # type: ignore[arg-type]
+    for seq, row in enumerate(rows, start=first):
         due, due_text, limit_text = due_of(row, ctx.calendar, ctx.now)
         node = CaseNode(
             case_id=ctx.case.id,  # type: ignore[arg-type]
@@ -266,25 +353,35 @@ def set_first_plan(ctx: ActionContext, rows: list[dict[str, Any]]) -> list[dict[
     return written
 
 
-def apply_change(ctx: ActionContext, change: NodePlanChange) -> list[dict[str, Any]]:
+def apply_change(ctx: ActionContext, change: NodePlanChange) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """An approved change becomes the plan: rows naming an open node (seq) update it (a new due restarts its clock
     from now, as a new round the sweeper urges afresh), rows without seq become new nodes numbered after the last,
-    open nodes the change leaves out are removed (their clocks stop); completed nodes stay as they were."""
+    open nodes the change leaves out are removed (their clocks stop). Completed nodes stay as they were, whether
+    the proposal listed them as completed or they were completed while it waited: such a row is ignored.
+    Returns (the rows now in force with seq and due_at, for the event; [{"seq", "name", "completed_at"}] of the
+    nodes completed since the proposal whose rows were ignored)."""
     existing = {n.seq: n for n in nodes_of(ctx.session, ctx.case.id)}  # type: ignore[arg-type]
     next_seq = max(existing, default=0) + 1
     kept: set[int] = set()
     written = []
+    ignored = []
     for row in change.plan:
         node = existing.get(row["seq"]) if row.get("seq") else None
+        if node is not None and node.status == NodeStatus.done:
+            kept.add(node.seq)
+            if not row.get("completed"):  # open when proposed, completed since: the row would undo nothing
+                ignored.append({"seq": node.seq, "name": node.name, "completed_at": _iso(node.completed_at)})
+            written.append({**_completed_row(ctx.session, node), "due_at": node.due_at.isoformat()})
+            continue
         if node is not None and node.status != NodeStatus.open:
-            node = None  # completed or removed since the proposal: the row becomes a new node
+            node = None  # removed or withdrawn since the proposal: the row becomes a new node
         if node is None:
             node = CaseNode(case_id=ctx.case.id, seq=next_seq, name="", due_text="", due_at=ctx.now, created_at=ctx.now)  # type: ignore[arg-type]
             next_seq += 1
             new_due = True
         else:
             # A row that gives the due as the node has it keeps the node's clock; another due is a new round.
-            new_due = node.due_text != _due_text(row)
+            new_due = node.due_text != due_text_of(row)
         kept.add(node.seq)
         node.name = row["name"]
         node.department_id = row["department_id"]
@@ -300,7 +397,113 @@ def apply_change(ctx: ActionContext, change: NodePlanChange) -> list[dict[str, A
             node.status = NodeStatus.removed.value
             ctx.session.add(node)
             _stop(ctx, node)
-    return written
+    return written, ignored
+
+
+def proposed_dues(ctx: ActionContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of a proposed change with seq and due_at (ISO UTC) as they would be if it were approved now, for
+    plan_warnings: a kept open node whose due is unchanged keeps its due time; others count from now. Writes
+    nothing."""
+    existing = {n.seq: n for n in nodes_of(ctx.session, ctx.case.id)}  # type: ignore[arg-type]
+    found = []
+    for row in rows:
+        node = existing.get(row["seq"]) if row.get("seq") else None
+        if row.get("completed"):
+            continue
+        if node is not None and node.due_text == due_text_of(row):
+            due = node.due_at
+        else:
+            due = due_of(row, ctx.calendar, ctx.now)[0]
+        found.append({**row, "due_at": due.isoformat()})
+    return found
+
+
+def kept_completed_warning(ignored: list[dict[str, Any]]) -> dict[str, str]:
+    """The approval's notice that nodes completed while the change waited stay completed (their rows ignored)."""
+    listed = "、".join(f"{n['seq']}. {n['name']}" for n in ignored)
+    listed_en = ", ".join(f"{n['seq']}. {n['name']}" for n in ignored)
+    return {
+        "field": "nodes",
+        "message": f"节点 {listed} 在申请后已完成，保持已完成，调整中对应的行未采用",
+        "message_en": f"node(s) {listed_en} were completed after the change was proposed: they stay completed and "
+        "the change's rows for them were ignored",
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def withdraw_open(ctx: ActionContext, note: str = "") -> list[dict[str, Any]]:
+    """The case leaves the department that planned its nodes (a return, a re-dispatch, a claim, a merge): every open
+    node becomes withdrawn (its clock stops now) and a pending change to the plan is withdrawn too; completed and
+    removed nodes stay as history. The next department sets a plan of its own (plan_nodes: current_plan is empty
+    again). Returns [{"seq", "name"}] of the nodes withdrawn, for the event (`withdrawn_nodes`). Reads with
+    autoflush off: the engine flushes the case's own changes once."""
+    case_id = ctx.case.id
+    if case_id is None or ctx.session is None:
+        return []
+    withdrawn = []
+    with ctx.session.no_autoflush:
+        for node in open_nodes(ctx.session, case_id):
+            _stop(ctx, node)
+            node.status = NodeStatus.withdrawn.value
+            ctx.session.add(node)
+            withdrawn.append({"seq": node.seq, "name": node.name})
+        change = pending_change(ctx.session, case_id)
+        if change is not None:
+            change.status, change.decided_at = "withdrawn", ctx.now
+            change.decision_note = note
+            ctx.session.add(change)
+    return withdrawn
+
+
+def plan_warnings(
+    session: Session, ctx_clocks: dict[str, CaseClock], calendar: WorkCalendar, rows: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """What a plan accepts but the person should know (the page's flash, the API's `warnings`, the event's
+    `warnings`): a node due in a year whose statutory holidays the calendar does not know (its working days are
+    then counted on weekends only, until the administrator loads the year), and a node due after the case's own
+    resolve due time (办结时限; a running or paused resolve clock). `rows` carry seq and due_at (ISO UTC), as
+    set_first_plan and apply_change return them; completed nodes are left out. [{"field": "nodes", "message",
+    "message_en"}], empty when nothing is worth saying."""
+    warnings: list[dict[str, str]] = []
+    live = [r for r in rows if not r.get("completed") and r.get("due_at")]
+
+    def named(found: list[dict[str, Any]], sep: str) -> str:
+        return sep.join(f"{r['seq']}. {r['name']}" if r.get("seq") else str(r["name"]) for r in found)
+
+    unknown: dict[int, list[dict[str, Any]]] = {}
+    for row in live:
+        due = datetime.fromisoformat(row["due_at"])
+        year = (due - timedelta(seconds=1)).astimezone(calendar.tz).year  # due at 24:00 is that day's
+        if not calendar.knows_year(year) and not any(d.year == year for d in calendar.overrides):
+            unknown.setdefault(year, []).append(row)
+    for year, found in sorted(unknown.items()):
+        warnings.append(
+            {
+                "field": "nodes",
+                "message": f"节点 {named(found, '、')} 的到期日在 {year} 年，系统尚无该年法定节假日数据，工作日暂按周末"
+                "计算；请管理员导入该年节假日后再核对到期日",
+                "message_en": f"node(s) {named(found, ', ')} fall due in {year}, a year whose statutory holidays the "
+                "calendar does not know yet: working days are counted on weekends only until an administrator "
+                "loads the year; check the due times then",
+            }
+        )
+    resolve = ctx_clocks.get(RESOLVE_CLOCK)
+    if resolve is not None and resolve.stopped_at is None:
+        late = [r for r in live if datetime.fromisoformat(r["due_at"]) > resolve.due_at]
+        if late:
+            local = (resolve.due_at - timedelta(seconds=1)).astimezone(calendar.tz).date()
+            warnings.append(
+                {
+                    "field": "nodes",
+                    "message": f"节点 {named(late, '、')} 的到期时间晚于本件办结时限（{local}），须在办结时限前完成全部节点",
+                    "message_en": f"node(s) {named(late, ', ')} fall due after the case's own resolve due time "
+                    f"({local}): every node must be done before the case can resolve",
+                }
+            )
+    return warnings
 
 
 def complete(ctx: ActionContext, node: CaseNode, note: str, attachments: list[Attachment]) -> None:
@@ -337,21 +540,42 @@ def open_node_problem(session: Session | None, case: Case) -> tuple[str, str] | 
 
 
 def coerce_node(session: Session, value: Any, case: Case | None, label: str, label_en: str) -> CaseNode:
-    """An open node of the case by its number (seq), or InvalidInput naming the open ones."""
+    """A node of the case by its number (seq), whatever its status: the guard `has_open_nodes` refuses one that is
+    not open with a 409 saying why (completed when, removed, withdrawn). A number naming no node is InvalidInput
+    (422) listing the open ones; when none is open it is RefusedByRule (409): there is nothing to complete."""
     seq = value if isinstance(value, int) and not isinstance(value, bool) else None
     if isinstance(value, str) and value.strip().isdigit():
         seq = int(value.strip())
-    waiting = open_nodes(session, case.id) if case is not None and case.id is not None else []
-    found = next((n for n in waiting if n.seq == seq), None)
-    if found is None:
-        accepted = "、".join(f"{n.seq}（{n.name}）" for n in waiting) or "无"
-        accepted_en = ", ".join(f"{n.seq} ({n.name})" for n in waiting) or "none"
-        raise InvalidInput.field(
-            "node",
-            f"{label}：{value} 不是本件进行中的节点；可选：{accepted}",
-            f"{label_en}: {value!r} is no open node of this case; open nodes: {accepted_en}",
+    every = nodes_of(session, case.id) if case is not None and case.id is not None else []
+    found = next((n for n in every if n.seq == seq), None)
+    if found is not None:
+        return found
+    waiting = [n for n in every if n.status == NodeStatus.open]
+    if not waiting:
+        raise RefusedByRule("没有进行中的节点", "no open node: there is nothing to complete")
+    accepted = "、".join(f"{n.seq}（{n.name}）" for n in waiting)
+    accepted_en = ", ".join(f"{n.seq} ({n.name})" for n in waiting)
+    raise InvalidInput.field(
+        "node",
+        f"{label}：{value} 不是本件进行中的节点；可选：{accepted}",
+        f"{label_en}: {value!r} is no open node of this case; open nodes: {accepted_en}",
+    )
+
+
+def node_not_open(node: CaseNode, calendar: WorkCalendar) -> tuple[str, str] | None:
+    """Why a node named for completion cannot be completed, (Chinese, English), or None when it is open: completed
+    (and when, local time), removed by a change, or withdrawn when the case left the department."""
+    if node.status == NodeStatus.open:
+        return None
+    if node.status == NodeStatus.done:
+        when = node.completed_at.astimezone(calendar.tz).strftime("%Y-%m-%d %H:%M") if node.completed_at else ""
+        return (f"节点 {node.seq} 已完成（于 {when}）", f"node {node.seq} is already completed (at {when})")
+    if node.status == NodeStatus.withdrawn:
+        return (
+            f"节点 {node.seq} 已撤回（该件已离开设定它的单位）",
+            f"node {node.seq} was withdrawn (the case left the department that planned it)",
         )
-    return found
+    return (f"节点 {node.seq} 已因计划调整取消", f"node {node.seq} was dropped by a change to the plan")
 
 
 def coerce_attachments(session: Session, value: Any, case: Case | None, label: str, label_en: str) -> list[Attachment]:

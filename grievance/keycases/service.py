@@ -18,7 +18,7 @@ from grievance.cases.deadlines import late_by
 from grievance.cases.models import Case, CaseClock
 from grievance.glossary import NodeStatus
 from grievance.keycases.models import CaseNode, NodePlanChange
-from grievance.keycases.plan import NODE_UNIT, nodes_of, pending_change
+from grievance.keycases.plan import LEFT_PLAN, NODE_UNIT, current_plan, due_text_of, nodes_of, pending_change
 from grievance.reference.models import Department
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
@@ -37,11 +37,11 @@ def _names(session: Session, model: Any, ids: Collection[int | None]) -> dict[in
 def node_status(
     node: CaseNode, clock: CaseClock | None, calendar: WorkCalendar, now: datetime
 ) -> tuple[str, int | None]:
-    """(status, late_by) of a node as its light shows it: removed; met or met_late (done by its due time or after);
+    """(status, late_by) of a node as its light shows it: removed, withdrawn; met or met_late (done by its due time or after);
     overdue, due_soon, running or paused from its clock while open. late_by: whole working days past due (a begun
     working day counts, as every list counts it: cases/deadlines.late_by) for an overdue node, else None."""
-    if node.status == NodeStatus.removed:
-        return "removed", None
+    if node.status in LEFT_PLAN:
+        return str(node.status), None
     if node.status == NodeStatus.done:
         done_late = node.completed_at is not None and node.completed_at > node.due_at
         return ("met_late" if done_late else "met"), None
@@ -56,13 +56,14 @@ def node_status(
 def key_detail(
     session: Session, workflow: WorkflowDef, case: Case, clocks: list[CaseClock], calendar: WorkCalendar, now: datetime
 ) -> dict[str, Any]:
-    """The key-case part of a case's detail (read_models.CaseDetail): `key` (bool), `lead_leader` ({id, name} or
-    None), `nodes` (NodeRead dicts in plan order, removed ones included) and `pending_node_change` (NodeChangeRead
+    """The key-case part of a case's detail (read_models.CaseDetail): `key` (bool), `lead_leader` ({id, name,
+    active} or None), `nodes` (NodeRead dicts in plan order, removed ones included) and `pending_node_change` (NodeChangeRead
     or None). Times UTC."""
     leader = session.get(User, case.lead_leader_id) if case.lead_leader_id else None
     if case.id is None or case.key_reason is None:
         return {"key": False, "lead_leader": None, "nodes": [], "pending_node_change": None}
     nodes = nodes_of(session, case.id)
+    in_plan = {n.seq for n in current_plan(session, case)}
     by_name = {c.name: c for c in clocks if is_node_clock(c.name)}
     per_node = next((name for name, c in workflow.clocks.items() if c.per == "node"), None)
     departments = _names(session, Department, [n.department_id for n in nodes])
@@ -81,6 +82,7 @@ def key_detail(
                 "due_at": node.due_at,
                 "evidence_required": node.evidence_required,
                 "status": node.status,
+                "in_plan": node.seq in in_plan,  # of the plan in force; else history of an earlier department
                 "light": status,
                 "late_by": late,
                 "completed_at": node.completed_at,
@@ -93,50 +95,76 @@ def key_detail(
     pending = None
     if change is not None:
         proposer = session.get(User, change.proposed_by_id) if change.proposed_by_id else None
+        rows, removes = change_rows(change, nodes, departments)
         pending = {
             "id": change.id,
             "reason": change.reason,
             "proposed_at": change.proposed_at,
             "proposed_by": proposer.display_name if proposer else None,
-            "nodes": change.plan,
+            "nodes": rows,
+            "removes": removes,
+            "completed_since": [r["seq"] for r in rows if r["change"] == "completed_since"],
         }
     return {
         "key": True,
-        "lead_leader": {"id": leader.id, "name": leader.display_name} if leader else None,
+        "lead_leader": {"id": leader.id, "name": leader.display_name, "active": leader.active} if leader else None,
         "nodes": read,
         "pending_node_change": pending,
     }
 
 
-@dataclass(frozen=True)
-class NodeCounts:
-    """A key case's nodes as the lead leader's list counts them: met (done by the due time), late (done after it,
-    or open and past it), open (not done yet, late ones included) and total (removed ones left out)."""
-
-    met: int = 0
-    late: int = 0
-    open: int = 0
-    total: int = 0
-
-
-def node_counts(session: Session, case_ids: Collection[int], now: datetime) -> dict[int, NodeCounts]:
-    """{case id: NodeCounts} for these cases (cases without nodes are left out). One query."""
-    if not case_ids:
-        return {}
-    rows = session.exec(
-        select(CaseNode).where(col(CaseNode.case_id).in_(list(case_ids)), CaseNode.status != NodeStatus.removed)
-    ).all()
-    counts: dict[int, dict[str, int]] = {}
-    for node in rows:
-        c = counts.setdefault(node.case_id, {"met": 0, "late": 0, "open": 0, "total": 0})
-        c["total"] += 1
-        if node.status == NodeStatus.done:
-            c["late" if node.completed_at and node.completed_at > node.due_at else "met"] += 1
+def change_rows(
+    change: NodePlanChange, nodes: list[CaseNode], departments: dict[int, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What a pending change would do, row by row, for the supervisor deciding it: each proposed row with `change` =
+    "new" (a new node), "unchanged", "changed" (with `changes`: the fields that differ — "name", "department",
+    "due", "evidence" — and `was`: the node as it is), "completed" (a completed node the change keeps) or
+    "completed_since" (open when proposed, completed since: it stays completed and the row is ignored on approval);
+    and the open nodes the change leaves out, removed on approval ([{"seq", "name", "department", "due_text",
+    "due_at"}])."""
+    by_seq = {n.seq: n for n in nodes}
+    listed = {r.get("seq") for r in change.plan if r.get("seq")}
+    rows = []
+    for row in change.plan:
+        node = by_seq.get(row["seq"]) if row.get("seq") else None
+        read: dict[str, Any] = {**row}
+        if node is None:
+            read["change"] = "new"
+        elif node.status == NodeStatus.done:
+            read["change"] = "completed" if row.get("completed") else "completed_since"
+            read["completed_at"] = node.completed_at
         else:
-            c["open"] += 1
-            if now >= node.due_at:
-                c["late"] += 1
-    return {case_id: NodeCounts(**c) for case_id, c in counts.items()}
+            differs = []
+            if node.name != row["name"]:
+                differs.append("name")
+            if node.department_id != row.get("department_id"):
+                differs.append("department")
+            if node.due_text != due_text_of(row):
+                differs.append("due")
+            if node.evidence_required != row.get("evidence_required"):
+                differs.append("evidence")
+            read["change"] = "changed" if differs else "unchanged"
+            read["changes"] = differs
+            read["was"] = {
+                "name": node.name,
+                "department": departments.get(node.department_id) if node.department_id else None,
+                "due_text": node.due_text,
+                "due_at": node.due_at,
+                "evidence_required": node.evidence_required,
+            }
+        rows.append(read)
+    removes = [
+        {
+            "seq": n.seq,
+            "name": n.name,
+            "department": departments.get(n.department_id) if n.department_id else None,
+            "due_text": n.due_text,
+            "due_at": n.due_at,
+        }
+        for n in nodes
+        if n.status == NodeStatus.open and n.seq not in listed
+    ]
+    return rows, removes
 
 
 @dataclass(frozen=True)

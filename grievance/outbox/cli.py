@@ -255,6 +255,9 @@ def add_commands(sub: Any) -> None:
         one.add_argument("ref", help="id or name")
         one.set_defaults(handler=cmd_subscriptions)
 
-    sweep = sub.add_parser("sweep", help="automatic supervision: urge at 80% of the time, note overdue cases")
+    sweep = sub.add_parser(
+        "sweep",
+        help="automatic supervision: urge at 80%% of the time, note overdue cases (--once: one sweep, then exit)",
+    )
     sweep.add_argument("--once", action="store_true", help="one sweep, then exit")
     sweep.set_defaults(handler=cmd_sweep)

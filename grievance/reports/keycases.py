@@ -39,8 +39,9 @@ from grievance.cases.models import AuditEntry, Case, CaseEvent, CaseState
 from grievance.config import Settings
 from grievance.db import find_by_ref
 from grievance.errors import InvalidInput
-from grievance.glossary import LABELS, KeyReason, NodeStatus, label_of
+from grievance.glossary import LABELS, KeyReason, label_of
 from grievance.keycases.models import CaseNode
+from grievance.keycases.plan import LEFT_PLAN
 from grievance.reference.models import Department
 from grievance.reports import service
 from grievance.reports.metrics import Metric
@@ -204,7 +205,7 @@ def _resolution_at(as_of: datetime) -> ColumnElement[Any]:
 def _node_conditions(q: KeyQuery, nodes: Any) -> dict[str, ColumnElement[bool]]:
     """The node facts over a case_nodes alias, as of the moment (see the module's definitions)."""
     p = q.period
-    live = and_(nodes.c.created_at <= p.as_of, nodes.c.status != NodeStatus.removed.value)
+    live = and_(nodes.c.created_at <= p.as_of, nodes.c.status.notin_(LEFT_PLAN))  # removed, withdrawn: off the plan
     done = and_(nodes.c.completed_at.is_not(None), nodes.c.completed_at <= p.as_of)
     due = and_(live, nodes.c.due_at >= p.start_utc, nodes.c.due_at < p.end_utc, nodes.c.due_at <= p.as_of)
     met = and_(due, done, nodes.c.completed_at <= nodes.c.due_at)

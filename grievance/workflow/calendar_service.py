@@ -10,6 +10,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from typing import TYPE_CHECKING
 
 import chinese_calendar
 from chinese_calendar.constants import Holiday
@@ -19,13 +20,17 @@ from sqlmodel import Session, col, select
 from grievance.cases.models import CalendarOverride, Case, CaseClock
 from grievance.cases.states import current_state, record_state, state_after
 from grievance.db import utcnow
-from grievance.errors import Conflict, InvalidInput, NotFound
+from grievance.errors import InvalidInput, NotFound, NothingToChange
 from grievance.identifiers import halfwidth
 from grievance.input_bounds import check, day_problem, moment_problem
 from grievance.reference.schemas import written_day
 from grievance.textfiles import decode_text
 from grievance.workflow.calendar import WorkCalendar
-from grievance.workflow.clocks import refresh_next_due
+from grievance.workflow.clocks import mirror_node_dues, refresh_next_due
+from grievance.workflow.definition import is_node_clock
+
+if TYPE_CHECKING:
+    from grievance.workflow.loader import Workflows
 
 WORKDAY_WORDS = {"workday": True, "work": True, "班": True, "上班": True, "补班": True, "工作日": True}
 HOLIDAY_WORDS = {"holiday": False, "off": False, "休": False, "休息": False, "放假": False, "节假日": False}
@@ -34,12 +39,6 @@ MAX_NOTE = 200  # characters of an override's note (the column's size)
 # stored where no year view shows it. Statutory holiday data (chinese_calendar) starts in 2004.
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
-
-
-class NothingToChange(Conflict):
-    """An override, or a whole calendar file, that would leave every day as it already is."""
-
-    code = "nothing_to_change"
 
 
 FIELD_NAMES_EN = {"day": "The day", "check_day": "The day", "kind": "The kind of day", "start": "The start"}
@@ -176,6 +175,7 @@ def _clock_moves(
             col(CaseClock.stopped_at).is_(None),
             col(CaseClock.paused_at).is_(None),
             col(CaseClock.limit_text).endswith(" working_days"),
+            ~col(CaseClock.limit_text).like("____-__-__ %"),  # due by a day (a 12345 order's): it stays
             CaseClock.due_at > after,
         )
     ).all()
@@ -188,22 +188,47 @@ def _clock_moves(
     return moves
 
 
+def _workflows(workflows: Workflows | None) -> Workflows:
+    """The deployment's workflows: those given (the runtime's), else loaded from Settings.workflows_dir (the CLI and
+    callers that have no runtime at hand)."""
+    if workflows is not None:
+        return workflows
+    from grievance.config import get_settings
+    from grievance.workflow.loader import load_workflows
+
+    return load_workflows(get_settings().workflows_dir)
+
+
 def reschedule_running_clocks(
-    session: Session, old: WorkCalendar, new: WorkCalendar, first_day: date, now: datetime
+    session: Session,
+    old: WorkCalendar,
+    new: WorkCalendar,
+    first_day: date,
+    now: datetime,
+    workflows: Workflows | None = None,
 ) -> int:
     """Keep the working time each running working-day clock has left when the calendar changes on or after
-    `first_day` (importing next year's holidays, say): its due time and warning move accordingly.
-    Paused clocks need nothing: they keep their remaining working time and resume on the new calendar.
+    `first_day` (importing next year's holidays, say): its due time and warning move accordingly, and a key case's
+    node whose clock moved gets the same due time (clocks.mirror_node_dues: what people see is what the sweeper
+    enforces). A node due by a date has a clock in days: it never moves. Paused clocks need nothing: they keep their
+    remaining working time and resume on the new calendar (the node follows then). `workflows` tell node clocks
+    from the others (default: loaded from the settings, only when a sub-clock moved).
     Returns how many cases had a due time moved."""
     moved: set[int] = set()
+    sub_clocks: dict[int, dict[str, datetime]] = {}
     for clock, due, warn in _clock_moves(session, old, new, first_day, now):
         clock.due_at = due
         clock.warn_at = warn
         session.add(clock)
         moved.add(clock.case_id)
+        if is_node_clock(clock.name):
+            sub_clocks.setdefault(clock.case_id, {})[clock.name] = due
     if moved:
         running = session.exec(select(CaseClock).where(col(CaseClock.case_id).in_(moved))).all()
+        definitions = _workflows(workflows) if sub_clocks else None
         for case in session.exec(select(Case).where(col(Case.id).in_(moved))).all():
+            if definitions is not None and case.id in sub_clocks and case.workflow in definitions.definitions:
+                mirror_node_dues(session, definitions.get(case.workflow), case.id, sub_clocks[case.id])
             own = [c for c in running if c.case_id == case.id]
             refresh_next_due(case, own)
             # Bump the version even if no column changed, so a concurrent action on the case conflicts.
@@ -241,9 +266,10 @@ def change_overrides(
     *,
     timezone: str = "Asia/Shanghai",
     now: datetime | None = None,
+    workflows: Workflows | None = None,
 ) -> int:
     """Set (True: a working day, False: a day off) or remove (None) overrides, then move the running clocks
-    they affect. Returns how many cases had their due times moved.
+    they affect (and the nodes they run: reschedule_running_clocks, `workflows` as it takes them). Returns how many cases had their due times moved.
     Raises InvalidInput (field day) for a day outside FIRST_DAY..LAST_DAY (an override stored there before
     may still be removed), NotFound for removing a day without an override, and NothingToChange (409) for
     setting a day to what it already is with the note it already has (the issue 9 rule: an override must change
@@ -268,7 +294,9 @@ def change_overrides(
         session.add(row)
     session.flush()
     new = WorkCalendar(_overrides(session), timezone)
-    return reschedule_running_clocks(session, old, new, min(day for day, _, _ in changes), now or utcnow())
+    return reschedule_running_clocks(
+        session, old, new, min(day for day, _, _ in changes), now or utcnow(), workflows=workflows
+    )
 
 
 @dataclass(frozen=True)
@@ -358,6 +386,7 @@ def import_overrides(
     timezone: str = "Asia/Shanghai",
     now: datetime | None = None,
     dry_run: bool = False,
+    workflows: Workflows | None = None,
 ) -> CalendarImport:
     """Import a calendar file (read_calendar_file says its form), all or nothing: the days it changes become
     overrides and the running due times they affect move; days already as the file says are left alone and
@@ -386,7 +415,9 @@ def import_overrides(
         moves = _clock_moves(session, old, new, min(c.day for c in changes), now)
         moved = len({clock.case_id for clock, _, _ in moves})
     else:
-        moved = change_overrides(session, [(c.day, c.is_workday, c.note) for c in changes], timezone=timezone, now=now)
+        moved = change_overrides(
+            session, [(c.day, c.is_workday, c.note) for c in changes], timezone=timezone, now=now, workflows=workflows
+        )
     return CalendarImport(changes, unchanged, moved, dry_run)
 
 

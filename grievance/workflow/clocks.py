@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
 
 from grievance.cases.deadlines import late_by
 from grievance.cases.models import NO_DUE, Case, CaseClock
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.context import ActionContext
-from grievance.workflow.definition import NODE_CLOCK_SEPARATOR, RESOLVE_CLOCK, ClockDef, is_node_clock
+from grievance.workflow.definition import NODE_CLOCK_SEPARATOR, RESOLVE_CLOCK, ClockDef, WorkflowDef, is_node_clock
 
 
 def _unit(clock: CaseClock) -> str:
@@ -36,12 +39,16 @@ def start_clock(ctx: ActionContext, name: str, definition: ClockDef) -> None:
     rule = definition.limit_for(urgency=case.urgency, case_type=case.case_type, channel=case.channel)
     due = ctx.calendar.add(ctx.now, rule.amount, rule.unit)
     warn = _warn(ctx.calendar, definition, rule.unit, ctx.now, due)
+    limit_text = f"{rule.amount:g} {rule.unit}"
     if name == RESOLVE_CLOCK and case.external_due_at is not None and case.external_due_at < due:
         # A work order from another system (the 12345 platform) is assessed on that system's deadline: the case
         # must be resolved by the earlier of the two, so queues, board, sweeper and the on-time rate read it.
         due = case.external_due_at
         warn = _warn(ctx.calendar, definition, rule.unit, ctx.now, due) if due > ctx.now else due
-    _start_round(ctx, name, definition, due=due, warn=warn, limit_text=f"{rule.amount:g} {rule.unit}")
+        # The limit is that day, not N units: pages say "by <day>", and a calendar change never moves it
+        # (calendar_service moves only limits given as an amount).
+        limit_text = f"{due.astimezone(ctx.calendar.tz).date().isoformat()} {rule.unit}"
+    _start_round(ctx, name, definition, due=due, warn=warn, limit_text=limit_text)
 
 
 def _start_round(
@@ -107,11 +114,21 @@ def stop_node_clock(ctx: ActionContext, clock: CaseClock) -> None:
     ctx.session.add(clock)
 
 
+def is_dated(clock: CaseClock) -> bool:
+    """Whether the clock runs to a fixed date (a node due "by 2025-10-31": limit text "2025-10-31 days") rather than
+    for an amount of time: such a clock never pauses (a suspension does not move a date) and calendar changes leave
+    it alone."""
+    first = clock.limit_text.split(" ", 1)[0]
+    return len(first) == 10 and first[4] == "-" and first[7] == "-"
+
+
 def _apply_node_clocks(ctx: ActionContext, name: str, definition: ClockDef) -> None:
     """A `per: node` (or `per: part`) clock's pause and resume apply to every node's (part's) row: a suspended
-    case's nodes and parts wait too."""
+    case's nodes and parts wait too, except a node due by a date (is_dated): its date does not move."""
     prefix = f"{name}{NODE_CLOCK_SEPARATOR}"
     for clock in [c for key, c in ctx.clocks.items() if key.startswith(prefix) and c.stopped_at is None]:
+        if is_dated(clock) and clock.paused_at is None:
+            continue
         if ctx.action in definition.pause and clock.paused_at is None and ctx.now < clock.due_at:
             clock.remaining_seconds = ctx.calendar.remaining(ctx.now, clock.due_at, _unit(clock))
             clock.paused_at = ctx.now
@@ -120,7 +137,10 @@ def _apply_node_clocks(ctx: ActionContext, name: str, definition: ClockDef) -> N
 
 
 def apply_clocks(ctx: ActionContext, final: bool) -> None:
-    """Move every clock of the workflow as the action requires; a final state stops them all (nodes' included)."""
+    """Move every clock of the workflow as the action requires; a final state stops them all (nodes' included).
+    A node whose clock's due time moved (resumed after a suspension, stopped while paused) gets the same due time
+    (mirror_node_dues), in the same transaction."""
+    before = {key: c.due_at for key, c in ctx.clocks.items() if is_node_clock(key)}
     for name, definition in ctx.workflow.clocks.items():
         if definition.per in ("node", "part"):
             _apply_node_clocks(ctx, name, definition)
@@ -158,7 +178,41 @@ def apply_clocks(ctx: ActionContext, final: bool) -> None:
             if clock.stopped_at is None:
                 _resume_if_paused(ctx.calendar, clock, ctx.now)
                 clock.stopped_at = ctx.now
+    moved = {key: c.due_at for key, c in ctx.clocks.items() if key in before and c.due_at != before[key]}
+    if moved:
+        mirror_node_dues(ctx.session, ctx.workflow, ctx.case.id, moved)
     refresh_next_due(ctx.case, ctx.clocks.values())
+
+
+def mirror_node_dues(session: Any, workflow: WorkflowDef, case_id: int | None, dues: dict[str, datetime]) -> int:
+    """The one place a node's due time follows its clock after the node was set (docs/key-cases.md): `dues` maps
+    the sub-clock rows of the case whose due time moved ({"node:2": new due UTC}; part clocks are ignored, their
+    parts read the clock) to their new due times; each node of the workflow's `per: node` clock gets its row's.
+    Every reader of case_nodes.due_at (case page and API, board, leader's page, dispatch sheet, battle map, report)
+    then says what the sweeper enforces. No-op without a session (a replay) or a per-node clock. Returns how many
+    nodes moved. Reads with autoflush off (the engine flushes the case once)."""
+    from grievance.keycases.models import CaseNode
+
+    base = next((name for name, c in workflow.clocks.items() if c.per == "node"), None)
+    if session is None or case_id is None or base is None:
+        return 0
+    prefix = f"{base}{NODE_CLOCK_SEPARATOR}"
+    by_seq = {
+        int(k[len(prefix) :]): due for k, due in dues.items() if k.startswith(prefix) and k[len(prefix) :].isdigit()
+    }
+    if not by_seq:
+        return 0
+    moved = 0
+    with session.no_autoflush:
+        nodes = session.exec(
+            select(CaseNode).where(CaseNode.case_id == case_id, col(CaseNode.seq).in_(sorted(by_seq)))
+        ).all()
+        for node in nodes:
+            if node.due_at != by_seq[node.seq]:
+                node.due_at = by_seq[node.seq]
+                session.add(node)
+                moved += 1
+    return moved
 
 
 def _stops(ctx: ActionContext, definition: ClockDef) -> bool:
@@ -171,6 +225,10 @@ def _stops(ctx: ActionContext, definition: ClockDef) -> bool:
 
 def _resume_if_paused(calendar: WorkCalendar, clock: CaseClock, now: datetime) -> None:
     if clock.paused_at is None:
+        return
+    if is_dated(clock):  # paused by older code: a date does not move, the clock just runs on to it
+        clock.paused_at = None
+        clock.remaining_seconds = None
         return
     remaining = clock.remaining_seconds or 0.0
     unit = _unit(clock)

@@ -6,6 +6,7 @@ The engine has already validated the input and checked the guards; an effect onl
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -41,10 +42,25 @@ def _leaves_department(case: Case) -> None:
     case.assignee_id = None
 
 
+def _withdraw_nodes(ctx: ActionContext, note: str) -> None:
+    """A key case leaving its department (return, re-dispatch, claim): that department's open nodes are withdrawn,
+    their clocks stopped, and a pending change to its plan too (keycases.plan.withdraw_open); the new department
+    sets a plan of its own. The event lists them (payload `withdrawn_nodes`)."""
+    if ctx.case.key_reason is None or ctx.case.id is None or ctx.session is None:
+        return
+    from grievance.keycases import plan
+
+    withdrawn = plan.withdraw_open(ctx, note)
+    if withdrawn and ctx.payload is not None:
+        ctx.payload["withdrawn_nodes"] = withdrawn
+
+
 @effect("department_id")
 def assign_department(ctx: ActionContext) -> None:
     case = ctx.case
     _leaves_department(case)
+    if case.department_id is not None and case.department_id != _payload(ctx)["department_id"]:
+        _withdraw_nodes(ctx, "改派撤回 (withdrawn on re-dispatch)")
     case.department_id = _payload(ctx)["department_id"]
     case.dispatched_at = ctx.now
     case.accepted_at = None
@@ -55,6 +71,8 @@ def assign_department(ctx: ActionContext) -> None:
 def claim_for_department(ctx: ActionContext) -> None:
     case = ctx.case
     _leaves_department(case)
+    if case.department_id is not None and case.department_id != ctx.actor.department_id:
+        _withdraw_nodes(ctx, "认领撤回 (withdrawn on claim)")
     case.department_id = ctx.actor.department_id
     case.dispatched_at = ctx.now
     case.accepted_at = ctx.now
@@ -81,6 +99,7 @@ def record_return(ctx: ActionContext) -> None:
             withdrawn = parts.close_open(ctx, parts.PartStatus.withdrawn, "退单撤回 (withdrawn on return)")
         if withdrawn and ctx.payload is not None:
             ctx.payload["withdrawn_parts"] = withdrawn
+    _withdraw_nodes(ctx, "退单撤回 (withdrawn on return)")
 
 
 @effect("handler_id")
@@ -193,6 +212,7 @@ def merge_into(ctx: ActionContext) -> None:
     if ctx.session is None:
         return
     flag_modified(target, "state")
+    merged_in: dict[str, Any] = {"case_no": ctx.case.case_no, **_merge_key_case(ctx, target)}
     ctx.session.add(
         CaseEvent(
             case_id=target.id,
@@ -201,9 +221,37 @@ def merge_into(ctx: ActionContext) -> None:
             to_state=target.state,
             actor_id=ctx.actor.id,
             at=ctx.now,
-            payload={"case_no": ctx.case.case_no},
+            payload=merged_in,
         )
     )
+
+
+def _merge_key_case(ctx: ActionContext, target: Case) -> dict[str, Any]:
+    """A case merged as a duplicate, its key-case side (issue 12). A key case's target that is not key becomes key
+    with the same reason, note and lead leader (key from now); a key target keeps its own (the merge form warned).
+    The merged case's open nodes (and a pending plan change: keycases.plan.withdraw_open) and open assisting parts
+    are withdrawn, their clocks stopped. The merge's event says what was carried (`key_carried`: reason and lead leader) and withdrawn
+    (`withdrawn_nodes`, `withdrawn_parts`); the returned fields go into the target's MERGED_IN event."""
+    from grievance.keycases import parts, plan
+
+    case, p = ctx.case, _payload(ctx)
+    carried: dict[str, Any] = {}
+    if case.key_reason is not None and target.key_reason is None:
+        target.key_reason, target.key_note = case.key_reason, case.key_note
+        target.lead_leader_id, target.key_marked_at = case.lead_leader_id, ctx.now
+        leader = ctx.session.get(User, case.lead_leader_id) if case.lead_leader_id else None
+        carried = {"reason": case.key_reason, "lead_leader_id": case.lead_leader_id}
+        if leader is not None:
+            carried["lead_leader"] = leader.display_name
+        p["key_carried"] = carried
+    withdrawn = plan.withdraw_open(ctx, "合并撤回 (withdrawn on merge)")  # a pending plan change too
+    if withdrawn:
+        p["withdrawn_nodes"] = withdrawn
+    with ctx.session.no_autoflush:  # the case's own changes are flushed once, by the engine
+        closed = parts.close_open(ctx, parts.PartStatus.withdrawn, "合并撤回 (withdrawn on merge)")
+        if closed:
+            p["withdrawn_parts"] = closed
+    return {"key_carried": carried} if carried else {}
 
 
 @effect()
@@ -250,11 +298,24 @@ def set_node_plan(ctx: ActionContext) -> None:
 
     p = _payload(ctx)
     p["nodes"] = plan.set_first_plan(ctx, p["nodes"])
+    _plan_warnings(ctx, p["nodes"])
+
+
+def _plan_warnings(ctx: ActionContext, rows: list[dict]) -> None:
+    """A plan accepted with a caveat (a node due in a year the calendar does not know, or after the case's resolve
+    due time): the event's `warnings` ([{field, message, message_en}]), which the API's answer and the page's
+    notice show (keycases.plan.plan_warnings)."""
+    from grievance.keycases import plan
+
+    warnings = plan.plan_warnings(ctx.session, ctx.clocks, ctx.calendar, rows)
+    if warnings:
+        _payload(ctx).setdefault("warnings", []).extend(warnings)
 
 
 @effect("nodes", "reason")
 def propose_node_plan(ctx: ActionContext) -> None:
     """A later plan waits for the supervisor (NodePlanChange, pending); the current plan stays in force."""
+    from grievance.keycases import plan
     from grievance.keycases.models import NodePlanChange
 
     p = _payload(ctx)
@@ -268,6 +329,7 @@ def propose_node_plan(ctx: ActionContext) -> None:
     ctx.session.add(change)
     ctx.session.flush()
     p["change_id"] = change.id
+    _plan_warnings(ctx, plan.proposed_dues(ctx, p["nodes"]))
 
 
 @effect()
@@ -277,12 +339,17 @@ def approve_node_plan(ctx: ActionContext) -> None:
 
     change = plan.pending_change(ctx.session, ctx.case.id)  # type: ignore[arg-type]
     assert change is not None  # guard has_pending_node_change
-    written = plan.apply_change(ctx, change)
+    written, ignored = plan.apply_change(ctx, change)
     change.status, change.decided_at, change.decided_by_id = "approved", ctx.now, ctx.actor.id
     change.decision_note = (ctx.payload or {}).get("note", "")
     ctx.session.add(change)
     p = _payload(ctx)
     p["change_id"], p["nodes"] = change.id, written
+    if ignored:
+        # Completed while the change waited: they stay completed, their proposed rows are ignored (docs M2).
+        p["kept_completed"] = ignored
+        p.setdefault("warnings", []).append(plan.kept_completed_warning(ignored))
+    _plan_warnings(ctx, written)
 
 
 @effect()

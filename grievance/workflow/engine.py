@@ -24,7 +24,15 @@ from grievance.cases.models import CalendarOverride, Case, CaseClock, CaseEvent
 from grievance.cases.states import current_state, record_state, state_after
 from grievance.config import Settings
 from grievance.db import find_by_ref, utcnow
-from grievance.errors import Forbidden, InvalidInput, NotAllowedNow, NotFound, RefusedByRule, StaleVersion
+from grievance.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAllowedNow,
+    NotFound,
+    RefusedByRule,
+    StaleVersion,
+)
 from grievance.glossary import DEPARTMENT_ROLES, LABELS, label_of, role_label, role_labels
 from grievance.reference.models import Department
 from grievance.users.models import User
@@ -141,20 +149,37 @@ def _lock_referenced_cases(ctx: ActionContext) -> StaleVersion | None:
     return None
 
 
-def _guard_problem(ctx: ActionContext, action: ActionDef) -> StaleVersion | RefusedByRule | None:
+def _guard_problem(ctx: ActionContext, action: ActionDef) -> Conflict | None:
     """Why the action may not go ahead now, or None: StaleVersion when the acting case changed since it was
-    read, RefusedByRule with the first failing guard's reason (guards.py words it "中文 (English)")."""
+    read, RefusedByRule (or the guard's own error, Guard.error) with the first failing guard's reason (guards.py
+    words it "中文 (English)")."""
     locked = _lock_referenced_cases(ctx)
     if locked:
         return locked
     for name in action.guards:
         reason = GUARDS[name].check(ctx)
         if reason:
-            # A reason naming things people typed (a node's name may be Chinese) comes as (Chinese, English).
-            return (
-                RefusedByRule(*reason, guard=name) if isinstance(reason, tuple) else RefusedByRule(reason, guard=name)
-            )
+            return _refusal(name, reason)
     return None
+
+
+def _refusal(name: str, reason: str | tuple[str, str]) -> Conflict:
+    """A guard's reason as its error: RefusedByRule unless the guard declares another (Guard.error). A reason
+    naming things people typed (a node's name may be Chinese) comes as (Chinese, English)."""
+    error = GUARDS[name].error or RefusedByRule
+    return error(*reason, guard=name) if isinstance(reason, tuple) else error(reason, guard=name)
+
+
+def _field_read(field: FieldDef) -> dict[str, Any]:
+    """A field as the API's available_actions describes it: its definition as the workflow file gives it, and for
+    a choice field its `options` [{code, label, label_en}] (the codes the action takes, glossary vocabulary)."""
+    read = field.model_dump(exclude_defaults=True)
+    if field.type == "choice" and field.choices is not None:
+        read["options"] = [
+            {"code": code, "label": label, "label_en": label_of(field.choices, code, "en")}
+            for code, label in LABELS[field.choices].items()
+        ]
+    return read
 
 
 def available_actions(
@@ -165,14 +190,11 @@ def available_actions(
     now: datetime | None = None,
     clocks: list[CaseClock] | None = None,
 ) -> list[dict[str, Any]]:
-    """The actions this actor may take on this case now, with the input each one asks for."""
+    """The actions this actor may take on this case now, with the input each one asks for: [{"action", "label",
+    "label_en", "to" (the state it leads to), "fields" ({name: definition, a choice field with its `options`})}]."""
     ctx = _context(session, runtime, case, actor, "", now or runtime.now(), clocks)
     result = []
-    for name, action in ctx.workflow.actions.items():
-        if case.state not in action.from_ or actor.role not in action.roles:
-            continue
-        if _scope_problem(session, case, actor, action):
-            continue
+    for name, action in _open_to(ctx, session, case, actor):
         ctx.action = name
         if _guard_problem(ctx, action):
             continue
@@ -182,9 +204,54 @@ def available_actions(
                 "label": action.label,
                 "label_en": action.label_en,
                 "to": action.to or case.state,
-                "fields": {k: f.model_dump(exclude_defaults=True) for k, f in action.fields.items()},
+                "fields": {k: _field_read(f) for k, f in action.fields.items()},
             }
         )
+    return result
+
+
+def _open_to(ctx: ActionContext, session: Session, case: Case, actor: User) -> list[tuple[str, ActionDef]]:
+    """The actions the actor's role may take in the case's state, in its department scope (guards not yet asked);
+    `ctx.action` is set to each in turn as the caller walks them."""
+    found = []
+    for name, action in ctx.workflow.actions.items():
+        if case.state not in action.from_ or actor.role not in action.roles:
+            continue
+        if _scope_problem(session, case, actor, action):
+            continue
+        found.append((name, action))
+    return found
+
+
+def unavailable_actions(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    actor: User,
+    now: datetime | None = None,
+    clocks: list[CaseClock] | None = None,
+) -> list[dict[str, Any]]:
+    """The actions the actor's role could take in this state but that a guard refuses now, for the case page to
+    show as unavailable with why (办结 while nodes or assisting parts are open): only those every failing guard of
+    which is `shown` (guards.Guard.shown; a guard saying the action does not apply here leaves it out). The same
+    guard checks as `available_actions` and `fire`. [{"action", "label", "label_en", "reasons": [{"guard",
+    "message", "message_en"}]}], in the workflow's order."""
+    ctx = _context(session, runtime, case, actor, "", now or runtime.now(), clocks)
+    result = []
+    for name, action in _open_to(ctx, session, case, actor):
+        ctx.action = name
+        reasons = []
+        for guard_name in action.guards:
+            reason = GUARDS[guard_name].check(ctx)
+            if not reason:
+                continue
+            if not GUARDS[guard_name].shown:
+                reasons = []
+                break
+            error = _refusal(guard_name, reason)
+            reasons.append({"guard": guard_name, "message": error.message, "message_en": error.message_en})
+        if reasons:
+            result.append({"action": name, "label": action.label, "label_en": action.label_en, "reasons": reasons})
     return result
 
 
@@ -336,6 +403,8 @@ def validate_input(
     refs: dict[str, Any] = {}
     for name, field in action.fields.items():
         value = raw.get(name)
+        if isinstance(value, str) and field.type != "text" and not value.strip():
+            value = None  # a blank choice, department, leader...: not given, so "required" if it is
         try:
             value = None if value is None else _coerce(session, name, field, value, refs, case, today)
         except InvalidInput as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from grievance.errors import Conflict, NothingToChange
 from grievance.glossary import Role
 from grievance.workflow.context import ActionContext
 from grievance.workflow.definition import RESOLVE_CLOCK
@@ -27,22 +28,33 @@ class Guard:
     fields: tuple[str, ...] = ()  # input fields it reads; the loader insists the action requires them
     clocks: tuple[str, ...] = ()  # clocks it reads; the loader insists the workflow defines them
     roles: tuple[str, ...] = ()  # roles it lets through; the loader insists the action lists them
+    # The case page shows an action this guard refuses as unavailable, with the reason (办结 while nodes are open):
+    # the action applies to the case but waits for something. A guard without it means the action does not apply
+    # here (not a key case, no request pending): the page leaves the action out (engine.unavailable_actions).
+    shown: bool = False
+    # The refusal's error (its code) when not the usual RefusedByRule (409 refused_by_rule).
+    error: type[Conflict] | None = None
 
 
 GUARDS: dict[str, Guard] = {}
 
 
 def guard(
-    *settings: str, fields: tuple[str, ...] = (), clocks: tuple[str, ...] = (), roles: tuple[str, ...] = ()
+    *settings: str,
+    fields: tuple[str, ...] = (),
+    clocks: tuple[str, ...] = (),
+    roles: tuple[str, ...] = (),
+    shown: bool = False,
+    error: type[Conflict] | None = None,
 ) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
-        GUARDS[fn.__name__] = Guard(fn, settings, fields, clocks, roles)
+        GUARDS[fn.__name__] = Guard(fn, settings, fields, clocks, roles, shown, error)
         return fn
 
     return register
 
 
-@guard("return_window_working_days")
+@guard("return_window_working_days", shown=True)
 def within_return_window(ctx: ActionContext) -> str | None:
     days = ctx.workflow.setting("return_window_working_days")
     dispatched = ctx.case.dispatched_at
@@ -51,7 +63,7 @@ def within_return_window(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard("max_dispatches")
+@guard("max_dispatches", shown=True)
 def below_dispatch_limit(ctx: ActionContext) -> str | None:
     limit = int(ctx.workflow.setting("max_dispatches"))
     if ctx.case.dispatch_count >= limit:
@@ -72,7 +84,7 @@ def not_accused_department(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard()
+@guard(shown=True)
 def actor_has_department(ctx: ActionContext) -> str | None:
     if ctx.actor.department_id is None:
         return "您的账号未关联承办单位 (your account belongs to no department)"
@@ -81,7 +93,7 @@ def actor_has_department(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard()
+@guard(shown=True)
 def no_pending_extension(ctx: ActionContext) -> str | None:
     if ctx.case.pending_extension_days is not None:
         return "已有待审批的延期申请 (an extension request is already pending)"
@@ -95,7 +107,7 @@ def has_pending_extension(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard(clocks=(RESOLVE_CLOCK,))
+@guard(clocks=(RESOLVE_CLOCK,), shown=True)
 def before_resolve_due(ctx: ActionContext) -> str | None:
     """Extensions are asked and approved before the resolve due time (DOMAIN.md, 信访工作条例 Art. 34), whatever
     the clock's state. A clock paused before its due time stands still, its due time still ahead (it moves on
@@ -123,7 +135,7 @@ def extension_within_limit(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard()
+@guard(shown=True)
 def callback_reached_or_answered_on_spot(ctx: ActionContext) -> str | None:
     if ctx.case.callback_reached or ctx.case.outcome == "answered_on_spot":
         return None
@@ -152,7 +164,7 @@ def merge_target_valid(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard("review_window_days")
+@guard("review_window_days", shown=True)
 def within_review_window(ctx: ActionContext) -> str | None:
     days = ctx.workflow.setting("review_window_days")
     # Like every calendar-day limit: until the end of the Nth day after the opinion was given.
@@ -161,7 +173,7 @@ def within_review_window(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard("max_dispatches", roles=(Role.supervisor.value,))
+@guard("max_dispatches", roles=(Role.supervisor.value,), shown=True)
 def supervisor_designates_after_limit(ctx: ActionContext) -> str | None:
     """The last allowed routing (the max_dispatches-th) is the supervisor's designation (指定承办),
     after which the department may not return the case (below_dispatch_limit)."""
@@ -221,34 +233,53 @@ def is_key_case(ctx: ActionContext) -> str | None:
     return None
 
 
+@guard(fields=("lead_leader_id",), error=NothingToChange)
+def lead_leader_changes(ctx: ActionContext) -> str | None:
+    """Giving a key case the lead leader it already has changes nothing: refused (409 nothing_to_change), no event."""
+    if ctx.payload is None:
+        return None
+    if ctx.payload.get("lead_leader_id") == ctx.case.lead_leader_id:
+        return "该件的包案领导已是此人，无需更改 (the case already has this lead leader; nothing to change)"
+    return None
+
+
 @guard()
 def no_node_plan_yet(ctx: ActionContext) -> str | None:
-    from grievance.keycases.plan import nodes_of
+    """The department holding the case has set no plan yet: an earlier department's nodes (withdrawn when the case
+    left it, or completed then) are history and do not count (keycases.plan.current_plan)."""
+    from grievance.keycases.plan import current_plan
 
-    if ctx.session is not None and ctx.case.id is not None and nodes_of(ctx.session, ctx.case.id):
+    if ctx.session is not None and current_plan(ctx.session, ctx.case):
         return "节点计划已设定，调整须申请并经督办员批准 (the plan is set; a change needs the supervisor's approval)"
     return None
 
 
 @guard()
 def has_node_plan(ctx: ActionContext) -> str | None:
-    from grievance.keycases.plan import nodes_of
+    """The department holding the case has set its plan (keycases.plan.current_plan: history does not count)."""
+    from grievance.keycases.plan import current_plan
 
-    if ctx.session is None or ctx.case.id is None or not nodes_of(ctx.session, ctx.case.id):
+    if ctx.session is None or not current_plan(ctx.session, ctx.case):
         return "尚未设定节点计划 (no plan of nodes is set yet)"
     return None
 
 
 @guard()
-def has_open_nodes(ctx: ActionContext) -> str | None:
-    from grievance.keycases.plan import open_nodes
+def has_open_nodes(ctx: ActionContext) -> str | tuple[str, str] | None:
+    """A node is open to complete; when the action fires, the node named is open: one already completed is refused
+    saying when (409, not a field error), as is one removed or withdrawn."""
+    from grievance.keycases.plan import node_not_open, open_nodes
 
+    node = ctx.refs.get("node") if ctx.payload is not None else None
+    refused = node_not_open(node, ctx.calendar) if node is not None else None
+    if refused is not None:
+        return refused
     if ctx.session is None or ctx.case.id is None or not open_nodes(ctx.session, ctx.case.id):
         return "没有进行中的节点 (no open node)"
     return None
 
 
-@guard()
+@guard(shown=True)
 def no_pending_node_change(ctx: ActionContext) -> str | None:
     from grievance.keycases.plan import pending_change
 
@@ -266,7 +297,7 @@ def has_pending_node_change(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard()
+@guard(shown=True)
 def no_open_nodes(ctx: ActionContext) -> tuple[str, str] | None:
     """A key case resolves only once every node of its plan is done; the refusal names the open ones."""
     from grievance.keycases.plan import open_node_problem
@@ -319,7 +350,7 @@ def has_open_parts(ctx: ActionContext) -> str | None:
     return None
 
 
-@guard()
+@guard(shown=True)
 def no_open_parts(ctx: ActionContext) -> tuple[str, str] | None:
     """The lead resolves only once every assisting department's part is reported (or waived); the refusal names the
     departments still open."""

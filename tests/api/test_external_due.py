@@ -60,3 +60,31 @@ def test_a_platform_deadline_already_past_at_dispatch_is_overdue_at_once(world, 
     resolve = next(c for c in case["clocks"] if c["name"] == "resolve")
     assert ts(resolve["due_at"]) == MON - timedelta(hours=1)
     assert resolve["status"] == "overdue"
+
+
+def test_the_platforms_deadline_reads_as_its_day_and_a_calendar_change_does_not_move_it(world, clock) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from bs4 import BeautifulSoup
+
+    from grievance.workflow import calendar_service
+    from tests.web.support import Browser
+
+    clock.set(MON)
+    platform_due = sh(2025, 11, 7, 18)  # Friday
+    no = _with_external_due(world, platform_due)
+    ours = world.intake(channel="hotline")["case_no"]
+    world.act(ours, "dispatch", "dispatcher", department_id="CGJ")
+    case = world.act(no, "dispatch", "dispatcher", department_id="CGJ")
+    resolve = next(c for c in case["clocks"] if c["name"] == "resolve")
+    assert resolve["limit"] == "2025-11-07 working_days"
+    page = BeautifulSoup(Browser(world.app, "dispatcher").get(f"/cases/{no}").text, "html.parser")
+    row = next(tr for tr in page.select("tr") if "办结时限" in tr.get_text())
+    assert "2025-11-07" in row.get_text() and "15个工作日" not in row.get_text()
+    # A holiday declared on Wednesday moves our own 15-working-day clock, never the platform's day.
+    before = due(world.get(ours, "dispatcher"), "resolve")
+    with transaction(world.app.state.sessions) as session:
+        calendar_service.change_overrides(session, [(date(2025, 11, 5), False, "临时休假")], now=MON)
+    world.app.state.runtime.forget_calendar()
+    assert due(world.get(no, "dispatcher"), "resolve") == platform_due
+    assert due(world.get(ours, "dispatcher"), "resolve") > before

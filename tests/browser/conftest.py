@@ -4,6 +4,7 @@ of skipping. Screenshots of the main pages go to screenshots/ (git-ignored) for 
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
@@ -49,9 +50,15 @@ def _chromium_or_skip() -> str:
 class LiveServer:
     """The app on a real port, with the World's accounts given a password so people can sign in."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, template: Path | None = None) -> None:
+        """A server on an empty, migrated SQLite file in `tmp`: a copy of `template` (a migrated file) when given."""
         url = f"sqlite:///{tmp / 'browser.db'}"
-        upgrade(make_engine(url))
+        if template is not None:
+            shutil.copyfile(template, tmp / "browser.db")
+        else:
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
         self.settings = Settings(database_url=url, data_dir=tmp / "data")
         self.app = create_app(self.settings)
         self.now = datetime(2025, 9, 29, 2, 0, tzinfo=UTC)  # Monday 10:00 in Beijing, as in the API tests
@@ -60,7 +67,7 @@ class LiveServer:
 
         self.world = World(self.app, TestClient(self.app))
         with transaction(self.app.state.sessions) as session:
-            hashed = hash_password(PASSWORD)
+            hashed = _password_hash()
             for user in session.exec(select(User)).all():
                 user.password_hash = hashed
                 session.add(user)
@@ -84,9 +91,25 @@ class LiveServer:
         self.thread.join(timeout=5)
 
 
+@functools.cache
+def _password_hash() -> str:
+    """PASSWORD hashed once per test process (argon2 at production cost): every server's accounts share it."""
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def browser_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, made once per test process and copied for each test's server."""
+    template = tmp_path_factory.mktemp("browser-template") / "template.db"
+    engine = make_engine(f"sqlite:///{template}")
+    upgrade(engine)
+    engine.dispose()
+    return template
+
+
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path)
+def live(tmp_path: Path, browser_template: Path) -> Iterator[LiveServer]:
+    server = LiveServer(tmp_path, browser_template)
     server.start()
     yield server
     server.stop()

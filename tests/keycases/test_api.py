@@ -98,7 +98,7 @@ def test_an_inspection_referral_is_key_from_intake_and_waits_for_its_leader(worl
         other_id = other.id
     world.act(no, "set_lead_leader", "supervisor", lead_leader_id="leader")
     changed = world.act(no, "set_lead_leader", "supervisor", lead_leader_id=other_id, note="分工调整")
-    assert changed["lead_leader"] == {"id": other_id, "name": "王副主任"}
+    assert changed["lead_leader"] == {"id": other_id, "name": "王副主任", "active": True}
     assert changed["timeline"][-1]["payload"]["previous_leader"]
     listed = world.client.get(
         f"{API}/cases", params={"key": "true", "lead_leader_id": other_id}, headers=world.headers("supervisor")
@@ -221,7 +221,12 @@ def test_resolving_waits_for_every_node_and_evidence_is_required_where_the_node_
         json={"node": 1, "note": "再次完成"},
         headers=world.headers("handler"),
     )
-    assert wrong.status_code == 422 and "open nodes: 2 (现场核查), 3 (出具整改报告)" in str(wrong.json())
+    # A completed node is refused as such (409), saying when; a number naming no node lists the open ones (422).
+    assert wrong.status_code == 409 and wrong.json()["message"].startswith("节点 1 已完成（于 2025-09-29 10:00）")
+    unknown = world.client.post(
+        f"{API}/cases/{no}/actions/complete_node", json={"node": 9, "note": "x"}, headers=world.headers("handler")
+    )
+    assert unknown.status_code == 422 and "open nodes: 2 (现场核查), 3 (出具整改报告)" in str(unknown.json())
     file_id = upload(world, no)
     done = world.act(no, "complete_node", "handler", node=3, note="报告已出具", attachment_ids=[file_id])
     node3 = next(n for n in done["nodes"] if n["seq"] == 3)

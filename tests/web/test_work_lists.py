@@ -291,7 +291,8 @@ def test_the_board_shows_overdue_due_soon_extensions_returns_and_key_cases(world
     assert rows(sections["h-returned"]) == [returned]
     assert "应由街道处理" in text_of(row(sections["h-returned"], returned))
     assert row(sections["h-returned"], returned).select_one("form[data-action=dispatch]") is not None
-    assert rows(sections["h-key"]) == [key] and "巡视交办" in text_of(row(sections["h-key"], key))
+    # 督办件 (supervised cases) have their own section; the key cases (重点件) theirs (tests/keycases/test_pages_fixes.py).
+    assert rows(sections["h-supervised"]) == [key] and "巡视交办" in text_of(row(sections["h-supervised"], key))
     assert {b["data-action"] for b in row(sections["h-overdue"], late).select("button")} == {"urge", "supervise"}
     assert browser("handler").get("/board").status_code == 403
 
@@ -351,7 +352,7 @@ def test_every_list_has_an_empty_state(world, browser, clock) -> None:  # type: 
         "暂无即将到期的诉求",
         "暂无待审批的延期申请",
         "暂无退回的诉求",
-        "暂无未办结的重点件",
+        "没有在办的督办件",
     ):
         assert text in text_of(page)
     assert "暂无待派单的诉求" in text_of(browser("dispatcher").page("/pool"))

@@ -27,7 +27,7 @@ from grievance.cases.service import intake_case
 from grievance.db import transaction
 from grievance.errors import DomainError, InvalidInput
 from grievance.glossary import LABELS
-from grievance.users.service import get_user
+from grievance.users.service import create_user, get_user
 from grievance.workflow.definition import FieldDef
 from grievance.workflow.engine import fire
 from tests.factories import World
@@ -77,6 +77,8 @@ def env(app, client) -> Env:  # type: ignore[no-untyped-def]
         for name in USERNAMES:
             user = get_user(session, name)
             users[name] = {"id": user.id, "role": user.role, "department_id": user.department_id}
+        # Another leader, whom set_lead_leader can give a key case (the same leader again changes nothing: 409).
+        create_user(session, username="leader2", role="leader", password=None)
     e = Env(app=app, world=world, users=users, target_no="")
     e.target_no = _intake(e, BASE, title="重复的诉求：路灯不亮").case_no
     return e
@@ -404,7 +406,7 @@ TOUR = [
     ],
     [  # a key case (issue 12): its lead leader, a plan of nodes changed with the supervisor, nodes done, resolved
         ("mark_key", "supervisor", {"reason": "backlog", "lead_leader_id": "leader"}),
-        ("set_lead_leader", "leader", {"lead_leader_id": "leader"}),
+        ("set_lead_leader", "leader", {"lead_leader_id": "leader2"}),
         *TO_HANDLING,
         ("plan_nodes", "handler", {"nodes": [{"name": "约谈", "working_days": 2}]}),
         ("propose_node_change", "handler", {"nodes": NODE_CHANGE, "reason": "增加节点"}),

@@ -118,6 +118,7 @@ def set_override(override_in: OverrideIn, session: DbSession, runtime: RuntimeDe
         [(override_in.day, is_workday, override_in.note)],
         timezone=runtime.settings.timezone,
         now=runtime.now(),
+        workflows=runtime.workflows,
     )
     runtime.forget_calendar()
     return {"day": override_in.day, "is_workday": is_workday, "note": override_in.note, "cases_rescheduled": moved}
@@ -125,7 +126,9 @@ def set_override(override_in: OverrideIn, session: DbSession, runtime: RuntimeDe
 
 @router.delete("/calendar/overrides/{day}", status_code=204, dependencies=[ADMIN])
 def remove_override(day: Day, session: DbSession, runtime: RuntimeDep) -> None:
-    calendar_service.change_overrides(session, [(day, None, "")], timezone=runtime.settings.timezone, now=runtime.now())
+    calendar_service.change_overrides(
+        session, [(day, None, "")], timezone=runtime.settings.timezone, now=runtime.now(), workflows=runtime.workflows
+    )
     runtime.forget_calendar()
 
 

@@ -163,6 +163,7 @@ def fire_action(
     )
     detail = service.case_detail(session, runtime, case, user)
     detail["event_id"] = event.id
+    detail["warnings"] = list((event.payload or {}).get("warnings") or [])
     return detail
 
 

@@ -14,11 +14,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
-from grievance.errors import DomainError, InvalidInput
+from grievance.errors import DomainError, InvalidInput, NothingToChange
 from grievance.textfiles import decode_text
 from grievance.workflow import calendar_service
 from grievance.workflow.calendar import UNITS, statutory_workday
-from grievance.workflow.calendar_service import CalendarImport, NothingToChange
+from grievance.workflow.calendar_service import CalendarImport
 from web.deps import DbSession
 from web.i18n import in_locale
 from web.pages.admin.forms import (
@@ -209,7 +209,11 @@ async def calendar_set(request: Request, viewer: AdminViewer, session: DbSession
         return _calendar_page(request, viewer, session, values=values, errors=errors, status_code=422)
     try:
         moved = calendar_service.change_overrides(
-            session, [(day, is_workday, values["note"])], timezone=runtime.settings.timezone, now=runtime.now()
+            session,
+            [(day, is_workday, values["note"])],
+            timezone=runtime.settings.timezone,
+            now=runtime.now(),
+            workflows=runtime.workflows,
         )
     except NothingToChange as exc:
         errors = {"kind": exc.text(viewer.locale)}
@@ -234,7 +238,7 @@ async def calendar_remove(request: Request, viewer: AdminViewer, session: DbSess
     runtime = runtime_of(request)
     day = calendar_service.parse_day(str(form.get("day") or ""), "day")
     moved = calendar_service.change_overrides(
-        session, [(day, None, "")], timezone=runtime.settings.timezone, now=runtime.now()
+        session, [(day, None, "")], timezone=runtime.settings.timezone, now=runtime.now(), workflows=runtime.workflows
     )
     runtime.forget_calendar()
     return redirect(
@@ -268,7 +272,12 @@ async def calendar_import(request: Request, viewer: AdminViewer, session: DbSess
         elif not upload.text:
             raise InvalidInput.field("file", "请选择日历文件（.csv 或 .txt）", "choose a calendar file (.csv or .txt)")
         result = upload.result = calendar_service.import_overrides(
-            session, upload.text, timezone=runtime.settings.timezone, now=runtime.now(), dry_run=dry_run
+            session,
+            upload.text,
+            timezone=runtime.settings.timezone,
+            now=runtime.now(),
+            workflows=runtime.workflows,
+            dry_run=dry_run,
         )
     except InvalidInput as exc:
         key = "message_en" if viewer.locale == "en" else "message"

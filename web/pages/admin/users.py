@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col
 
+from grievance.cases import listing
 from grievance.errors import DomainError, NotFound
 from grievance.glossary import DEPARTMENT_ROLES, Role
 from grievance.reference import service as reference
@@ -116,18 +118,34 @@ def _user_page(
     enterprises = [
         e for e in reference.list_all(session, Enterprise, col(Enterprise.name)) if e.liaison_user_id == user.id
     ]
+    led, led_url = _key_cases_led(request, viewer, session, user)
     return render(
         request,
         "admin/user.html",
         viewer,
         status_code=status_code,
         account=user,
+        key_cases_led=led,
+        key_cases_led_url=led_url,
         department=department,
         enterprises=enterprises,
         tokens=users.active_token_count(session, user),
         errors=errors or {},
         min_password=users.MIN_PASSWORD,
     )
+
+
+def _key_cases_led(request: Request, viewer: Viewer, session: Session, user: User) -> tuple[int, str]:
+    """How many open key cases (not in a final state) this account leads as lead leader (包案领导), and the /cases
+    link listing them: deactivating a leader leaves them without an active leader until they get another one."""
+    if user.role != Role.leader or user.id is None:
+        return 0, ""
+    runtime = runtime_of(request)
+    states = listing.open_states(runtime)
+    filters = listing.CaseFilter(key=True, lead_leader_id=user.id, state=states)
+    count = listing.count_cases(session, runtime, viewer.user, filters)
+    query = {"key": 1, "lead_leader_id": user.id, "state": states, "sort": "due"}
+    return count, f"/cases?{urlencode(query, doseq=True)}"
 
 
 def _account(session: Session, user_id: int) -> User:
@@ -172,11 +190,15 @@ async def user_deactivate(request: Request, user_id: DbId, viewer: AdminViewer, 
         ended = users.deactivate_user(session, user, by=viewer.user, now=runtime_of(request).now())
     except DomainError as exc:
         return _user_page(request, viewer, session, user, {"active": domain_errors(exc, viewer)["_"]}, exc.status_code)
-    return redirect(
-        f"/admin/users/{user.id}",
-        flash=_("%(username)s deactivated: %(sessions)s browser sessions signed out, %(tokens)s API tokens revoked")
-        % {"username": user.username, "sessions": ended["sessions"], "tokens": ended["tokens"]},
-    )
+    flash = _("%(username)s deactivated: %(sessions)s browser sessions signed out, %(tokens)s API tokens revoked") % {
+        "username": user.username,
+        "sessions": ended["sessions"],
+        "tokens": ended["tokens"],
+    }
+    led, _url = _key_cases_led(request, viewer, session, user)
+    if led:
+        flash += " " + _("They lead %(n)s open key case(s): give them another lead leader.") % {"n": led}
+    return redirect(f"/admin/users/{user.id}", flash=flash)
 
 
 @router.post("/users/{user_id}/reactivate", response_class=HTMLResponse)

@@ -303,8 +303,8 @@ def limit_text(viewer: Viewer, limit: str) -> str:
     amount, _space, unit = limit.partition(" ")
     try:
         number = float(amount)
-    except ValueError:
-        return limit
+    except ValueError:  # a limit given as a day (a 12345 order's deadline): "by 2025-11-20"
+        return _("by %(day)s") % {"day": amount} if len(amount) == 10 and amount.count("-") == 2 else limit
     if unit == "hours" and number < 1:
         return _("%(n)s minutes") % {"n": f"{number * 60:g}"}
     n = f"{number:g}"

@@ -1,6 +1,7 @@
-"""The centre's board: overdue, due soon, extension requests, returned cases and key cases, and which urges were
-automatic (the supervision sweeper's) and which a person's; for key cases (issue 12) the late nodes (with how many
-working days late), the key cases still without a lead leader and the changes to plans of nodes to decide."""
+"""The centre's board: overdue, due soon, extension requests, returned cases and supervised cases (督办件), and which
+urges were automatic (the supervision sweeper's) and which a person's; for key cases (重点件, issue 12) how many are
+open (a link to them), the late nodes (with how many working days late), the key cases without an active lead leader
+and the changes to plans of nodes to decide."""
 
 from __future__ import annotations
 
@@ -69,11 +70,18 @@ def board(request: Request, session: DbSession, viewer: Viewer = CENTRE_BOARD) -
         ),
         extensions=section(pending_extension=True),
         returned=section(suggestions=True, state=["returned"]),
-        key_cases=section(supervised=True, state=open_states(runtime)),
+        supervised=section(supervised=True, state=open_states(runtime)),
+        key_open=(
+            listing.count_cases(
+                session, runtime, viewer.user, listing.CaseFilter(key=True, state=open_states(runtime))
+            ),
+            all_url({"key": True, "state": open_states(runtime)}),
+        ),
         late_nodes=late_nodes(
             session, runtime.calendar(session), runtime.now(), open_states=open_states(runtime), limit=BOARD_SIZE
         ),
-        without_leader=section(key=True, no_lead_leader=True, state=open_states(runtime)),
+        # No leader, or a deactivated one; open cases only (listing.CaseFilter.no_lead_leader without a state).
+        without_leader=section(key=True, no_lead_leader=True),
         node_changes=section(pending_node_change=True),
         departments={d.id: d.name for d in departments},
         department_options=department_options(departments),

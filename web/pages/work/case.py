@@ -15,11 +15,12 @@ from grievance.cases.access import in_scope
 from grievance.cases.assignment import department_handlers
 from grievance.cases.models import Case
 from grievance.cases.routing import suggest_departments
-from grievance.errors import Conflict, Forbidden, InvalidInput, NotFound
+from grievance.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion, in_english
 from grievance.glossary import DEPARTMENT_ROLES, Role, label_of
 from grievance.keycases.plan import MAX_NODES, active_leaders, open_nodes
 from grievance.reference import service as reference
 from grievance.reference.models import Category, Enterprise, Meeting, Station
+from grievance.users.models import User
 from grievance.workflow import engine
 from grievance.workflow.definition import INTAKE, MERGE_EFFECT, ActionDef, WorkflowDef
 from grievance.workflow.effects import MERGED_IN
@@ -154,6 +155,13 @@ def _key_case_line(
     by number and name, the files. () to leave a key out (shown on another line), None when it is no such key."""
     if key in ("lead_leader", "node_name", "change_id", "attachment_ids"):
         return ()
+    if key == "warnings" and isinstance(value, list):
+        texts = [w.get("message_en" if locale == "en" else "message", "") for w in value if isinstance(w, dict)]
+        return (_("Warnings"), "；".join(texts) if locale != "en" else "; ".join(texts))
+    if key in ("withdrawn_nodes", "kept_completed") and isinstance(value, list):
+        listed = [f"{n.get('seq')}. {n.get('name', '')}" for n in value if isinstance(n, dict)]
+        title = _("Nodes withdrawn") if key == "withdrawn_nodes" else _("Nodes kept completed")
+        return (title, "、".join(listed) if locale != "en" else ", ".join(listed))
     if key == "lead_leader_id":
         return (_("Lead leader"), str(payload.get("lead_leader", value)))
     if key == "previous_leader":
@@ -232,6 +240,7 @@ def _case_page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     problem: str | None = None,
+    stale: bool = False,
     upload_errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
     runtime = runtime_of(request)
@@ -240,6 +249,11 @@ def _case_page(
     # The same path as GET /api/v1/cases/{ref}: the case came through the same scope check (404 for another
     # department) and audit of a confidential view; masking of personal data, the actions the engine allows now.
     detail = service.case_detail(session, runtime, case, user)
+    _mark_inactive_leader(_, session, detail)
+    if action is None and request.method == "GET":
+        # ?open=set_lead_leader (the board's link, with #action-set_lead_leader): that form open, focused.
+        wanted = request.query_params.get("open")
+        action = wanted if wanted in {a["action"] for a in detail["available_actions"]} else None
     workflow = runtime.workflows.get(case.workflow)
     suggestions = suggest_departments(session, case) if user.role in (Role.dispatcher, Role.supervisor) else []
     departments = all_departments(session)
@@ -279,11 +293,15 @@ def _case_page(
         case=detail,
         workflow=workflow,
         actions=actions,
+        unavailable=_unavailable(detail, viewer),
+        merge_key_warning=bool(merges) and case.key_reason is not None,
+        plan_hint=_plan_hint(_, viewer.locale, workflow, case, detail, available),
         primary=actions[0]["action"] if actions and actions[0]["action"] in PRIMARY else None,
         open_action=action,
         values={action: values or {}} if action else {},
         errors={action: errors or {}} if action else {},
         problem=problem,
+        stale=stale,
         upload_errors=upload_errors or {},
         timeline=timeline,
         suggestions=suggestions,
@@ -322,6 +340,52 @@ def _case_page(
         attachments_by_id={a["id"]: a for a in detail["attachments"]},
         state_labels={code: s.label_in(viewer.locale) for code, s in workflow.states.items()},
     )
+
+
+def _mark_inactive_leader(_: Any, session: Session, detail: dict[str, Any]) -> None:
+    """A key case whose lead leader's account is deactivated says so beside the name (「（已停用）」): the case needs
+    another leader (the board's 重点件未定包案领导 lists it)."""
+    leader = detail.get("lead_leader")
+    if not leader:
+        return
+    user = session.get(User, leader["id"])
+    if user is not None and not user.active:
+        detail["lead_leader"] = {**leader, "name": _("%(name)s (deactivated)") % {"name": leader["name"]}}
+
+
+def _unavailable(detail: dict[str, Any], viewer: Viewer) -> list[dict[str, Any]]:
+    """The actions the viewer's role could take in this state that a rule refuses now (the detail's
+    `unavailable_actions`: engine.unavailable_actions, the engine's own guards, e.g. 办结 while nodes are open), each
+    with its reasons in the reader's language."""
+    en = viewer.locale == "en"
+    return [
+        {**found, "reasons": [in_english(r["message_en"]) if en else r["message"] for r in found["reasons"]]}
+        for found in detail["unavailable_actions"]
+    ]
+
+
+def _plan_hint(
+    _: Any, locale: str, workflow: WorkflowDef, case: Case, detail: dict[str, Any], available: set[str]
+) -> str | None:
+    """What the key panel says while a key case has no plan of nodes: who sets it, and whether now (the action
+    that sets the plan is the one with effect set_node_plan)."""
+    if case.key_reason is None or detail.get("nodes"):
+        return None
+    setting = [name for name, a in workflow.actions.items() if "set_node_plan" in a.effects]
+    if set(setting) & available:
+        return _("No plan of nodes yet: you set it now with the form %(action)s.") % {
+            "action": workflow.actions[setting[0]].label_in(locale)
+        }
+    department = detail.get("department")
+    if department and setting and case.state in workflow.actions[setting[0]].from_:
+        return _("No plan of nodes yet: %(department)s, the handling department, sets it now.") % {
+            "department": department
+        }
+    if department:
+        return _("No plan of nodes yet: %(department)s sets it once it has accepted the case.") % {
+            "department": department
+        }
+    return _("No plan of nodes yet: the handling department sets it once the case is dispatched and accepted.")
 
 
 @router.get("/cases/{case_no}", response_class=HTMLResponse)
@@ -445,7 +509,7 @@ def fire_action(
         payload = _action_input(definition, raw)
         with session.begin_nested():  # nothing of a refused action is kept (the view's audit entry is)
             payload.update(_stored_files(runtime, session, case, viewer, definition, form))
-            engine.fire(
+            event = engine.fire(
                 session,
                 runtime,
                 case=case,
@@ -468,6 +532,12 @@ def fire_action(
         message = _("%(case_no)s: you now handle this case") % {"case_no": case.case_no}  # 我来办
     else:
         message = _("%(case_no)s: %(action)s done") % {"case_no": case.case_no, "action": action_label}
+    # Done with a caveat (a node due beyond the known calendar, after the case's due...): the event's warnings.
+    warnings = [
+        w.get("message_en" if viewer.locale == "en" else "message", "") for w in event.payload.get("warnings", [])
+    ]
+    if warnings:
+        message = "；".join([message, *warnings]) if viewer.locale != "en" else "; ".join([message, *warnings])
     if back is None:
         # After a return the case leaves the department: its page would now answer 404.
         back = f"/cases/{case.case_no}" if in_scope(case, viewer.user) else "/"
@@ -532,6 +602,9 @@ def _refused_on_case_page(
         action=action,
         values=raw,
         problem=exc.text(viewer.locale),
+        # "The case may have changed since you opened it" only when it did: a rule's refusal (409 refused_by_rule)
+        # or a forbidden action is about the case as it stands.
+        stale=isinstance(exc, StaleVersion),
     )
 
 

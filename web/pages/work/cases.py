@@ -14,7 +14,6 @@ from grievance.cases.schemas import CaseSummary
 from grievance.errors import Forbidden, InvalidInput
 from grievance.glossary import DEPARTMENT_ROLES
 from grievance.input_bounds import EARLIEST_DAY, MAX_ID
-from grievance.keycases.plan import active_leaders
 from grievance.workflow.engine import Runtime
 from web.case_query import CaseQuery
 from web.deps import DbSession
@@ -111,6 +110,7 @@ def _list_filter(
 def case_list(request: Request, viewer: CurrentViewer, session: DbSession) -> Response:
     runtime = runtime_of(request)
     filters, values, errors = _list_filter(request, viewer, runtime)
+    _ = gettext_for(viewer)
     items: list[CaseSummary] = []
     next_cursor = None
     total: int | None = None  # over all pages, as the pool and the queues state theirs; none for a refused search
@@ -143,8 +143,12 @@ def case_list(request: Request, viewer: CurrentViewer, session: DbSession) -> Re
         state_labels=state_labels(runtime, viewer.locale),
         department_role=viewer.user.role in DEPARTMENT_ROLES,
         may_search_phone=may_read_personal_data(viewer.user, runtime.settings),
-        leader_options=[(u.id, u.display_name) for u in active_leaders(session)],
+        leader_options=[
+            (u.id, u.display_name if u.active else _("%(name)s (deactivated)") % {"name": u.display_name})
+            for u in listing.lead_leaders(session)
+        ],
         filtered=any(values.values()),
+        with_key=any(item.key for item in items),  # the 包案领导 column when a key case is listed
     )
 
 

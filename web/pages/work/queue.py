@@ -1,5 +1,7 @@
 """A department's queue: its open cases, earliest due first, as 我的 / 本单位 / 未分配 (mine, the whole department,
-nobody's yet), the head's view of each handler's load, and the open pool it may claim from."""
+nobody's yet) of the cases it leads, 协办 (the cases where it assists another department with a part still to
+report, each due by its part's own clock), the head's view of each handler's load, and the open pool it may claim
+from."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlmodel import Session
 from grievance.cases import listing
 from grievance.cases.assignment import Workload, department_handlers, department_workload
 from grievance.glossary import Role
+from grievance.keycases.parts import open_parts_of_department
 from grievance.users.models import User
 from web.deps import DbSession
 from web.pages.common import (
@@ -32,16 +35,19 @@ from web.pages.work.common import (
 
 router = APIRouter(include_in_schema=False)
 
-View = Literal["mine", "all", "unassigned"]
-VIEWS: tuple[View, ...] = ("mine", "all", "unassigned")
+View = Literal["mine", "all", "unassigned", "assisting"]
+VIEWS: tuple[View, ...] = ("mine", "all", "unassigned", "assisting")
 
 
-def default_view(viewer: Viewer, workload: dict[int | None, Workload]) -> View:
+def default_view(viewer: Viewer, workload: dict[int | None, Workload], assisting: int) -> View:
     """A handler opens on their own cases (我的) once they have any: that is their day's work. Until then, and in a
     department that does not assign cases to people, they open on the whole department, so an empty 我的 never
-    hides the work. A head opens on the whole department, with each handler's load above it."""
+    hides the work; a department that leads nothing open but has parts to do for others (`assisting`: how many)
+    opens on 协办. A head opens on the whole department, with each handler's load above it."""
     if viewer.user.role == Role.handler and viewer.user.id in workload:
         return "mine"
+    if not workload and assisting:
+        return "assisting"
     return "all"
 
 
@@ -71,15 +77,28 @@ def queue(
     user = viewer.user
     states = department_states(runtime)
     workload = department_workload(session, user, states, runtime.now()) if user.department_id else {}
-    default = default_view(viewer, workload)
+    # 我的 / 本单位 / 未分配 are the cases the department leads; 协办 those where its part is still open.
+    led = listing.CaseFilter(state=states, sort="due", cursor=cursor, limit=PAGE_SIZE, department_id=user.department_id)
+    assisting = listing.CaseFilter(
+        state=states, sort="due", limit=PAGE_SIZE, assisting_department_id=user.department_id
+    )
+    assisting_count = listing.count_cases(session, runtime, user, assisting) if user.department_id else 0
+    default = default_view(viewer, workload, assisting_count)
     view = view if view in VIEWS else default  # an old or mistyped link opens the usual view
-    filters = listing.CaseFilter(state=states, sort="due", cursor=cursor, limit=PAGE_SIZE)
+    filters = led
     if view == "mine":
         filters.assignee_id = user.id
     elif view == "unassigned":
         filters.unassigned = True
+    elif view == "assisting":
+        filters, assisting.cursor = assisting, cursor
     items, next_cursor = listing.list_cases(session, runtime, user, filters)
     rows = rows_of(session, runtime, viewer, items)
+    parts = (
+        open_parts_of_department(session, runtime, user.department_id, [i.id for i in items], runtime.now())
+        if view == "assisting" and user.department_id
+        else {}
+    )
     open_pool: list[Row] = []
     if not cursor:  # the open pool (揭榜) this department may claim from, under the first page
         pool_items, _more = listing.list_cases(
@@ -97,7 +116,11 @@ def queue(
         total=listing.count_cases(session, runtime, user, filters),  # the true count of this view
         open_pool=open_pool,
         department=departments.get(user.department_id, ""),
-        tally={s: sum(1 for r in rows if r.light == s) for s in ("overdue", "due_soon", "running")},
+        tally={
+            s: sum(1 for r in rows if (parts[r.item.id].light if r.item.id in parts else r.light) == s)
+            for s in ("overdue", "due_soon", "running")
+        },
+        parts=parts,
         more_url=f"/queue?{urlencode({'view': view, 'cursor': next_cursor})}" if next_cursor else None,
         paged=bool(cursor),
         view=view,
@@ -106,6 +129,7 @@ def queue(
             "mine": workload[user.id].open if user.id in workload else 0,
             "all": sum(w.open for w in workload.values()),
             "unassigned": workload[None].open if None in workload else 0,
+            "assisting": assisting_count,
         },
         handler_options=[(h.id, h.display_name) for h in handlers],
         workload=workload_rows(session, handlers, workload) if user.role == Role.dept_head else [],
