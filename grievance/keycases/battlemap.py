@@ -28,6 +28,7 @@ from grievance.keycases.plan import LEFT_PLAN
 from grievance.keycases.service import node_status
 from grievance.reference.models import Department
 from grievance.reference.schemas import written_day
+from grievance.reference.service import names_by_id
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.definition import WorkflowDef, node_clock_name
@@ -265,14 +266,6 @@ def _where(actor: User, filters: MapFilter, open_states: Collection[str]) -> lis
     return where
 
 
-def _names(session: Session, model: Any, ids: Collection[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    attribute = model.display_name if model is User else model.name
-    return dict(session.exec(select(model.id, attribute).where(col(model.id).in_(wanted))).all())  # type: ignore[arg-type]
-
-
 def load_map(
     session: Session,
     *,
@@ -326,8 +319,8 @@ def load_map(
             .order_by(col(CasePart.case_id), col(CasePart.seq))
         ).all():
             parts.setdefault(case_id, []).append(department_id)
-    leaders = _names(session, User, [c.lead_leader_id for c in cases])
-    departments = _names(
+    leaders = names_by_id(session, User, [c.lead_leader_id for c in cases])
+    departments = names_by_id(
         session,
         Department,
         [c.department_id for c in cases] + [n.department_id for n in nodes] + [d for ds in parts.values() for d in ds],

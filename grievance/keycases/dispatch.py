@@ -23,7 +23,6 @@ names); nothing is written here.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -40,6 +39,7 @@ from grievance.glossary import DEPARTMENT_ROLES
 from grievance.keycases.models import CaseNode
 from grievance.keycases.plan import LEFT_PLAN, NODE_UNIT
 from grievance.reference.models import Department
+from grievance.reference.service import names_by_id
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.definition import WorkflowDef
@@ -269,12 +269,6 @@ class DispatchSheet:
 
 
 # ---------------------------------------------------------------------------------------------------------- reading
-def _names(session: Session, model: Any, ids: Collection[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    attribute = model.display_name if model is User else model.name
-    return dict(session.exec(select(model.id, attribute).where(col(model.id).in_(wanted))).all())  # type: ignore[arg-type]
 
 
 def _finished_before(workflows: dict[str, WorkflowDef], moment: datetime) -> Any:
@@ -399,7 +393,7 @@ def dispatch_sheet(
         )
     parts = _assisting(session, ids)
     departments = dict(session.exec(select(Department.id, Department.name)).all())  # type: ignore[arg-type]
-    leaders = _names(session, User, [c.lead_leader_id for c in cases])
+    leaders = names_by_id(session, User, [c.lead_leader_id for c in cases])
 
     by_case_events: dict[int, list[tuple[CaseEvent, User | None]]] = {}
     for event, actor in events:

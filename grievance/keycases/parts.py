@@ -34,6 +34,7 @@ from grievance.errors import InvalidInput
 from grievance.glossary import DEPARTMENT_ROLES
 from grievance.keycases.models import CasePart
 from grievance.reference.models import Department
+from grievance.reference.service import names_by_id
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.context import ActionContext
@@ -131,14 +132,6 @@ def part_clock_def(workflow: WorkflowDef) -> tuple[str, ClockDef] | None:
     return next(((name, c) for name, c in workflow.clocks.items() if c.per == "part"), None)
 
 
-def _names(session: Session, model: Any, ids: Collection[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    attribute = model.display_name if model is User else model.name
-    return dict(session.exec(select(model.id, attribute).where(col(model.id).in_(wanted))).all())  # type: ignore[arg-type]
-
-
 def part_status_light(part: CasePart, clock: CaseClock | None, calendar: WorkCalendar, now: datetime) -> str:
     """A part's light: reported parts met or met_late (on time or not); waived, withdrawn; an open part's clock
     status (running, due_soon, overdue, paused)."""
@@ -168,8 +161,8 @@ def part_detail(
 
     clock_def = part_clock_def(workflow)
     by_name = {c.name: c for c in clocks}
-    departments = _names(session, Department, [p.department_id for p in parts])
-    people = _names(session, User, [p.reported_by_id for p in parts] + [p.accepted_by_id for p in parts])
+    departments = names_by_id(session, Department, [p.department_id for p in parts])
+    people = names_by_id(session, User, [p.reported_by_id for p in parts] + [p.accepted_by_id for p in parts])
     read = []
     for part in parts:
         clock = by_name.get(part_clock_name(clock_def[0], part.seq)) if clock_def else None
@@ -418,7 +411,7 @@ def open_part_problem(session: Session | None, case: Case) -> tuple[str, str] | 
     waiting = open_parts(session, case.id)
     if not waiting:
         return None
-    names = _names(session, Department, [p.department_id for p in waiting])
+    names = names_by_id(session, Department, [p.department_id for p in waiting])
     listed = "、".join(names.get(p.department_id, str(p.department_id)) for p in waiting)
     listed_en = ", ".join(names.get(p.department_id, str(p.department_id)) for p in waiting)
     return (

@@ -20,18 +20,11 @@ from grievance.glossary import NodeStatus
 from grievance.keycases.models import CaseNode, NodePlanChange
 from grievance.keycases.plan import LEFT_PLAN, NODE_UNIT, current_plan, due_text_of, nodes_of, pending_change
 from grievance.reference.models import Department
+from grievance.reference.service import names_by_id
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
 from grievance.workflow.clocks import clock_status
 from grievance.workflow.definition import WorkflowDef, is_node_clock, node_clock_name
-
-
-def _names(session: Session, model: Any, ids: Collection[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    attribute = model.display_name if model is User else model.name
-    return dict(session.exec(select(model.id, attribute).where(col(model.id).in_(wanted))).all())  # type: ignore[arg-type]
 
 
 def node_status(
@@ -66,8 +59,8 @@ def key_detail(
     in_plan = {n.seq for n in current_plan(session, case)}
     by_name = {c.name: c for c in clocks if is_node_clock(c.name)}
     per_node = next((name for name, c in workflow.clocks.items() if c.per == "node"), None)
-    departments = _names(session, Department, [n.department_id for n in nodes])
-    people = _names(session, User, [n.completed_by_id for n in nodes])
+    departments = names_by_id(session, Department, [n.department_id for n in nodes])
+    people = names_by_id(session, User, [n.completed_by_id for n in nodes])
     read = []
     for node in nodes:
         clock = by_name.get(node_clock_name(per_node, node.seq)) if per_node else None
@@ -206,7 +199,9 @@ def late_nodes(
         .order_by(col(CaseNode.due_at), col(CaseNode.id))
         .limit(limit)
     ).all()
-    departments = _names(session, Department, [n.department_id for n, _c in rows] + [c.department_id for _n, c in rows])
+    departments = names_by_id(
+        session, Department, [n.department_id for n, _c in rows] + [c.department_id for _n, c in rows]
+    )
     found = [
         LateNode(
             case_no=case.case_no,

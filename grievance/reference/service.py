@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +21,16 @@ from grievance.users.models import User
 from grievance.users.service import find_department, get_user
 
 T = TypeVar("T", bound=SQLModel)
+
+
+def names_by_id(session: Session, model: Any, ids: Iterable[int | None]) -> dict[int, str]:
+    """{id: name} of the rows of `model` with these ids (None and repeats ignored), in one query: a user's
+    display_name, any other model's `name` (departments, categories, stations...). Missing ids are left out."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    attribute = model.display_name if model is User else model.name
+    return dict(session.exec(select(model.id, attribute).where(col(model.id).in_(wanted))).all())  # type: ignore[arg-type]
 
 
 def get_or_404(session: Session, model: type[T], ref: int | str, label: str) -> T:

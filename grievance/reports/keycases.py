@@ -43,6 +43,7 @@ from grievance.glossary import LABELS, KeyReason, label_of
 from grievance.keycases.models import CaseNode
 from grievance.keycases.plan import LEFT_PLAN
 from grievance.reference.models import Department
+from grievance.reference.service import names_by_id
 from grievance.reports import service
 from grievance.reports.metrics import Metric
 from grievance.reports.periods import Period, month
@@ -383,12 +384,8 @@ def node_items(
 
 
 def names_of(session: Session, model: Any, ids: set[Any]) -> dict[int, str]:
-    """{id: name} of users (display name) or departments among `ids` (None and non-ids skipped). One query."""
-    wanted = sorted(i for i in ids if isinstance(i, int))
-    if not wanted:
-        return {}
-    name = model.display_name if model is User else model.name
-    return {row[0]: row[1] for row in session.execute(select(model.id, name).where(model.id.in_(wanted)))}
+    """{id: name} of users (display name) or departments among `ids` (None, 0 and non-ids skipped). One query."""
+    return names_by_id(session, model, (i for i in ids if isinstance(i, int) and i))
 
 
 def group_label(dimension: str, key: Any, leaders: dict[int, str], locale: str = "zh_CN") -> str:
