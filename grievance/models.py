@@ -9,5 +9,6 @@ def import_all_models() -> None:
     import grievance.open311.models
     import grievance.outbox.models
     import grievance.reference.models
+    import grievance.reports.models
     import grievance.throttle
     import grievance.users.models  # noqa: F401

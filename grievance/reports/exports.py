@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -497,9 +499,29 @@ def _workbook() -> Workbook:
     return book
 
 
-def _bytes(book: Workbook) -> bytes:
+def _bytes(book: Workbook, moment: datetime | None = None) -> bytes:
+    """The workbook's file. With a `moment` (the report's as_of), the file's own times (the creation and
+    modification of its properties, each part's zip time) are that moment instead of now, so the same report
+    gives the same bytes every time (a published month's workbook is reproducible from its stored JSON)."""
     out = io.BytesIO()
     book.save(out)
+    return out.getvalue() if moment is None else _fixed_times(out.getvalue(), moment)
+
+
+def _fixed_times(data: bytes, moment: datetime) -> bytes:
+    utc = (moment.astimezone(UTC) if moment.tzinfo else moment).replace(tzinfo=None, microsecond=0)
+    stamp = f"{utc:%Y-%m-%dT%H:%M:%SZ}".encode()
+    when = max(utc.timetuple()[:6], (1980, 1, 1, 0, 0, 0))  # the zip format's first moment
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", lambda m: m.group(1) + stamp, body)
+            fixed = zipfile.ZipInfo(info.filename, date_time=when)  # type: ignore[arg-type]
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, body)
     return out.getvalue()
 
 
@@ -697,7 +719,7 @@ def monthly_xlsx(doc: dict[str, Any]) -> bytes:
             "满意度得分按百分制显示。",
         ],
     )
-    return _bytes(book)
+    return _bytes(book, datetime.fromisoformat(period["as_of"]))
 
 
 def late_at(item: dict[str, Any]) -> str:

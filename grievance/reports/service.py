@@ -19,7 +19,7 @@ from grievance.glossary import LABELS, CaseType, Channel, LabelledEnum, Petition
 from grievance.reference.models import Category, Department, Enterprise, Meeting, Station
 from grievance.reports import queries
 from grievance.reports.metrics import FACTS, METRICS, ZONE_METRICS, metric
-from grievance.reports.periods import Period, month, month_of, months_between
+from grievance.reports.periods import Month, Period, month, month_of, months_between
 from grievance.reports.queries import DIMENSIONS, Filters, ReportQuery
 from grievance.users.models import User
 from grievance.workflow.calendar import WorkCalendar
@@ -255,13 +255,52 @@ def _rows(session: Session, q: ReportQuery, dimension: str) -> list[dict[str, An
     ]
 
 
-def _trend(session: Session, q: ReportQuery, start_day: int) -> list[dict[str, Any]]:
-    """One row per month of the trend, months without cases included (their rates have no value)."""
-    found = {row["key"]: row for row in _rows(session, q, "month")}
-    return [
-        found.get(m.key) or {"key": m.key, "label": m.label, "metrics": metric_values({}, zone=False)}
-        for m in months_between(q.period.start, q.period.end, start_day)
-    ]
+def _trend(
+    session: Session,
+    settings: Settings,
+    months: list[Month],
+    period: Period,
+    this: dict[str, Any],
+    frozen: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """One row per month of the trend, months without cases included (their rates have no value). A month in
+    `frozen` (published by the report's moment) shows its published figures, marked "published": true with their
+    "version" and "as_of"; the others are computed live in one grouped query over the months from the first of
+    them, or taken from `this` (the report's own month) when that is the only one."""
+    live = [m for m in months if m.key not in frozen]
+    found: dict[str, dict[str, Any]] = {}
+    if [m.key for m in live] == [period_month(settings, period).key]:
+        own = live[0]
+        found[own.key] = {
+            "key": own.key,
+            "label": own.label,
+            "metrics": {key: value for key, value in this.items() if key not in ZONE_METRICS},
+        }
+    elif live:
+        q = report_query(settings, Period(live[0].start, period.end, period.as_of, settings.timezone))
+        found = {row["key"]: row for row in _rows(session, q, "month")}
+    rows = []
+    for m in months:
+        if m.key in frozen:
+            published = frozen[m.key]
+            rows.append(
+                {
+                    "key": m.key,
+                    "label": m.label,
+                    "metrics": published["metrics"],
+                    "published": True,
+                    "version": published["version"],
+                    "as_of": published["as_of"],
+                }
+            )
+        else:
+            row = found.get(m.key) or {"key": m.key, "label": m.label, "metrics": metric_values({}, zone=False)}
+            rows.append({**row, "published": False})
+    return rows
+
+
+def period_month(settings: Settings, period: Period) -> Month:
+    return month_of(period.start, settings.report_period_start_day)
 
 
 def monthly_report(
@@ -271,12 +310,30 @@ def monthly_report(
     before, a 12-month trend, department ranking (with the centre's own overdue row), overdue cases (the
     `overdue_limit` received first, all with None; their number is always the whole count), top categories,
     meetings, stations and enterprises. Everything in it comes from the same facts, so every figure has its
-    case list."""
+    case list.
+
+    Published months (reports/published.py): a month of the trend, and the month before for the headline's
+    comparison, whose report was published by `as_of` shows its frozen figures (its trend row carries
+    "published": true, "version" and "as_of", the moment of those figures); the other months, and always the
+    report's own month, are computed as of `as_of`."""
+    from grievance.reports import published  # published builds on this module
+
     period = month_period(settings, month_key, as_of)
     q = report_query(settings, period)
     this = rates(session, settings, period=period)["metrics"]
     before_period = period.previous(settings.report_period_start_day)
-    before = rates(session, settings, period=before_period)["metrics"]
+    first = month_of(period.start, settings.report_period_start_day)
+    for _ in range(TREND_MONTHS - 1):
+        first = month_of(first.start - timedelta(days=1), settings.report_period_start_day)
+    months = months_between(first.start, period.end, settings.report_period_start_day)
+    # The months before this one read their published figures (as published by the report's moment, so the
+    # report regenerates identically as of it); the report's own month is always computed here.
+    frozen = published.frozen_figures(session, settings, [m.key for m in months[:-1]], as_of)
+    before_key = period_month(settings, before_period).key
+    if before_key in frozen:
+        before = frozen[before_key]["metrics"]
+    else:
+        before = rates(session, settings, period=before_period)["metrics"]
     headline = [
         {
             "key": key,
@@ -290,10 +347,6 @@ def monthly_report(
         }
         for key in HEADLINE
     ]
-    first = month_of(period.start, settings.report_period_start_day)
-    for _ in range(TREND_MONTHS - 1):
-        first = month_of(first.start - timedelta(days=1), settings.report_period_start_day)
-    trend_query = report_query(settings, Period(first.start, period.end, as_of, settings.timezone))
     departments = sorted(
         (row for row in _rows(session, q, "department") if row["key"] is not None),
         key=lambda row: (
@@ -321,7 +374,7 @@ def monthly_report(
         },
         "previous_period": {"from": before_period.start.isoformat(), "to": before_period.end.isoformat()},
         "headline": headline,
-        "trend": _trend(session, trend_query, settings.report_period_start_day),
+        "trend": _trend(session, settings, months, period, this, frozen),
         "departments": departments,
         # The parts each department assisted on (协办), apart from the cases it led that the ranking counts.
         "assisted_parts": assisted_parts(session, settings, period=period),

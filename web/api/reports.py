@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from grievance.reports import exports, service
+from grievance.reports import exports, published, service
 from grievance.reports.metrics import METRICS
 from web.api.schemas import ANY_ROUTE, SIGNED_IN, XLSX, file_responses
 from web.deps import CurrentUser, DbSession, RuntimeDep
-from web.params import Offset
+from web.params import DbId, Offset
 
 router = APIRouter(prefix="/reports", tags=["reports"], responses={**SIGNED_IN, **ANY_ROUTE})
 
@@ -166,7 +167,7 @@ def assisted_parts(session: DbSession, runtime: RuntimeDep, scope: ReportScope) 
 
 @router.get("/assisted-parts/{department_id}/cases")
 def assisted_part_cases(
-    department_id: int,
+    department_id: DbId,
     session: DbSession,
     runtime: RuntimeDep,
     actor: CurrentUser,
@@ -199,13 +200,158 @@ def monthly(
     actor: CurrentUser,
     as_of: str | None = None,
     format: Literal["json", "html", "xlsx"] = "json",
+    live: Annotated[
+        bool, Query(description="a published month computed again now instead of its frozen report")
+    ] = False,
+    version: Annotated[
+        int | None, Query(ge=1, le=10000, description="a published version (default the official one)")
+    ] = None,
 ) -> Any:
-    """The monthly report (月报) of an assessment month: JSON, a printable A4 page, or a workbook."""
+    """The monthly report (月报) of an assessment month: JSON, a printable A4 page, or a workbook. A published month
+    is its frozen official report (the files are the stored document, byte for byte) unless `live` or `as_of` asks
+    for the figures computed again; the JSON adds `published` (the publication, or null) and `source`
+    (published or live)."""
     service.check_monthly_reader(actor)
     settings = runtime.settings
     period = service.make_period(settings, start=None, end=None, as_of=as_of, month_key=month, now=runtime.now())
-    doc = service.monthly_report(session, settings, month_key=month, as_of=period.as_of)
+    doc, shown, source = published.monthly_for_reader(
+        session,
+        settings,
+        month,
+        now=runtime.now(),
+        as_of=period.as_of if as_of else None,
+        live=live,
+        version=version,
+    )
     if format == "json":
-        return doc
-    service.audit_export(session, actor, f"monthly {month} {format} as of {period.as_of.isoformat()}")
-    return _file(exports.render_monthly(doc, format), format, f"monthly-{month}")
+        return {**doc, "published": shown, "source": source}
+    frozen = f" published v{shown['shown_version']}" if shown and source == "published" else ""
+    service.audit_export(session, actor, f"monthly {month} {format}{frozen} as of {period.as_of.isoformat()}")
+    return _file(exports.render_monthly(doc, format), format, f"monthly-{doc['month']}")
+
+
+class PublishIn(BaseModel):
+    """A publication of a month's report; a month already published is published again (corrected) only with a
+    reason."""
+
+    reason: str | None = Field(default=None, max_length=published.REASON_LENGTH, description="why it is corrected")
+
+
+class PublisherOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+
+
+class VersionOut(BaseModel):
+    """One published version of a month (moments in local ISO text)."""
+
+    version: int
+    published_at: str
+    published_by: PublisherOut
+    as_of: str = Field(description="the moment the figures were computed")
+    reason: str = Field(description="why it was published again (empty for version 1)")
+    content_hash: str = Field(description="SHA-256 of the stored document's JSON text")
+    intact: bool = Field(description="the stored text still has that hash")
+
+
+class PublishedOut(VersionOut):
+    """A month's publication: the version shown (the official one unless asked) and every version."""
+
+    month: str
+    official_version: int
+    shown_version: int
+    official: bool
+    period: dict[str, str]
+    versions: list[VersionOut]
+
+
+class PublishedMonthOut(BaseModel):
+    month: str
+    version: int = Field(description="the official version")
+    versions: int = Field(description="how many versions were published")
+    published_at: str
+    published_by: str
+    as_of: str
+    reason: str
+
+
+class ChangedCaseOut(BaseModel):
+    case_id: int
+    case_no: str
+    title: str
+    received_at: datetime
+    confidential: bool
+    counted_then: bool = Field(description="the case was in the month's cohort at publication")
+    state_then: str | None
+    state_now: str
+    department_then: int | None
+    department_now: int | None
+    department_then_name: str
+    department_now_name: str
+    facts: dict[str, dict[str, float | int | None]] = Field(description="each fact that changed: then and now")
+    metrics: list[str] = Field(description="the metrics those facts count in")
+
+
+class MetricChangeOut(BaseModel):
+    key: str
+    label: str
+    label_en: str
+    kind: Literal["rate", "count", "score"]
+    published: dict[str, float | int | None]
+    live: dict[str, float | int | None]
+    change: float | int | None
+    numerator_change: float | int | None
+    denominator_change: float | int | None
+    cases: list[str] = Field(description="case numbers of the listed changed cases behind this metric")
+
+
+class ChangesOut(BaseModel):
+    """What changed since a month was published, for the cases received in the month."""
+
+    month: str
+    version: int
+    published_as_of: str
+    as_of: str
+    metrics: list[MetricChangeOut]
+    count: int = Field(description="changed cases (all of them; `cases` lists the first `limit`)")
+    cases: list[ChangedCaseOut]
+    reproduced: bool = Field(description="the history as of the published moment still gives the frozen figures")
+
+
+@router.post("/monthly/{month}/publish", response_model=PublishedOut, status_code=201)
+def publish_monthly(
+    month: str, body: PublishIn, session: DbSession, runtime: RuntimeDep, actor: CurrentUser
+) -> dict[str, Any]:
+    """Publish a complete month's report (发布月报, supervisors): its figures are frozen as the official record.
+    Again with a reason: a corrected version, the earlier ones kept. 409 when already published and no reason;
+    422 for a month not yet over."""
+    published.check_publisher(actor)
+    row = published.publish_month(session, runtime.settings, month, actor, reason=body.reason, now=runtime.now())
+    found = published.info(session, runtime.settings, row.month, row.version)
+    assert found is not None
+    return found
+
+
+@router.get("/published", response_model=list[PublishedMonthOut])
+def published_months(session: DbSession, runtime: RuntimeDep, actor: CurrentUser) -> list[dict[str, Any]]:
+    """Every published month with its official version, newest month first."""
+    service.check_monthly_reader(actor)
+    return published.list_published(session, runtime.settings)
+
+
+@router.get("/monthly/{month}/changes", response_model=ChangesOut)
+def monthly_changes(
+    month: str,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: CurrentUser,
+    version: Annotated[int | None, Query(ge=1, le=10000, description="default the official version")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = published.CHANGES_LIMIT,
+) -> dict[str, Any]:
+    """What changed since publication for the month's own cases (received in it): each metric frozen and live,
+    and the cases whose facts, state or department changed. 404 when the month was never published."""
+    service.check_monthly_reader(actor)
+    return published.what_changed(
+        session, runtime.settings, month, now=runtime.now(), version=version, actor=actor, limit=limit
+    )

@@ -62,6 +62,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
         ("/keycases", "Key cases"),
         ("/callbacks", "Callbacks"),
         ("/cases", "Cases"),
+        ("/reports/monthly", "Monthly report"),
         ("/reports", "Reports"),
         ("/admin/import", "Ledger import"),
     ],

@@ -241,7 +241,20 @@ def trend_charts(doc: dict[str, Any], scope: Scope, words: Words) -> dict[str, M
     span = _("%(first)s to %(last)s") % {"first": words.month(months[0]["key"]), "last": words.month(months[-1]["key"])}
 
     def links(key: str) -> list[str | None]:
-        return [scope.cases(key, "numerator", {"month": row["key"], "from": None, "to": None}) for row in months]
+        # A published month's frozen figure links to its cases as of the moment it was computed.
+        return [
+            scope.cases(
+                key,
+                "numerator",
+                {
+                    "month": row["key"],
+                    "from": None,
+                    "to": None,
+                    **({"as_of": row["as_of"]} if row.get("published") else {}),
+                },
+            )
+            for row in months
+        ]
 
     def values(key: str) -> list[float | None]:
         return [row["metrics"].get(key, {}).get("value") for row in months]
