@@ -4,7 +4,6 @@ for more files than Settings.max_files_per_request, and nothing stored by any re
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +13,7 @@ from sqlmodel import func, select
 
 from grievance.cases.models import Case
 from grievance.db import transaction
+from tests import asgi_run
 from tests.web.support import Browser, soup, text_of
 
 API = "/api/v1"
@@ -67,7 +67,7 @@ def asgi_post(app: Any, path: str, headers: dict[str, str], body: Body) -> tuple
         "server": ("testserver", 80),
         "state": {},
     }
-    asyncio.run(app(scope, receive, send))
+    asgi_run.run(app(scope, receive, send))
     starts = [m for m in messages if m["type"] == "http.response.start"]
     assert len(starts) == 1, messages  # one answer, never two
     text = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")

@@ -5,7 +5,6 @@ server, the bodies as raw bytes."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +15,7 @@ from sqlmodel import select
 
 from grievance.cases.models import Case
 from grievance.db import transaction
+from tests import asgi_run
 from tests.factories import World
 from tests.open311._support import serve
 from tests.web.support import Browser, soup, text_of
@@ -132,7 +132,7 @@ def _asgi_get(app: Any, path: bytes, query: bytes, cookie: str) -> tuple[int, st
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    asgi_run.run(app(scope, receive, send))
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body").decode()
 
