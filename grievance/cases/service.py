@@ -534,16 +534,27 @@ def store_attachment(
     return attachment
 
 
+def _has_open_node_of(session: Session, case: Case, actor: User) -> bool:
+    """Whether an assisting department (a part not withdrawn) has an open node of its own on the case."""
+    from grievance.keycases.parts import assists
+    from grievance.keycases.plan import open_nodes
+
+    if case.id is None or case.key_reason is None or not assists(session, case, actor):
+        return False
+    return any(n.department_id == actor.department_id for n in open_nodes(session, case.id))
+
+
 def add_attachment(session: Session, runtime: Runtime, *, case: Case, actor: User, upload: Upload) -> Attachment:
     """Attach a file to a case as a timeline event; who may act on the case may attach (its lead department, and an
-    assisting department while its part is open)."""
+    assisting department while its part is open or while a node given to it is open: the files of its report or
+    of its node's evidence)."""
     if actor.role in (Role.leader, Role.admin):
         raise Forbidden("领导和管理员不能上传办理附件", "leaders and admins do not attach files to cases")
-    # An assisting department (协办) attaches while its part is open: the files of its report.
     if (
         actor.role in DEPARTMENT_ROLES
         and case.department_id != actor.department_id
         and department_part(session, case.id, actor.department_id) is None
+        and not _has_open_node_of(session, case, actor)
     ):
         raise Forbidden("请先认领或签收该件再上传附件", "claim or accept the case before attaching files")
     workflow = runtime.workflows.get(case.workflow)

@@ -18,7 +18,9 @@ from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, col, select
 
 from grievance.cases.access import visibility_filter
+from grievance.cases.listing import users_by_id
 from grievance.cases.models import AuditEntry, Case, CaseClock
+from grievance.db import find_by_ref
 from grievance.errors import InvalidInput
 from grievance.glossary import KeyReason, NodeStatus, Role
 from grievance.input_bounds import day_problem, id_problem
@@ -117,9 +119,25 @@ def _day(errors: list[dict[str, str]], name: str, text: str) -> date | None:
     return day
 
 
+def _department(session: Session, errors: list[dict[str, str]], text: str) -> int | None:
+    """A department by id or code (find_by_ref, as the dispatch sheet and the reports take it)."""
+    if not text:
+        return None
+    found = find_by_ref(session, Department, text[:64], "code")
+    if found is None:
+        _problem(
+            errors,
+            "department_id",
+            f"没有编号或代码为“{text[:40]}”的部门",
+            f"no department has the id or code {text[:40]!r}",
+        )
+        return None
+    return int(found.id)
+
+
 def map_filter(session: Session, params: Mapping[str, str]) -> MapFilter:
-    """The map's filters from a query string: `lead_leader_id` (a user of role leader), `department_id` (a
-    department), `reason` (a KeyReason code), `state` (open, resolved or all; open when blank), `from` / `to`
+    """The map's filters from a query string: `lead_leader_id` (a user of role leader, deactivated or not),
+    `department_id` (a department's id or code), `reason` (a KeyReason code), `state` (open, resolved or all; open when blank), `from` / `to`
     (local days YYYY-MM-DD, also 2025/10/6; `from` not after `to`, at most MAX_SPAN_DAYS days apart). Blank
     values are not given. Raises InvalidInput listing every field it cannot use (field names as above), in
     Chinese and English. Reads the leader and the department (two primary-key reads)."""
@@ -133,11 +151,7 @@ def map_filter(session: Session, params: Mapping[str, str]) -> MapFilter:
         leader = session.get(User, leader_id)
         if leader is None or leader.role != Role.leader:
             _problem(errors, "lead_leader_id", f"没有编号为 {leader_id} 的领导", f"no leader has the id {leader_id}")
-    department_id = _id(errors, "department_id", given["department_id"])
-    if department_id is not None and session.get(Department, department_id) is None:
-        _problem(
-            errors, "department_id", f"没有编号为 {department_id} 的部门", f"no department has the id {department_id}"
-        )
+    department_id = _department(session, errors, given["department_id"])
     reasons = [r.value for r in KeyReason]
     reason = given["reason"] or None
     if reason is not None and reason not in reasons:
@@ -194,7 +208,7 @@ class MapNode:
 @dataclass(frozen=True)
 class MapRow:
     """One key case: its number, title, reason code, lead leader's and departments' names, whether it is finished
-    (a final state), and its nodes in plan order (removed ones left out)."""
+    (a final state), its nodes in plan order (removed ones left out), and whether its lead leader is active."""
 
     case_no: str
     title: str
@@ -204,6 +218,7 @@ class MapRow:
     assisting: tuple[str, ...]
     finished: bool
     nodes: tuple[MapNode, ...]
+    lead_leader_active: bool = True  # False: the lead leader's account is deactivated (marked 已停用)
 
 
 @dataclass(frozen=True)
@@ -319,7 +334,7 @@ def load_map(
             .order_by(col(CasePart.case_id), col(CasePart.seq))
         ).all():
             parts.setdefault(case_id, []).append(department_id)
-    leaders = names_by_id(session, User, [c.lead_leader_id for c in cases])
+    leaders = users_by_id(session, {c.lead_leader_id for c in cases if c.lead_leader_id})
     departments = names_by_id(
         session,
         Department,
@@ -354,7 +369,8 @@ def load_map(
             case_no=case.case_no,
             title=case.title,
             reason=str(case.key_reason),
-            lead_leader=leaders.get(case.lead_leader_id) if case.lead_leader_id else None,
+            lead_leader=leaders[case.lead_leader_id][0] if case.lead_leader_id in leaders else None,
+            lead_leader_active=leaders[case.lead_leader_id][1] if case.lead_leader_id in leaders else True,
             department=departments.get(case.department_id) if case.department_id else None,
             assisting=tuple(departments.get(d, "?") for d in parts.get(case.id or 0, [])),
             finished=case.resolved_at is not None or case.state not in open_states,
@@ -371,7 +387,7 @@ def load_map(
             r.case_no,
         )
     )
-    start, end = axis(rows, local_day(now, tz), filters.start, filters.end)
+    start, end = axis(rows, local_day(now, tz), filters.start, filters.end, every_node=filters.state != "open")
     off = frozenset(d for d in days_of(start, end) if not calendar.is_workday(d))
     return BattleMap(rows=rows, start=start, end=end, now=now, timezone=timezone, off_days=off, total=total)
 
@@ -380,14 +396,26 @@ def days_of(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def axis(rows: list[MapRow], today: date, start: date | None = None, end: date | None = None) -> tuple[date, date]:
+def axis(
+    rows: list[MapRow],
+    today: date,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    every_node: bool = False,
+) -> tuple[date, date]:
     """The axis' first and last local day: those given, else MARGIN_DAYS before the earliest open node's set or due
     day (every node's due day when none is open; today when there is no node) and after the latest due or completion
-    day, today always inside. At most MAX_SPAN_DAYS long: a default range that would be longer keeps today and what
-    follows it; a bound given alone keeps the other one's default unless that falls on the wrong side."""
+    day, today always inside. `every_node` (the map of state all or resolved): from the earliest of every drawn
+    node's set, due and completion days, so no node falls off the left edge. At most MAX_SPAN_DAYS long: a default
+    range that would be longer keeps today and what follows it; a bound given alone keeps the other one's default
+    unless that falls on the wrong side."""
     nodes = [n for r in rows for n in r.nodes]
     open_nodes = [n for n in nodes if n.kind in (DUE, SOON, LATE_OPEN)]
-    firsts = [min(n.planned_day, n.due_day) for n in open_nodes] or [n.due_day for n in nodes]
+    if every_node:
+        firsts = [min(n.planned_day, n.due_day, n.done_day or n.due_day) for n in nodes]
+    else:
+        firsts = [min(n.planned_day, n.due_day) for n in open_nodes] or [n.due_day for n in nodes]
     lasts = [max(n.due_day, n.done_day or n.due_day) for n in nodes]
     first = min([*firsts, today]) - timedelta(days=MARGIN_DAYS)
     last = max([*lasts, today]) + timedelta(days=MARGIN_DAYS)

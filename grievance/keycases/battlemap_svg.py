@@ -54,6 +54,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "due_tick": ("截止日", "Due day"),
     "title": ("挂图作战：重点件节点", "Battle map: the nodes of the key cases"),
     "no_lead": ("未定包案领导", "no lead leader"),
+    "deactivated": ("{name}（已停用）", "{name} (deactivated)"),
     "no_nodes": ("尚未设定节点计划", "no plan of nodes yet"),
     "before": ("个节点在时间轴之前", "node(s) before the axis"),
     "after": ("个节点在时间轴之后", "node(s) after the axis"),
@@ -217,6 +218,8 @@ def _row(row: MapRow, index: int, data: BattleMap, g: Geometry, locale: str) -> 
     cy = y0 + ROW_H / 2
     today = local_day(data.now, ZoneInfo(data.timezone))
     leader = row.lead_leader or _t("no_lead", locale)
+    if row.lead_leader and not row.lead_leader_active:
+        leader = _t("deactivated", locale).format(name=row.lead_leader)
     first_line = f"{row.case_no} · {leader}"
     if row.finished:
         first_line += f" · {_t('finished', locale)}"

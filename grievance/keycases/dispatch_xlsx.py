@@ -100,11 +100,22 @@ def change_cn(change: SheetChange, workflow: WorkflowDef | None) -> str:
     elif change.kind == "part_reported":
         text = f"协办单位反馈：{'、'.join(d.get('departments') or [])}"
     elif change.kind == "parts_waived":
-        text = "督办员免除未反馈的协办"
+        text = f"督办员免除未反馈的协办：{'、'.join(d.get('departments') or [])}"
+        if d.get("reason"):
+            text += f"（理由：{d['reason']}）"
     else:
         text = f"状态：{state(d.get('from_state'))} → {state(d.get('to_state'))}"
+        if d.get("department"):
+            text += f"，主办单位：{d['department']}"
     who = f"（{change.actor}）" if change.actor else ""
     return f"{text}{who}"
+
+
+def leader_cn(item: DispatchItem) -> str:
+    """The lead leader as the page writes it: 未定 when none, 「（已停用）」 after a deactivated one."""
+    if not item.lead_leader:
+        return "未定"
+    return item.lead_leader if item.lead_leader_active else f"{item.lead_leader}（已停用）"
 
 
 def _lines(values: list[str]) -> str:
@@ -117,7 +128,7 @@ def _case_row(item: DispatchItem, sheet: DispatchSheet, workflow: WorkflowDef | 
         item.case_no,
         item.title,
         label_of("KeyReason", item.key_reason),
-        item.lead_leader or "未定",
+        leader_cn(item),
         item.lead_department or "",
         "、".join(item.assisting_departments),
         "、".join(item.node_departments),
@@ -166,6 +177,12 @@ def sheet_xlsx(sheet: DispatchSheet, workflows: dict[str, WorkflowDef]) -> bytes
     lines = [
         ("调度周", f"{week.key}（{week.monday.isoformat()} 至 {week.sunday.isoformat()}）"),
         ("上次调度以来", f"{_moment(sheet.window_start, tz)} 至 {_moment(sheet.window_end, tz)}"),
+        (
+            "上次调度会",
+            f"{sheet.last_meeting_week.key}（{_moment(sheet.last_meeting_at, tz)}）"
+            if sheet.last_meeting_at
+            else "无记录，自上周一起",
+        ),
         ("节点情况截至", _moment(sheet.as_of, tz)),
         ("生成时间", _moment(sheet.made_at, tz)),
         ("重点件数", len(sheet.items)),

@@ -306,7 +306,10 @@ def assisting_problem(ctx: ActionContext) -> tuple[str, str] | None:
         twice = [d for d in departments if d.id in busy]
         if twice:
             names = "、".join(d.name for d in twice)
-            return (f"{names} 已在协办该件", f"{', '.join(d.name for d in twice)} already assist(s) on this case")
+            return (
+                f"{names} 已在协办该件",
+                f"already assisting on this case: {', '.join(d.name for d in twice)}",
+            )
     return None
 
 
@@ -374,7 +377,18 @@ def accept(ctx: ActionContext, part: CasePart) -> dict[str, Any]:
 
 def report(ctx: ActionContext, part: CasePart, note: str, attachments: list[Attachment]) -> dict[str, Any]:
     """The department reports its part (反馈) now with the note and files; its clock stops and `on_time` records
-    whether it was reported by its due time. Returns the event's part fields (with `on_time`)."""
+    whether it was reported by its due time. Returns the event's part fields (with `on_time`). InvalidInput (422,
+    attachment_ids) when a file is already a node's evidence or another part's report file."""
+    from grievance.keycases.plan import cited_elsewhere
+
+    cited = cited_elsewhere(ctx.session, part.case_id, [a.id for a in attachments if a.id is not None], part_id=part.id)
+    if cited:
+        raise InvalidInput.field(
+            "attachment_ids",
+            f"附件已作为其他事项的佐证材料，不能再作为本协办任务的反馈材料：{'；'.join(z for z, _ in cited)}",
+            "already cited as evidence elsewhere, so not files of this part's report: "
+            f"{'; '.join(e for _, e in cited)}",
+        )
     clock = _stop(ctx, part)
     part.status = PartStatus.reported.value
     part.reported_at, part.reported_by_id = ctx.now, ctx.actor.id

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from grievance.cases.models import Attachment, Case, CaseClock
 from grievance.errors import InvalidInput, RefusedByRule
-from grievance.glossary import NodeStatus, Role
+from grievance.glossary import DEPARTMENT_ROLES, NodeStatus, Role
 from grievance.identifiers import halfwidth
 from grievance.keycases.models import CaseNode, NodePlanChange
 from grievance.reference.models import Department
@@ -69,7 +69,8 @@ def parse_plan(
 
     `value`: a list of 1..MAX_NODES objects {"name": text (required, at most 200 characters; two rows may not have
     the same name, compared trimmed and case-insensitively), "department_id": a department id or code (default:
-    the case's department; 责任单位; never the department a report (举报) accuses), "working_days": 1..250 (N
+    the case's department; 责任单位: the lead or an assisting department whose part is not withdrawn,
+    `node_departments`; never the department a report (举报) accuses), "working_days": 1..250 (N
     working days from when the plan takes effect) or "due_date": a local day, today or later, written as the list
     filters take it (2025-10-31, 2025/10/31, 2025年10月31日: due at its end), exactly one of the two,
     "evidence_required": bool (default false: completion then needs no attachment), "seq": the number of a node of
@@ -91,6 +92,7 @@ def parse_plan(
             "nodes", f"一个计划最多 {MAX_NODES} 个节点", f"a plan has at most {MAX_NODES} nodes; got {len(value)}"
         )
     plan = {n.seq: n for n in current_plan(session, case)} if case is not None and case.id is not None else {}
+    allowed = node_departments(session, case) if case is not None else {}
     rows: list[dict[str, Any]] = []
     seen_seq: set[int] = set()
     seen_names: dict[str, int] = {}
@@ -104,7 +106,7 @@ def parse_plan(
                 errors,
                 number,
                 f"不接受字段 {', '.join(unknown)}",
-                f"unknown field(s) {', '.join(unknown)}; accepted: seq, name, department_id, working_days, due_date, "
+                f"fields not accepted: {', '.join(unknown)}; accepted: seq, name, department_id, working_days, due_date, "
                 "evidence_required",
             )
         seq = raw.get("seq")
@@ -160,16 +162,31 @@ def parse_plan(
                 "举报件的节点不能交给被举报单位，请另选责任单位",
                 "a report's node cannot be given to the department it accuses; choose another department",
             )
+        elif department_id is not None and allowed and department_id not in allowed:
+            _problem(
+                errors,
+                number,
+                f"{department_name or department_id} 不是本件的主办或协办单位；责任单位可选：{'、'.join(allowed.values())}",
+                f"{department_name or department_id} is neither the lead nor an assisting department of this case; "
+                f"a node's department is one of: {', '.join(allowed.values())}",
+            )
         days, day = raw.get("working_days"), raw.get("due_date")
         days = None if days in (None, "") else days
         day = None if day in (None, "") else day
         due_date: date | None = None
-        if (days is None) == (day is None):
+        if days is None and day is None:
             _problem(
                 errors,
                 number,
                 "请填写时限：工作日数或完成日期（二选一）",
                 "give the due as working_days or due_date (one of the two)",
+            )
+        elif days is not None and day is not None:
+            _problem(
+                errors,
+                number,
+                "工作日数和完成日期只能填一项，不能同时填写",
+                "give only one of working_days and due_date, not both",
             )
         elif days is not None and (isinstance(days, bool) or not isinstance(days, int)):
             _problem(errors, number, "工作日数应为整数", "working_days must be a whole number")
@@ -217,6 +234,21 @@ def parse_plan(
     if errors:
         raise InvalidInput(f"{label}有误", f"invalid {label_en.lower()}", errors)
     return rows
+
+
+def node_departments(session: Session, case: Case) -> dict[int, str]:
+    """{department id: name} of the departments a node of the case may be given to (责任单位): the lead (the
+    case's department) first, then each assisting department with a part that is not withdrawn (it sees the case:
+    keycases/parts.VISIBLE_STATUSES), in the order their parts were sent. Empty for a case with no department."""
+    from grievance.keycases.parts import VISIBLE_STATUSES, parts_of
+
+    if case.department_id is None:
+        return {}
+    ids = [case.department_id]
+    if case.id is not None:
+        ids += [p.department_id for p in parts_of(session, case.id) if p.status in VISIBLE_STATUSES]
+    names = dict(session.exec(select(Department.id, Department.name).where(col(Department.id).in_(ids))).all())
+    return {i: names.get(i, str(i)) for i in dict.fromkeys(ids)}
 
 
 def _same_name(errors: list[dict[str, Any]], seen: dict[str, int], number: int, name: str) -> None:
@@ -425,8 +457,8 @@ def kept_completed_warning(ignored: list[dict[str, Any]]) -> dict[str, str]:
     return {
         "field": "nodes",
         "message": f"节点 {listed} 在申请后已完成，保持已完成，调整中对应的行未采用",
-        "message_en": f"node(s) {listed_en} were completed after the change was proposed: they stay completed and "
-        "the change's rows for them were ignored",
+        "message_en": "completed after the change was proposed, so kept completed and their rows of the change "
+        f"ignored: nodes {listed_en}",
     }
 
 
@@ -462,8 +494,9 @@ def plan_warnings(
     session: Session, ctx_clocks: dict[str, CaseClock], calendar: WorkCalendar, rows: list[dict[str, Any]]
 ) -> list[dict[str, str]]:
     """What a plan accepts but the person should know (the page's flash, the API's `warnings`, the event's
-    `warnings`): a node due in a year whose statutory holidays the calendar does not know (its working days are
-    then counted on weekends only, until the administrator loads the year), and a node due after the case's own
+    `warnings`): a node given in working days due in a year whose statutory holidays the calendar does not know
+    (its working days are then counted on weekends only, until the administrator loads the year; a node due by a
+    date does not move, so it gets no such warning), and a node due after the case's own
     resolve due time (办结时限; a running or paused resolve clock). `rows` carry seq and due_at (ISO UTC), as
     set_first_plan and apply_change return them; completed nodes are left out. [{"field": "nodes", "message",
     "message_en"}], empty when nothing is worth saying."""
@@ -475,6 +508,8 @@ def plan_warnings(
 
     unknown: dict[int, list[dict[str, Any]]] = {}
     for row in live:
+        if row.get("working_days") is None:
+            continue  # due by a date: it stays on that date whatever the year's holidays turn out to be
         due = datetime.fromisoformat(row["due_at"])
         year = (due - timedelta(seconds=1)).astimezone(calendar.tz).year  # due at 24:00 is that day's
         if not calendar.knows_year(year) and not any(d.year == year for d in calendar.overrides):
@@ -485,8 +520,8 @@ def plan_warnings(
                 "field": "nodes",
                 "message": f"节点 {named(found, '、')} 的到期日在 {year} 年，系统尚无该年法定节假日数据，工作日暂按周末"
                 "计算；请管理员导入该年节假日后再核对到期日",
-                "message_en": f"node(s) {named(found, ', ')} fall due in {year}, a year whose statutory holidays the "
-                "calendar does not know yet: working days are counted on weekends only until an administrator "
+                "message_en": f"due in {year}, a year whose statutory holidays the calendar does not know yet: "
+                f"nodes {named(found, ', ')}. Working days are counted on weekends only until an administrator "
                 "loads the year; check the due times then",
             }
         )
@@ -499,8 +534,8 @@ def plan_warnings(
                 {
                     "field": "nodes",
                     "message": f"节点 {named(late, '、')} 的到期时间晚于本件办结时限（{local}），须在办结时限前完成全部节点",
-                    "message_en": f"node(s) {named(late, ', ')} fall due after the case's own resolve due time "
-                    f"({local}): every node must be done before the case can resolve",
+                    "message_en": f"due after the case's own resolve due time ({local}): nodes "
+                    f"{named(late, ', ')}. Every node must be done before the case can resolve",
                 }
             )
     return warnings
@@ -515,6 +550,14 @@ def complete(ctx: ActionContext, node: CaseNode, note: str, attachments: list[At
             f"节点「{node.name}」须上传佐证材料（附件）后才能完成",
             f'node "{node.name}" needs evidence: attach at least one file to complete it',
         )
+    cited = cited_elsewhere(ctx.session, node.case_id, [a.id for a in attachments if a.id is not None], node_id=node.id)
+    if cited:
+        raise InvalidInput.field(
+            "attachment_ids",
+            f"附件已作为其他事项的佐证材料，不能再作为节点「{node.name}」的佐证：{'；'.join(z for z, _ in cited)}",
+            f'already cited as evidence elsewhere, so not evidence of node "{node.name}": '
+            f"{'; '.join(e for _, e in cited)}",
+        )
     node.status = NodeStatus.done.value
     node.completed_at = ctx.now
     node.completed_by_id = ctx.actor.id
@@ -522,6 +565,40 @@ def complete(ctx: ActionContext, node: CaseNode, note: str, attachments: list[At
     node.attachment_ids = [a.id for a in attachments if a.id is not None]
     ctx.session.add(node)
     _stop(ctx, node)
+
+
+def cited_elsewhere(
+    session: Session, case_id: int, ids: list[int], *, node_id: int | None = None, part_id: int | None = None
+) -> list[tuple[str, str]]:
+    """Where the case's files `ids` are already cited as evidence: a node's completion (other than node `node_id`)
+    or an assisting department's part report (other than part `part_id`). [(Chinese, English)] per file and place
+    ("附件 12（整改报告.pdf）已是节点 1「现场核查」的佐证"), empty when none is. Three queries."""
+    from grievance.keycases.models import CasePart
+
+    if not ids:
+        return []
+    wanted = set(ids)
+    names = dict(session.exec(select(Attachment.id, Attachment.filename).where(col(Attachment.id).in_(ids))).all())
+    found: list[tuple[str, str]] = []
+    for other in nodes_of(session, case_id):
+        for a in sorted(wanted & set(other.attachment_ids or [])):
+            if other.id != node_id:
+                found.append(
+                    (
+                        f"附件 {a}（{names.get(a, '')}）已是节点 {other.seq}「{other.name}」的佐证",
+                        f'file {a} ({names.get(a, "")}) is the evidence of node {other.seq} "{other.name}"',
+                    )
+                )
+    parts = session.exec(select(CasePart).where(CasePart.case_id == case_id).order_by(col(CasePart.seq))).all()
+    for part in parts:
+        for a in sorted(wanted & set(part.attachment_ids or [])) if part.id != part_id else []:
+            found.append(
+                (
+                    f"附件 {a}（{names.get(a, '')}）已是协办任务 {part.seq} 的反馈材料",
+                    f"file {a} ({names.get(a, '')}) is the report file of assisting part {part.seq}",
+                )
+            )
+    return found
 
 
 def open_node_problem(session: Session | None, case: Case) -> tuple[str, str] | None:
@@ -576,6 +653,33 @@ def node_not_open(node: CaseNode, calendar: WorkCalendar) -> tuple[str, str] | N
             f"node {node.seq} was withdrawn (the case left the department that planned it)",
         )
     return (f"节点 {node.seq} 已因计划调整取消", f"node {node.seq} was dropped by a change to the plan")
+
+
+def node_owner_problem(
+    session: Session | None, case: Case, actor: User, node: CaseNode | None
+) -> tuple[str, str] | None:
+    """Why the actor may not complete this node, (Chinese, English), or None. The lead department's people (and
+    roles outside departments) complete any node; another department's people (an assisting department: the
+    engine's `scope: case` let only those in) complete only nodes whose responsible department is theirs. With no
+    node (the engine listing actions), whether the actor has an open node of their own at all."""
+    if actor.role not in DEPARTMENT_ROLES or actor.department_id == case.department_id:
+        return None
+    if node is not None:
+        if node.department_id == actor.department_id:
+            return None
+        owner = session.get(Department, node.department_id) if session is not None and node.department_id else None
+        lead = session.get(Department, case.department_id) if session is not None and case.department_id else None
+        owners = "、".join(dict.fromkeys(d.name for d in (owner, lead) if d is not None))
+        owners_en = ", ".join(dict.fromkeys(d.name for d in (owner, lead) if d is not None))
+        return (
+            f"节点 {node.seq}「{node.name}」不是您单位负责的节点，由{owners}完成",
+            f'node {node.seq} "{node.name}" is not your department\'s; it is for {owners_en} to complete',
+        )
+    if session is None or case.id is None:
+        return None
+    if any(n.department_id == actor.department_id for n in open_nodes(session, case.id)):
+        return None
+    return ("没有由您单位负责的进行中节点", "no open node is your department's")
 
 
 def coerce_attachments(session: Session, value: Any, case: Case | None, label: str, label_en: str) -> list[Attachment]:

@@ -15,7 +15,7 @@ Definitions (docs/key-cases.md, "Key-case report"); a period is [from, to) in lo
   included (CaseState.resolved_on_time, the fact of the on-time resolution rate).
 - **backlog cleared**: resolved cases (as above) whose reason is backlog (积案). Closing (归档) is not required.
 - **nodes due** / **nodes met on time**: nodes of key cases whose due time falls in the period and has passed by the
-  moment; met = completed at or before the due time (and by the moment). Missed = due minus met.
+  moment — due times are compared as (from, to], since a due time of D 24:00 (stored as D+1 00:00 local) is D's; met = completed at or before the due time (and by the moment). Missed = due minus met.
 - **open**: key cases neither resolved nor in a final state as of the moment (a snapshot, whatever the period).
 - **late nodes**: nodes of the open key cases not completed by the moment and due by then (a snapshot).
 
@@ -208,7 +208,9 @@ def _node_conditions(q: KeyQuery, nodes: Any) -> dict[str, ColumnElement[bool]]:
     p = q.period
     live = and_(nodes.c.created_at <= p.as_of, nodes.c.status.notin_(LEFT_PLAN))  # removed, withdrawn: off the plan
     done = and_(nodes.c.completed_at.is_not(None), nodes.c.completed_at <= p.as_of)
-    due = and_(live, nodes.c.due_at >= p.start_utc, nodes.c.due_at < p.end_utc, nodes.c.due_at <= p.as_of)
+    # A node is due in the period when its due time is in (start, end]: a due time of D 24:00 is stored as D+1 00:00
+    # local, and belongs to day D, so to D's period (a node due 30 Nov 24:00 is November's, not December's).
+    due = and_(live, nodes.c.due_at > p.start_utc, nodes.c.due_at <= p.end_utc, nodes.c.due_at <= p.as_of)
     met = and_(due, done, nodes.c.completed_at <= nodes.c.due_at)
     return {
         "nodes_due": due,
@@ -344,8 +346,9 @@ def case_items(
 def node_items(
     session: Session, q: KeyQuery, fact: str, *, limit: int | None = None, offset: int = 0, hidden: int | None = None
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(how many, the rows) of the nodes a node fact counts, by due time: each with its case, responsible
-    department, due time and completion as of the moment (None when completed later)."""
+    """(how many, the rows) of the nodes a node fact counts, by due time: each with its case (received_at and
+    key_marked_at included), responsible department, due time and completion as of the moment (None when completed
+    later)."""
     f = facts(q)
     nodes = case_nodes.alias("listed_nodes")
     condition = and_(_node_conditions(q, nodes)[fact], _visible(f, hidden))
@@ -359,6 +362,8 @@ def node_items(
             f.c.case_id,
             f.c.case_no,
             f.c.title,
+            f.c.received_at,
+            f.c.key_marked_at,
             f.c.reason,
             f.c.lead_leader,
             f.c.state,
@@ -573,10 +578,15 @@ def make_period(
     now: datetime,
 ) -> Period:
     """The period of one of: an assessment month (YYYY-MM), a quarter (YYYY-Qn), a year (YYYY) or days [from, to);
-    as of a moment (ISO; default now, never in the future). InvalidInput when none or several are given."""
+    as of a moment (ISO; default now, never in the future). InvalidInput (fields from and to, naming the four
+    kinds) when none is given, naming the second when several are."""
     given = [name for name, value in (("month", month_key), ("quarter", quarter), ("year", year)) if value]
     if start or end:
         given.append("from")
+    if not given:
+        zh = "请给出统计区间：考核月 month=YYYY-MM、季度 quarter=YYYY-Qn、年度 year=YYYY，或日期 from 与 to（YYYY-MM-DD，区间为 [from, to)）"
+        en = "give a period: month=YYYY-MM, quarter=YYYY-Qn, year=YYYY, or days from and to (YYYY-MM-DD, [from, to))"
+        raise InvalidInput(zh, en, [{"field": name, "message": zh, "message_en": en} for name in ("from", "to")])
     if len(given) > 1:
         raise InvalidInput.field(
             given[1],

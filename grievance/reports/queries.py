@@ -339,13 +339,15 @@ def served_enterprises(session: Session, q: ReportQuery) -> list[dict[str, Any]]
 # ------------------------------------------------------------------------------------------ assisted parts (协办)
 # A department's figures count the cases it led (CaseState.department_id, as every rate). The parts it assisted on
 # (grievance/keycases/parts.py) are counted apart, here: the parts of the cohort's cases sent to it by the moment
-# (withdrawn ones left out once withdrawn), those reported by then, and those reported by their due time.
-ASSISTED_FACTS = ("assisted", "reported", "on_time")
+# (withdrawn ones left out once withdrawn), those reported by then, those reported by their due time, and those the
+# supervisor waived by then (免除: never reported, shown apart so they do not read as the department's failures).
+# The on-time rate is on_time ÷ reported: parts waived or still open are in neither (docs/key-cases.md).
+ASSISTED_FACTS = ("assisted", "reported", "on_time", "waived")
 
 
 def _assisted_rows(q: ReportQuery) -> Any:
     """One row per assisting part of the cohort's cases, as of the moment: part's department, its case, and 0/1
-    columns assisted / reported / on_time. A part withdrawn by then is left out (it was never worked)."""
+    columns assisted / reported / on_time / waived. A part withdrawn by then is left out (it was never worked)."""
     from grievance.keycases.models import CasePart
 
     parts = CasePart.__table__  # type: ignore[attr-defined]
@@ -366,6 +368,7 @@ def _assisted_rows(q: ReportQuery) -> Any:
             literal(1).label("assisted"),
             _flag(reported).label("reported"),
             _flag(and_(reported, parts.c.on_time.is_(True))).label("on_time"),
+            _flag(and_(parts.c.status == "waived", parts.c.closed_at <= as_of)).label("waived"),
         )
         .select_from(parts)
         .join(cases, cases.c.id == parts.c.case_id)
@@ -375,8 +378,9 @@ def _assisted_rows(q: ReportQuery) -> Any:
 
 
 def assisted_parts(session: Session, q: ReportQuery) -> dict[int, dict[str, int]]:
-    """{department id: {"assisted", "reported", "on_time"}}: the assisting parts (协办) of the cohort's cases per
-    department as of the moment (ASSISTED_FACTS). One query."""
+    """{department id: {"assisted", "reported", "on_time", "waived"}}: the assisting parts (协办) of the cohort's
+    cases per department as of the moment (ASSISTED_FACTS; assisted counts every part sent, waived ones included).
+    One query."""
     f = _assisted_rows(q)
     rows = session.execute(
         select(f.c.department, *(func.sum(f.c[k]).label(k) for k in ASSISTED_FACTS)).group_by(f.c.department)

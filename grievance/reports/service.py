@@ -523,13 +523,23 @@ def assisted_parts(
     session: Session, settings: Settings, *, period: Period, filters: Filters | None = None
 ) -> list[dict[str, Any]]:
     """Per department, the assisting parts (协办) of the period's cases as of the moment: [{"key": department id,
-    "label": name, "assisted", "reported", "on_time"}] by name. A department's rates count the cases it led; this
-    is the separate count of what it assisted on (queries.assisted_parts)."""
+    "label": name, "assisted", "reported", "on_time", "waived", "on_time_rate"}] by name. assisted counts every
+    part sent (withdrawn ones left out), waived the ones the supervisor waived (免除) by then; on_time_rate is
+    on_time ÷ reported (0..1, parts waived or still open in neither; None when none was reported). A department's
+    rates count the cases it led; this is the separate count of what it assisted on (queries.assisted_parts)."""
     q = report_query(settings, period, filters)
     found = queries.assisted_parts(session, q)
     labels = group_labels(session, "department", list(found))
     return sorted(
-        ({"key": key, "label": labels.get(key, str(key)), **counts} for key, counts in found.items()),
+        (
+            {
+                "key": key,
+                "label": labels.get(key, str(key)),
+                **counts,
+                "on_time_rate": counts["on_time"] / counts["reported"] if counts["reported"] else None,
+            }
+            for key, counts in found.items()
+        ),
         key=lambda row: row["label"],
     )
 
@@ -545,7 +555,7 @@ def assisted_cases(
     actor: User | None = None,
 ) -> dict[str, Any]:
     """The cases behind one assisted-parts figure: {"department", "fact", "count", "items"}; `fact` is assisted,
-    reported or on_time (InvalidInput otherwise). Listed confidential cases are audited; reports are never listed
+    reported, on_time or waived (InvalidInput otherwise). Listed confidential cases are audited; reports are never listed
     to the department they accuse."""
     if fact not in queries.ASSISTED_FACTS:
         raise InvalidInput.field(

@@ -173,8 +173,10 @@ class ActionDef(Labelled):
     effects: list[str] = Field(default_factory=list)
     # "department": department roles act only on their own department's cases;
     # "open": also on unassigned cases (claiming from the pool);
-    # "part": department roles act only where their department has an open part (协办, keycases/parts.py).
-    scope: Literal["department", "open", "part"] = "department"
+    # "part": department roles act only where their department has an open part (协办, keycases/parts.py);
+    # "case": the lead's people and those of an assisting department whose part is not withdrawn (a guard says
+    # which items are whose: complete_node's `own_node`).
+    scope: Literal["department", "open", "part", "case"] = "department"
 
 
 class LimitRule(Strict):

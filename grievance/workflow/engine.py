@@ -104,19 +104,33 @@ def _context(
 def _scope_problem(session: Session, case: Case, actor: User, action: ActionDef) -> str | None:
     """Why a department role may not take this action on this case, or None. Scope "department": the case's
     (lead) department's people; "open": also anyone's on a case nobody has (the pool); "part": the people of a
-    department with an open part (协办) on the case, and no one else (grievance/keycases/parts.py)."""
+    department with an open part (协办) on the case, and no one else (grievance/keycases/parts.py); "case": the
+    lead's people and those of a department with a part that is not withdrawn (the departments that can open the
+    case; a guard then says which of its items are theirs, e.g. `own_node`). A department that can open the case
+    is never told the case is not its department's: an assisting one hears the action is the lead's."""
     if actor.role not in DEPARTMENT_ROLES:
         return None
-    if action.scope == "part":
-        from grievance.keycases.parts import department_part
+    from grievance.keycases.parts import assists, department_part
 
+    if action.scope == "part":
         if department_part(session, case.id, actor.department_id) is not None:
             return None
+        if case.department_id == actor.department_id and actor.department_id is not None:
+            return "该件由您的单位主办，协办任务由协办单位办理 (your department leads this case; parts are the assisting departments')"
         return "您的单位没有该件进行中的协办任务 (your department has no open part of this case)"
     if case.department_id == actor.department_id and actor.department_id is not None:
         return None
     if action.scope == "open" and case.department_id is None:
         return None
+    if assists(session, case, actor):
+        if action.scope == "case":
+            return None
+        # Glued "中文 (English)" like the rest; an English label's own parentheses are kept out of it.
+        label_en = action.label_in("en").split(" (")[0]
+        return (
+            f"您的单位是该件的协办单位，「{action.label}」由主办单位办理 "
+            f'(your department assists on this case; "{label_en}" is for the lead department)'
+        )
     return "该件不属于您的单位 (this case is not your department's)"  # split by Forbidden
 
 
@@ -391,12 +405,14 @@ def validate_input(
     errors: list[dict[str, Any]] = []
     unknown = sorted(set(raw) - set(action.fields))
     for key in unknown:
-        accepted = ", ".join(action.fields) or "none"
+        accepted = ", ".join(action.fields)
         errors.append(
             {
                 "field": key,
-                "message": f"「{action.label}」不接受字段 {key}；可用字段：{accepted}",
-                "message_en": f'"{action.label_in("en")}" takes no field {key!r}; accepted: {accepted}',
+                "message": f"「{action.label}」不接受字段 {key}；"
+                + (f"可用字段：{accepted}" if accepted else "该动作不需要填写任何字段"),
+                "message_en": f'"{action.label_in("en")}" takes no field {key!r}; '
+                + (f"accepted: {accepted}" if accepted else "it takes no fields at all"),
             }
         )
     payload: dict[str, Any] = {}

@@ -279,6 +279,18 @@ def has_open_nodes(ctx: ActionContext) -> str | tuple[str, str] | None:
     return None
 
 
+@guard()
+def own_node(ctx: ActionContext) -> str | tuple[str, str] | None:
+    """Whose node it is (`scope: case` has let in the lead and the assisting departments): the lead's people complete
+    any node; an assisting department's people the nodes whose responsible department is theirs. Listing actions
+    (no payload), an assisting department is offered the action only while one of its own nodes is open."""
+    from grievance.keycases.plan import node_owner_problem
+
+    return node_owner_problem(
+        ctx.session, ctx.case, ctx.actor, ctx.refs.get("node") if ctx.payload is not None else None
+    )
+
+
 @guard(shown=True)
 def no_pending_node_change(ctx: ActionContext) -> str | None:
     from grievance.keycases.plan import pending_change
@@ -362,9 +374,39 @@ def no_open_parts(ctx: ActionContext) -> tuple[str, str] | None:
 # The weekly dispatch (每周调度, issue 12): a decision names the ISO week of its meeting (grievance/keycases/dispatch.py).
 @guard(fields=("week",))
 def dispatch_week_valid(ctx: ActionContext) -> tuple[str, str] | None:
-    """The decision's week is an ISO week ("2025-W42") from 2000-W01 to the current one."""
-    from grievance.keycases.dispatch import week_problem
+    """The decision's week is an ISO week ("2025-W42"; "2025-w42" and "2025-W5" are read as such) from the week the
+    case became key to the current one. A valid week is stored canonical: the guard rewrites the payload's `week`
+    to "2025-W42" (the form every sheet reads), so the event keeps that."""
+    from grievance.keycases.dispatch import key_since, parse_week, week_problem
 
     if ctx.payload is None:
         return None
-    return week_problem(ctx.payload.get("week"), ctx.now, str(ctx.calendar.tz))
+    problem = week_problem(ctx.payload.get("week"), ctx.now, str(ctx.calendar.tz), key_since(ctx.case))
+    if problem is None:
+        ctx.payload["week"] = parse_week(ctx.payload["week"]).key
+    return problem
+
+
+@guard(fields=("decision_event",))
+def dispatch_decision_withdrawable(ctx: ActionContext) -> tuple[str, str] | None:
+    """`decision_event` is the event id of a dispatch decision recorded on this case and not withdrawn yet."""
+    from sqlmodel import col, select
+
+    from grievance.cases.models import CaseEvent
+    from grievance.keycases.dispatch import DECISION_ACTION
+
+    if ctx.payload is None:
+        return None
+    wanted = ctx.payload.get("decision_event")
+    found = ctx.session.get(CaseEvent, wanted) if ctx.session is not None and isinstance(wanted, int) else None
+    if found is None or found.case_id != ctx.case.id or found.action != DECISION_ACTION:
+        return (
+            f"事件 {wanted} 不是该件的调度决定",
+            f"event {wanted} is not a dispatch decision of this case",
+        )
+    earlier = ctx.session.exec(
+        select(CaseEvent).where(CaseEvent.case_id == ctx.case.id, col(CaseEvent.action) == ctx.action)
+    ).all()
+    if any((e.payload or {}).get("decision_event") == wanted for e in earlier):
+        return f"调度决定（事件 {wanted}）已撤回", f"the dispatch decision (event {wanted}) is already withdrawn"
+    return None

@@ -214,3 +214,38 @@ def test_filters_roles_and_bad_input(world, clock):
         headers=world.headers("leader"),
     )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "part"
+
+
+def test_a_node_due_on_the_last_day_of_a_month_counts_in_that_month_and_items_carry_the_case_times(world, clock):
+    """Trial finding (T2 M2): a node due 30 Nov 24:00 is stored as 1 Dec 00:00 local; node due times are compared
+    as (from, to], so it is November's node, not December's. Node items carry received_at and key_marked_at
+    (minor 14)."""
+    clock.set(sh(2025, 11, 24))
+    no = handling(world)
+    world.act(no, "mark_key", "supervisor", reason="backlog", lead_leader_id="leader")
+    world.act(no, "plan_nodes", "handler", nodes=[{"name": "月末核查", "due_date": "2025-11-30"}])
+    clock.set(sh(2025, 11, 28))
+    world.act(no, "complete_node", "handler", node=1, note="已核查")
+    clock.set(NOW)
+    november = values(report(world, **NOVEMBER))
+    assert november["node_on_time_rate"] == (1, 1) and november["nodes_missed"] == 0
+    assert values(report(world, month="2025-12"))["node_on_time_rate"] == (0, 0)
+    # Days: [11-01, 12-01) holds it, [12-01, 12-08) does not.
+    assert values(report(world, **{"from": "2025-11-01", "to": "2025-12-01"}))["node_on_time_rate"] == (1, 1)
+    assert values(report(world, **{"from": "2025-12-01", "to": "2025-12-08"}))["node_on_time_rate"] == (0, 0)
+    body = items(world, "node_on_time_rate", "denominator", **NOVEMBER)
+    assert listed(body) == [f"{no}#1"]
+    item = body["items"][0]
+    assert item["due_at"].startswith("2025-11-30T16:00")  # 2025-12-01 00:00 in Shanghai
+    assert item["received_at"] and item["key_marked_at"].startswith("2025-11-24T02:00")
+    assert items(world, "node_on_time_rate", "denominator", month="2025-12")["items"] == []
+
+
+def test_a_report_without_a_period_says_so_in_both_languages(world, clock):
+    """Trial finding (T2 minor 4): no period is a 422 naming every kind of period, with an English message."""
+    clock.set(NOW)
+    body = report(world, expect=422).json()
+    assert body["message_en"].isascii() and "quarter" in body["message_en"] and "year" in body["message_en"]
+    assert "季度" in body["message"] and "年度" in body["message"]
+    assert {e["field"] for e in body["errors"]} == {"from", "to"}
+    assert all(e["message_en"].isascii() for e in body["errors"])

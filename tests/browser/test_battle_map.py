@@ -16,7 +16,8 @@ def test_the_battle_map_renders_with_today_and_its_nodes(live, person) -> None: 
     cases = []
     for title in ("青桐路积水严重需改造排水管网", "老旧小区加装电梯协调（多部门）"):
         no = world.intake(title=title)["case_no"]
-        world.act(no, "dispatch", "dispatcher", department_id="CGJ")
+        # 青桐街道 assists (协办), so the plan may give it a node.
+        world.act(no, "dispatch", "dispatcher", department_id="CGJ", assisting_department_ids=["JD1"])
         world.act(no, "accept", "handler")
         world.act(no, "mark_key", "supervisor", reason="backlog", lead_leader_id="leader")
         cases.append(no)

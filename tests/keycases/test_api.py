@@ -14,7 +14,7 @@ from tests.reports.metrics_support import handling
 
 PLAN = [
     {"name": "约谈相关企业", "working_days": 2},
-    {"name": "现场核查", "department_id": "JD1", "due_date": "2025-10-17"},
+    {"name": "现场核查", "department_id": "CGJ", "due_date": "2025-10-17"},  # the lead, by code
     {"name": "出具整改报告", "working_days": 10, "evidence_required": True},
 ]
 
@@ -126,7 +126,7 @@ def test_the_first_plan_takes_effect_at_once_with_a_clock_per_node(world, clock)
     assert _utc(nodes[0]["due_at"]) == end_of_working_days(sh(2025, 9, 29).date(), 2)
     assert _utc(nodes[1]["due_at"]) == midnight(sh(2025, 10, 18).date())
     assert _utc(nodes[2]["due_at"]) == end_of_working_days(sh(2025, 9, 29).date(), 10)
-    assert nodes[0]["department"] == "城市管理局" and nodes[1]["department"] == "青桐街道"
+    assert nodes[0]["department"] == "城市管理局" and nodes[1]["department"] == "城市管理局"
     assert nodes[2]["evidence_required"] is True
     # The case's own clocks and due time are what they were: nodes are read apart.
     assert [c["name"] for c in detail["clocks"]] == [c["name"] for c in before["clocks"]]
@@ -156,7 +156,7 @@ def test_a_plan_refuses_bad_rows_naming_each_row(world, clock):
     assert response.status_code == 422, response.text
     messages = [e["message_en"] for e in response.json()["errors"]]
     assert any(m.startswith("node row 1: the name is required") for m in messages)
-    assert any(m.startswith("node row 2: give the due as working_days or due_date") for m in messages)
+    assert any(m.startswith("node row 2: give only one of working_days and due_date") for m in messages)
     assert any(m.startswith("node row 3: due_date 2025-09-01 has passed") for m in messages)
     assert any(m.startswith("node row 4: no department 'NOPE'") for m in messages)
     assert any(m.startswith("node row 4: working_days must be between 1 and") for m in messages)

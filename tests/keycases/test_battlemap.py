@@ -18,7 +18,7 @@ from grievance.db import transaction
 from grievance.keycases.battlemap import MapFilter, load_map
 from grievance.keycases.models import CasePart
 from grievance.users.models import User
-from grievance.users.service import create_user
+from grievance.users.service import create_user, deactivate_user
 from tests.api._support import sh
 from tests.reports.metrics_support import department_ids, handling
 from tests.web.support import text_of
@@ -46,6 +46,11 @@ def scene(world: Any, clock: Any) -> dict[str, str]:
     world.act(b, "mark_key", "supervisor", reason="group_appeal", lead_leader_id="leader")
     world.act(c, "mark_key", "supervisor", reason="leader_instruction", lead_leader_id="leader2")
     world.act(d, "mark_key", "supervisor", reason="backlog", lead_leader_id="leader2")
+    jd1 = department_ids(world)["JD1"]
+    with transaction(world.app.state.sessions) as session:
+        # JD1 assists on A (a node's department is the lead or an assisting one), written as the parts' actions do.
+        a_id = session.exec(select(Case.id).where(Case.case_no == a)).one()
+        session.add(CasePart(case_id=a_id, seq=1, department_id=jd1, status="accepted", dispatched_at=sh(2025, 9, 29)))  # type: ignore[arg-type]
     world.act(
         a,
         "plan_nodes",
@@ -143,7 +148,7 @@ def test_the_map_draws_each_key_case_and_each_node_in_its_colour_and_the_filters
     assert "应为编号" in text_of(page.select_one("#e-lead_leader_id"))
     assert "backlog" in text_of(page.select_one("#e-reason"))
     assert "2025-10-06" in text_of(page.select_one("#e-from"))
-    assert "没有编号为 999999 的部门" in text_of(page.select_one("#e-department_id"))
+    assert "没有编号或代码为“999999”的部门" in text_of(page.select_one("#e-department_id"))
     assert page.select_one("svg.battle-map") is None
     refused = b.get(f"/keycases/map.svg?lead_leader_id={ids['handler']}&from=2025-10-31&to=2025-10-01")
     assert refused.status_code == 422
@@ -227,3 +232,50 @@ def test_the_map_reads_a_fixed_number_of_queries_whatever_the_number_of_cases(wo
     few = statements(2)
     many = statements(6)
     assert few == many and few <= 8
+
+
+def test_a_department_by_code_a_deactivated_leader_marked_and_state_all_covering_every_node(
+    world, browser, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """Trial findings (T2 M5, minors 5 and 10): the department filter takes a code as dispatch and the reports do; a
+    deactivated lead leader is offered by the filter and marked 已停用 on the rows (SVG and table); with state=all
+    the default axis begins before every node drawn, so none is left at the edge."""
+    no = scene(world, clock)
+    b = browser("supervisor")
+    depts = department_ids(world)
+    by_id = sorted(_rows(_svg(b, f"?department_id={depts['JD1']}")))
+    assert sorted(_rows(_svg(b, "?department_id=JD1"))) == by_id == sorted([no["A"], no["B"]])
+    page = b.page("/keycases/map?department_id=JD1")
+    assert page.select_one("#f-department_id option[selected]")["value"] == str(depts["JD1"])
+    missing = b.get("/keycases/map?department_id=NOPE")
+    assert missing.status_code == 422 and "NOPE" in missing.text
+
+    with transaction(world.app.state.sessions) as session:
+        leader2 = session.exec(select(User).where(User.username == "leader2")).one()
+        deactivate_user(session, leader2)
+        leader2_id = int(leader2.id)  # type: ignore[arg-type]
+    page = b.page("/keycases/map?state=all")
+    options = {o["value"]: text_of(o) for o in page.select("#f-lead_leader_id option")}
+    assert options[str(leader2_id)] == "李副区长（已停用）"
+    rows = {tr["data-case"]: tr for tr in page.select("table.map-table tbody tr")}
+    assert "李副区长（已停用）" in text_of(rows[no["D"]]) and "已停用" not in text_of(rows[no["A"]])
+    svg = _svg(b, f"?lead_leader_id={leader2_id}&state=all")
+    assert sorted(_rows(svg)) == sorted([no["C"], no["D"]])
+    assert "李副区长（已停用）" in "".join(svg.itertext())
+
+    # state=all, months later, every old node completed and one new plan open: the default axis still begins a week
+    # before the earliest node drawn (A's, set 09-29), not a week before the only open node.
+    clock.set(sh(2026, 2, 16, 10))
+    world.act(no["A"], "complete_node", "handler", node=3, note="报告已出具")
+    for seq in (1, 2):
+        world.act(no["B"], "complete_node", "other_handler", node=seq, note="已完成")
+    f = handling(world)
+    world.act(f, "mark_key", "supervisor", reason="backlog", lead_leader_id="leader")
+    world.act(f, "plan_nodes", "handler", nodes=[{"name": "回访", "due_date": "2026-03-06"}])
+    clock.set(sh(2026, 2, 20, 12))
+    everything = _svg(b, "?state=all")
+    assert _count(everything, "out-of-range") == 0
+    assert everything.get("data-start") == "2025-09-22"
+    assert _count(everything, "node-mark") == 6
+    # The open map keeps its focus on what is open: the old nodes are counted at the edge.
+    assert _svg(b).get("data-start") == "2026-02-09" and _count(_svg(b), "out-of-range") > 0

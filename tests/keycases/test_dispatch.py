@@ -69,6 +69,7 @@ def _key_case_worked_through_week_42(world: Any, clock: Any) -> str:
     no = handling(world)
     clock.set(sh(2025, 10, 13))
     world.act(no, "mark_key", "supervisor", reason="backlog", lead_leader_id="leader")
+    world.act(no, "add_assisting_department", "supervisor", assisting_department_ids=["JD1"])  # node 2's department
     world.act(no, "plan_nodes", "handler", nodes=PLAN)
     clock.set(sh(2025, 10, 14, 15))
     world.act(no, "complete_node", "handler", node=1, note="已约谈企业负责人")
@@ -99,7 +100,8 @@ def test_the_sheet_shows_a_week_on_the_page_in_print_and_in_its_workbook(world, 
     assert page.select_one('nav.keycase-tabs a[aria-current="page"]')["href"] == "/keycases/dispatch"
     head = text_of(page.select_one("header.sheet-head"))
     assert "每周调度 2025-W43" in head and "2025年10月20日至2025年10月26日" in head
-    assert "上次调度以来：10月13日 00:00 至 10月20日 00:00" in head and "制表时间 2025年10月21日 10:00" in head
+    # No meeting recorded yet: the window opens on the previous Monday and runs to now (M3).
+    assert "上次调度以来：10月13日 00:00 至 10月21日 10:00" in head and "制表时间 2025年10月21日 10:00" in head
     items = page.select("article.dispatch-item")
     assert [i["data-case"] for i in items] == [no] and plain not in page.text
     item = items[0]
@@ -115,11 +117,13 @@ def test_the_sheet_shows_a_week_on_the_page_in_print_and_in_its_workbook(world, 
     assert _nodes(item, "this-week") == [("3. 出具整改报告", "open", "未到期")]
     assert _nodes(item, "late") == [("2. 现场核查", "late", "已超期 2个工作日")]
     changes = [(li["data-kind"], text_of(li)) for li in item.select("ul.changes li")]
-    assert [kind for kind, _text in changes] == ["became_key", "plan_set", "node_completed", "plan_changed"]
+    kinds = ["became_key", "parts_dispatched", "plan_set", "node_completed", "plan_changed"]
+    assert [kind for kind, _text in changes] == kinds
     assert "成为重点件（积案）" in changes[0][1] and "包案领导" in changes[0][1]
-    assert "1. 约谈相关企业（2025-10-15前）" in changes[1][1]
-    assert "完成节点 1. 约谈相关企业" in changes[2][1]
-    assert "节点调整获批：2. 现场核查（2025-10-17前）；3. 出具整改报告（2025-10-23前）" in changes[3][1]
+    assert "协办单位：青桐街道" in changes[1][1]
+    assert "1. 约谈相关企业（2025-10-15前）" in changes[2][1]
+    assert "完成节点 1. 约谈相关企业" in changes[3][1]
+    assert "节点调整获批：2. 现场核查（2025-10-17前）；3. 出具整改报告（2025-10-23前）" in changes[4][1]
     notes = [text_of(li) for li in item.select("ul.notes li")]
     assert len(notes) == 3 and "已约谈企业负责人" in notes[0] and "完成节点" in notes[0]
     assert "已调取现场监控" in notes[1] and "城市管理局" in notes[1] and "企业补充材料需一天" in notes[2]
@@ -145,7 +149,7 @@ def test_the_sheet_shows_a_week_on_the_page_in_print_and_in_its_workbook(world, 
     ]
     assert row["本周到期节点"] == "3. 出具整改报告（城市管理局，2025-10-23 24:00前，未到期）"
     assert row["逾期节点"] == "2. 现场核查（青桐街道，2025-10-17 24:00前，已超期 2个工作日）"
-    assert len(row["上次调度以来变化"].splitlines()) == 4 and "节点调整获批" in row["上次调度以来变化"]
+    assert len(row["上次调度以来变化"].splitlines()) == 5 and "节点调整获批" in row["上次调度以来变化"]
     assert "已调取现场监控" in row["上次调度以来进展"] and not row["上次调度决定"]
     nodes = list(book["节点"].iter_rows(values_only=True))
     assert [(r[1], r[4], r[5]) for r in nodes[1:]] == [
@@ -201,16 +205,30 @@ def test_the_sheet_shows_a_week_on_the_page_in_print_and_in_its_workbook(world, 
     assert ("2. 现场核查", "met_late", "超时完成") in _nodes(past, "last-week") and _nodes(past, "late") == []
 
     # Resolved: the state change is on the next sheet; closed before a window, it leaves the sheets.
+    world.act(no, "waive_parts", "supervisor", reason="现场核查已由主办单位完成")
     world.act(no, "resolve", "handler", outcome="solved", reply="已整改到位")
     clock.set(sh(2025, 11, 3, 10))  # Monday of W45
     item = b.page("/keycases/dispatch").select_one(f'article[data-case="{no}"]')
-    assert "状态：办理中 → 已办结" in text_of(item.select_one("ul.changes")) and "decision-form" in str(item)
+    changes = text_of(item.select_one("ul.changes"))
+    assert "状态：办理中 → 已办结" in changes and "decision-form" in str(item)
+    # The waiver names the department and the reason (M4).
+    assert "督办员免除未反馈的协办：青桐街道（理由：现场核查已由主办单位完成）" in changes
     world.act(no, "callback", "dispatcher", reached=True, solved=True, satisfaction="satisfied")
     world.act(no, "close", "dispatcher")
     clock.set(sh(2025, 11, 10, 10))  # Monday of W46: closed in the window, on the sheet once more
     item = b.page("/keycases/dispatch").select_one(f'article[data-case="{no}"]')
     assert "状态：已办结 → 已归档" in text_of(item.select_one("ul.changes")) and "decision-form" not in str(item)
-    assert b.page("/keycases/dispatch?week=2025-W47").select("article.dispatch-item") == []
+    # No meeting since W43's: the next week's sheet still reaches back to it, so the case is on it (M3).
+    assert [i["data-case"] for i in b.page("/keycases/dispatch?week=2025-W47").select("article.dispatch-item")] == [no]
+    # W46's meeting decides on another key case: the next sheet's window opens then; closed before, the case is off.
+    other = handling(world)
+    world.act(other, "mark_key", "supervisor", reason="group_appeal", lead_leader_id="leader")
+    world.act(other, "record_dispatch_decision", "supervisor", decision="按期推进", week="2025-W46")
+    clock.set(sh(2025, 11, 10, 11))
+    sheet = b.page("/keycases/dispatch?week=2025-W47")
+    assert [i["data-case"] for i in sheet.select("article.dispatch-item")] == [other]
+    assert "上次调度以来：11月10日 10:00 至 11月10日 11:00" in text_of(sheet.select_one("header.sheet-head"))
+    assert "上次调度决定（2025-W46）" in text_of(sheet.select_one("article.dispatch-item"))
 
 
 def test_a_bad_week_is_refused_clearly_on_the_page_the_workbook_the_form_and_the_api(world, browser, clock):

@@ -91,7 +91,8 @@ def test_a_backlog_case_under_a_leader_with_three_departments_and_three_nodes_fr
     this = {tr["data-node"]: tr["data-status"] for tr in item.select('table[data-kind="this-week"] tr[data-node]')}
     assert last == {"1": "met", "2": "met_late"} and set(this) == {"3"}
     kinds = Counter(li["data-kind"] for li in item.select("ul.changes li"))
-    assert kinds["node_completed"] == 2 and kinds["plan_set"] == 1 and kinds["part_reported"] == 1
+    # From the last meeting (none before: the week before's Monday) to the end of W46, read after the week.
+    assert kinds["node_completed"] == 3 and kinds["plan_set"] == 1 and kinds["part_reported"] == 2
     assert DECISION in text_of(item.select_one("ul.decisions-this"))
     # The sheet of W47: the decision of the last meeting, node 3 met, the late part reported and the resolution.
     w47 = soup(supervisor.get("/keycases/dispatch?week=2025-W47").text)

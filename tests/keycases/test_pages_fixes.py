@@ -228,3 +228,45 @@ def test_the_case_list_page_shows_the_lead_leader_of_key_cases(world, browser, c
     page = browser("supervisor").page("/cases?key=1")
     cell = page.select_one(f'tr[data-case="{no}"] td.lead-leader')
     assert "重点件" in text_of(cell) and "leader" in text_of(cell)
+
+
+# -------------------------------------------------------------------------- second trial: M1, minors 2 and 8 (pages)
+def test_the_plan_form_offers_the_lead_and_assisting_departments_and_each_completes_its_own(world, browser, clock):
+    no = world.intake()["case_no"]
+    world.act(no, "dispatch", "dispatcher", department_id="CGJ", assisting_department_ids=["JD1"])
+    world.act(no, "accept", "handler")
+    world.act(no, "respond", "handler", note="已联系")
+    world.act(no, "mark_key", "supervisor", reason="backlog", lead_leader_id="leader")
+    page = browser("handler").page(f"/cases/{no}")
+    offered = [text_of(o) for o in page.select('select[name="nodes-0-department_id"] option')]
+    assert offered[1:] == ["城市管理局", "青桐街道"]  # after "the case's department"; not 企业服务局
+    nodes = [{"name": "现场核查", "working_days": 2}, {"name": "街道走访", "department_id": "JD1", "working_days": 3}]
+    world.act(no, "plan_nodes", "handler", nodes=nodes)
+    assisting = browser("other_handler")
+    form = assisting.page(f"/cases/{no}").select_one('form[data-action="complete_node"]')
+    assert form is not None
+    assert [text_of(o) for o in form.select('select[name="node"] option') if o.get("value")] == ["2. 街道走访"]
+    response = _post(assisting, no, "complete_node", {"node": "2", "note": "已走访"}, follow_redirects=False)
+    assert response.status_code in (200, 303), response.text
+    assert [n["status"] for n in world.get(no, "supervisor")["nodes"]] == ["open", "done"]
+    lead = browser("handler").page(f"/cases/{no}").select_one('form[data-action="complete_node"]')
+    assert [text_of(o) for o in lead.select('select[name="node"] option') if o.get("value")] == ["1. 现场核查"]
+    headers = [text_of(th) for th in browser("handler").page(f"/cases/{no}").select("table.parts thead th")]
+    assert len(headers) == len(set(headers)), headers
+
+
+def test_a_merge_that_carries_key_status_reads_as_words_in_both_languages(world, browser, clock):
+    target = world.intake()["case_no"]
+    no = dispatched(world)
+    world.act(no, "accept", "handler")
+    world.act(no, "mark_key", "supervisor", reason="backlog", lead_leader_id="leader")
+    world.act(no, "return", "handler", reason="不属本单位职责")
+    world.act(no, "merge", "supervisor", into=target)
+    b = browser("supervisor")
+    for url in (f"/cases/{no}", f"/cases/{target}"):
+        timeline = text_of(b.page(url).select_one("ol.timeline"))
+        assert "key_carried" not in timeline and "{" not in timeline
+        assert "积案" in timeline and "包案领导：leader" in timeline
+    b.client.cookies.set("lang", "en")
+    english = text_of(b.page(f"/cases/{target}").select_one("ol.timeline"))
+    assert "key_carried" not in english and "lead leader leader" in english and "Backlog" in english

@@ -82,3 +82,53 @@ def test_the_dashboard_shows_assisted_parts_linking_to_exactly_their_cases(world
     listed = soup(leader.get(cells[("青桐街道", "on_time")].select_one("a")["href"]))
     assert [a.get_text(strip=True) for a in listed.select("#items a")] == [no]
     assert listed.select("#items a") and "1" in listed.select_one("#count").get_text()
+
+
+def test_a_waived_part_is_counted_apart_and_the_on_time_rate_is_over_reported_parts(world, browser, clock):
+    """Trial finding (T2 minor 1): a part the supervisor waived is not a part the department failed. It shows in its
+    own column (API `waived`, dashboard 免除协办数) linking to exactly its case, and the on-time rate is on_time ÷
+    reported (— when nothing was reported), in the API and on the dashboard."""
+    from tests.api._support import API
+
+    clock.set(MON)
+    no = sent(world)  # JD1 and QFJ assisting
+    world.act(no, "accept_part", "other_handler")
+    world.act(no, "report_part", "other_handler", note="已核实")  # JD1: reported on time
+    world.act(no, "waive_parts", "supervisor", reason="现场核查已由主办单位完成")  # QFJ: waived
+    params = {"month": "2025-11"}
+    rows = world.client.get(f"{API}/reports/assisted-parts", params=params, headers=world.headers("leader")).json()
+    figures = {
+        r["label"]: {k: r[k] for k in ("assisted", "reported", "on_time", "waived", "on_time_rate")}
+        for r in rows["departments"]
+    }
+    assert figures == {
+        "青桐街道": {"assisted": 1, "reported": 1, "on_time": 1, "waived": 0, "on_time_rate": 1.0},
+        "企业服务局": {"assisted": 1, "reported": 0, "on_time": 0, "waived": 1, "on_time_rate": None},
+    }
+    ids = {d["code"]: d["id"] for d in world.client.get(f"{API}/departments", headers=world.headers("leader")).json()}
+    waived = world.client.get(
+        f"{API}/reports/assisted-parts/{ids['QFJ']}/cases",
+        params={**params, "fact": "waived"},
+        headers=world.headers("leader"),
+    ).json()
+    assert [i["case_no"] for i in waived["items"]] == [no] and waived["count"] == 1
+    # The monthly report carries the same counts.
+    monthly = world.client.get(f"{API}/reports/monthly/2025-11", headers=world.headers("leader")).json()
+    assert {r["label"]: r["waived"] for r in monthly["assisted_parts"]} == {"青桐街道": 0, "企业服务局": 1}
+
+    leader = browser("leader")
+    page = soup(leader.get("/dashboard?month=2025-11"))
+    table = page.select_one("#assisted-parts")
+    headers = [th.get_text(strip=True) for th in table.select("thead th")]
+    assert "免除协办数" in headers and "协办按时反馈率" in headers
+    cells = {
+        (tr.select_one("td").get_text(strip=True), td["data-fact"]): td
+        for tr in table.select("tbody tr")
+        for td in tr.select("td[data-fact]")
+    }
+    assert cells[("企业服务局", "waived")].get_text(strip=True) == "1"
+    assert cells[("企业服务局", "on_time_rate")].get_text(strip=True) == "—"
+    assert cells[("青桐街道", "on_time_rate")].get_text(strip=True) == "100.0%"
+    listed = soup(leader.get(cells[("企业服务局", "waived")].select_one("a")["href"]))
+    assert [a.get_text(strip=True) for a in listed.select("#items a")] == [no]
+    assert "免除协办数" in listed.select_one("h1").get_text()

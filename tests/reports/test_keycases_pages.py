@@ -106,3 +106,55 @@ def test_who_opens_it_its_periods_its_english_and_bad_input(world, clock):
     assert text_of(english.find("h1")) == "Key-case report"
     assert "Key cases received" in text_of(english.select_one('tr[data-metric="key_received"] th'))
     assert "No lead leader yet" in text_of(english.select_one('table[data-dimension="lead_leader"]'))
+
+
+def test_a_node_due_at_a_months_end_is_listed_as_that_days_24_00_and_a_deactivated_leader_is_marked(world, clock):
+    """Trial findings (T2 M2, M5): the drill-down writes a due time of D 24:00 as D 24:00, in D's month; the lead
+    leader filter offers a deactivated leader marked 已停用, and the group row and the lists mark him."""
+    from sqlmodel import select
+
+    from grievance.db import transaction
+    from grievance.users.models import User
+    from grievance.users.service import deactivate_user
+    from tests.api._support import sh
+    from tests.reports.metrics_support import handling
+
+    clock.set(sh(2025, 11, 24))
+    no = handling(world)
+    world.act(no, "mark_key", "supervisor", reason="backlog", lead_leader_id="leader")
+    world.act(no, "plan_nodes", "handler", nodes=[{"name": "月末核查", "due_date": "2025-11-30"}])
+    clock.set(sh(2025, 12, 5))
+    with transaction(world.app.state.sessions) as session:
+        leader = session.exec(select(User).where(User.username == "leader")).one()
+        deactivate_user(session, leader)
+        leader_id, name = int(leader.id), leader.display_name  # type: ignore[arg-type]
+    b = Browser(world.app, "supervisor")
+    page = b.page("/keycases/report?period=month&month=2025-11&group_by=lead_leader")
+    missed = page.select_one('tr[data-metric="nodes_missed"] a.fig')
+    assert text_of(missed) == "1"
+    listed = b.page(missed["href"])
+    row = listed.select_one(f'#items tr[data-case="{no}"]')
+    assert "2025年11月30日 24:00" in text_of(row) and "12月1日" not in text_of(row)
+    assert f"{name}（已停用）" in text_of(row)
+    options = {o["value"]: text_of(o) for o in page.select('select[name="leader"] option')}
+    assert options[str(leader_id)] == f"{name}（已停用）"
+    group = page.select_one(f'table[data-dimension="lead_leader"] tr[data-key="{leader_id}"]')
+    assert f"{name}（已停用）" in text_of(group)
+    filtered = b.page(f"/keycases/report?period=month&month=2025-11&leader={leader_id}")
+    assert filtered.select_one(f'select[name="leader"] option[value="{leader_id}"][selected]') is not None
+    assert f"{name}（已停用）" in text_of(filtered.select_one("#report .meta"))
+    # December holds no node of it.
+    december = b.page("/keycases/report?period=month&month=2025-12")
+    assert text_of(december.select_one('tr[data-metric="nodes_missed"] a.fig')) == "0"
+
+
+def test_without_parameters_the_report_opens_on_the_month_the_dashboard_opens_on(world, clock):
+    """Trial finding (T2 minor 9): on the first working days of a month the last complete month, as the dashboard;
+    afterwards the current month."""
+    from tests.api._support import sh
+
+    b = Browser(world.app, "supervisor")
+    clock.set(sh(2025, 12, 2))  # Tuesday, the 2nd working day of December
+    assert b.page("/keycases/report").select_one('input[name="month"]')["value"] == "2025-11"
+    clock.set(sh(2025, 12, 5))  # Friday, the 5th working day
+    assert b.page("/keycases/report").select_one('input[name="month"]')["value"] == "2025-12"

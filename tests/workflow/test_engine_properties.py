@@ -416,6 +416,8 @@ TOUR = [
         ("complete_node", "handler", {"node": 1, "note": "已约谈"}),
         ("complete_node", "head", {"node": 2, "note": "已核查"}),
         ("record_dispatch_decision", "supervisor", {"decision": "按期推进", "week": "2025-W39"}),  # 每周调度
+        ("record_dispatch_decision", "supervisor", {"decision": "重复录入", "week": "2025-W39"}),
+        ("withdraw_dispatch_decision", "supervisor", {"decision_event": "DECISION", "reason": "重复录入"}),
         ("resolve", "handler", {"outcome": "solved", "reply": "已办结"}),
         ("callback", "dispatcher", SATISFIED),
         ("close", "dispatcher", {}),
@@ -447,7 +449,10 @@ def tour(env: Env) -> tuple[set[str], set[str]]:
         before = snapshot(env, case.id)
         for action, username, payload in path:
             now += timedelta(hours=1)
-            payload = {k: env.target_no if v == "TARGET" else v for k, v in payload.items()}
+            decision = next((e["id"] for e in reversed(before.events) if e["action"] == "record_dispatch_decision"), 0)
+            payload = {
+                k: env.target_no if v == "TARGET" else decision if v == "DECISION" else v for k, v in payload.items()
+            }
             events = len(before.events)
             before = step(env, case.id, before, action, username, payload, now, in_hypothesis=False)
             assert len(before.events) == events + 1, f"the tour's {action} by {username} was refused"

@@ -158,8 +158,9 @@ def metric_cases(
 
 @router.get("/assisted-parts")
 def assisted_parts(session: DbSession, runtime: RuntimeDep, scope: ReportScope) -> dict[str, Any]:
-    """Per department, the assisting parts (协办) of the period's cases as of the moment: assisted, reported by
-    then, reported on time. A department's rates count the cases it led; this counts what it assisted on."""
+    """Per department, the assisting parts (协办) of the period's cases as of the moment: assisted (every part sent),
+    reported by then, reported on time, waived by the supervisor (免除), and on_time_rate = on_time ÷ reported
+    (null when none was reported). A department's rates count the cases it led; this counts what it assisted on."""
     return {
         "departments": service.assisted_parts(session, runtime.settings, period=scope.period, filters=scope.filters)
     }
@@ -172,7 +173,7 @@ def assisted_part_cases(
     runtime: RuntimeDep,
     actor: CurrentUser,
     scope: ReportScope,
-    fact: Literal["assisted", "reported", "on_time"] = "assisted",
+    fact: Literal["assisted", "reported", "on_time", "waived"] = "assisted",
 ) -> dict[str, Any]:
     """The exact cases behind one assisted-parts figure of a department (one row per counted part)."""
     return service.assisted_cases(

@@ -10,13 +10,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from grievance.cases.listing import lead_leaders
 from grievance.errors import InvalidInput
 from grievance.glossary import KeyReason, Role, label_of
 from grievance.keycases.battlemap import BattleMap, MapFilter, load_map, map_filter
 from grievance.keycases.battlemap_svg import map_svg
-from grievance.keycases.plan import active_leaders
 from web.deps import DbSession
-from web.pages.common import Viewer, form_errors, page_roles, render
+from web.pages.common import Viewer, form_errors, gettext_for, page_roles, render
 from web.pages.work.common import all_departments, open_states, runtime_of
 
 router = APIRouter(include_in_schema=False)
@@ -47,6 +47,8 @@ def battle_map(request: Request, session: DbSession, viewer: Viewer = MAP_ROLES)
     filters = MapFilter()
     try:
         filters = map_filter(session, values)
+        if filters.department_id is not None:  # a code typed in the address: the select shows its department
+            values["department_id"] = str(filters.department_id)
     except InvalidInput as exc:
         errors = form_errors(exc, viewer.locale)
     data: BattleMap | None = None
@@ -54,6 +56,7 @@ def battle_map(request: Request, session: DbSession, viewer: Viewer = MAP_ROLES)
     if not errors:
         data, svg = _battle_map(request, session, viewer, filters)
     given = {key: value for key, value in values.items() if value}
+    _ = gettext_for(viewer)
     return render(
         request,
         "keycases/map.html",
@@ -65,7 +68,11 @@ def battle_map(request: Request, session: DbSession, viewer: Viewer = MAP_ROLES)
         errors=errors,
         svg_url="/keycases/map.svg" + ("?" + urlencode(given) if given else ""),
         mine_url="/keycases/map?" + urlencode({**given, "lead_leader_id": viewer.user.id}),
-        leader_options=[(u.id, u.display_name) for u in active_leaders(session)],
+        # Every leader, a deactivated one marked (as /cases offers them): their key cases are still on the map.
+        leader_options=[
+            (u.id, u.display_name if u.active else _("%(name)s (deactivated)") % {"name": u.display_name})
+            for u in lead_leaders(session)
+        ],
         department_options=[(d.id, d.name) for d in all_departments(session)],
         reason_options=[(r.value, label_of("KeyReason", r.value, viewer.locale)) for r in KeyReason],
     )

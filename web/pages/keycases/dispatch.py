@@ -19,10 +19,12 @@ from grievance.errors import Conflict, Forbidden, InvalidInput
 from grievance.glossary import Role
 from grievance.keycases.dispatch import (
     DECISION_ACTION,
+    WITHDRAW_ACTION,
     DispatchSheet,
     Week,
     check_sheet_week,
     dispatch_sheet,
+    key_since,
     leaders_on_sheets,
     parse_week,
     week_problem,
@@ -87,6 +89,7 @@ def _page(
     sheet = _sheet(session, runtime, viewer, week, leader_id)
     workflows = runtime.workflows.definitions
     may_decide = viewer.user.role == Role.supervisor and any(DECISION_ACTION in w.actions for w in workflows.values())
+    _ = gettext_for(viewer)
     current = Week.of_moment(runtime.now(), runtime.settings.timezone)
     return render(
         request,
@@ -102,7 +105,10 @@ def _page(
         xlsx_url=f"/keycases/dispatch.xlsx?{_query(week, leader_id)}",
         query=_query(week, leader_id),
         leader_id=leader_id,
-        leader_options=leaders_on_sheets(session),
+        leader_options=[
+            (i, name if active else _("%(name)s (deactivated)") % {"name": name})
+            for i, name, active in leaders_on_sheets(session)
+        ],
         # The decision form: the supervisor's, on a case whose workflow still allows the action in its state.
         decidable={
             i.case_no
@@ -110,6 +116,14 @@ def _page(
             if may_decide
             and DECISION_ACTION in workflows[i.workflow].actions
             and i.state in workflows[i.workflow].actions[DECISION_ACTION].from_
+        },
+        # The withdraw button beside each decision: the supervisor's, where the workflow has the action.
+        withdrawable={
+            i.case_no
+            for i in sheet.items
+            if viewer.user.role == Role.supervisor
+            and WITHDRAW_ACTION in workflows[i.workflow].actions
+            and i.state in workflows[i.workflow].actions[WITHDRAW_ACTION].from_
         },
         errors=errors or {},
         typed=typed or {},
@@ -137,6 +151,7 @@ def _bad_week(request: Request, viewer: Viewer, exc: InvalidInput, typed_week: s
         errors={},
         typed={},
         decidable=set(),
+        withdrawable=set(),
     )
 
 
@@ -204,7 +219,7 @@ def record_decision(
     leader_id = _leader_filter(str(form.get("leader") or ""))
     back = f"/keycases/dispatch?{_query(week, leader_id)}#row-{case.case_no}"
     try:
-        problem = week_problem(week.key, runtime.now(), runtime.settings.timezone)
+        problem = week_problem(week.key, runtime.now(), runtime.settings.timezone, key_since(case))
         if problem:
             raise InvalidInput.field("week", *problem)
         with session.begin_nested():  # nothing of a refused action is kept
@@ -230,3 +245,47 @@ def record_decision(
             typed={case.case_no: decision},
         )
     return redirect(back, flash=_("%(case_no)s: decision recorded") % {"case_no": case.case_no})
+
+
+@router.post("/keycases/dispatch/withdrawals", response_class=HTMLResponse)
+def withdraw_decision(
+    request: Request,
+    session: DbSession,
+    form: PostedForm,
+    viewer: Viewer = page_roles(Role.supervisor),
+) -> Response:
+    """Withdraw one decision shown on the sheet (the workflow action withdraw_dispatch_decision with the decision's
+    event id and the reason typed), then back to the sheet at that case; a refusal shows the sheet with the
+    message beside the case."""
+    check_csrf(viewer, form)
+    runtime = runtime_of(request)
+    _ = gettext_for(viewer)
+    case_no = str(form.get("case_no") or "").strip()
+    refuse_impossible_id(case_no, "case_no")
+    case = get_case(session, case_no, viewer.user)
+    week = parse_week(str(form.get("week") or ""))
+    leader_id = _leader_filter(str(form.get("leader") or ""))
+    raw_event = str(form.get("decision_event") or "").strip()
+    reason = str(form.get("reason") or "")
+    back = f"/keycases/dispatch?{_query(week, leader_id)}#row-{case.case_no}"
+    try:
+        if not raw_event.isdigit() or not 0 < int(raw_event) < 2**31:
+            raise InvalidInput.field(
+                "decision_event", f"调度决定「{raw_event}」无效", f"the decision {raw_event!r} is not valid"
+            )
+        with session.begin_nested():  # nothing of a refused action is kept
+            engine.fire(
+                session,
+                runtime,
+                case=case,
+                action=WITHDRAW_ACTION,
+                actor=viewer.user,
+                payload={"decision_event": int(raw_event), "reason": reason},
+            )
+    except (InvalidInput, Conflict, Forbidden) as exc:
+        session.refresh(case)
+        messages = form_errors(exc, viewer.locale) if isinstance(exc, InvalidInput) else {"_": exc.text(viewer.locale)}
+        return _page(
+            request, session, viewer, week, leader_id, status_code=exc.status_code, errors={case.case_no: messages}
+        )
+    return redirect(back, flash=_("%(case_no)s: decision withdrawn") % {"case_no": case.case_no})

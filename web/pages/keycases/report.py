@@ -6,16 +6,18 @@ as the API's do (web/api/keycase_report.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
+from grievance.cases.listing import lead_leaders
 from grievance.errors import InvalidInput
 from grievance.glossary import KeyReason, Role, label_of
-from grievance.keycases.plan import active_leaders
 from grievance.reports import keycases, keycases_xlsx, service
 from grievance.reports.periods import Period
 from grievance.users.models import User
@@ -24,7 +26,7 @@ from web.deps import DbSession
 from web.i18n import DEFAULT_LOCALE
 from web.pages.common import Viewer, form_errors, gettext_for, page_roles, render
 from web.pages.leader.scope import REPORT_ROLES, now_text
-from web.pages.leader.words import Words, input_moment, local_iso
+from web.pages.leader.words import Words, as_moment, input_moment, local_iso
 from web.pages.work.common import all_departments
 from web.params import Offset
 
@@ -152,14 +154,31 @@ class KeyWords(Words):
     def group_by(self, dimension: str) -> str:
         return str(self._("By lead leader") if dimension == "lead_leader" else self._("By reason"))
 
+    def due(self, value: str | datetime) -> str:
+        """A node's due time as the case page writes it: a limit ending at local midnight is the day before's
+        24:00 ("2026年11月30日 24:00", never "12月1日 00:00"), the day whose period counts it."""
+        local = as_moment(value).astimezone(ZoneInfo(self.tz))
+        if (local.hour, local.minute, local.second) == (0, 0, 0):
+            return f"{self.day((local - timedelta(days=1)).date())} 24:00"
+        return f"{self.day(local.date())} {local:%H:%M}"
 
-def _options(session: Session, viewer: Viewer) -> dict[str, list[tuple[Any, str]]]:
+    def leader(self, name: str, active: bool) -> str:
+        """A lead leader's name, marked 「（已停用）」 when the account is deactivated, as on /cases."""
+        return name if active else str(self._("%(name)s (deactivated)") % {"name": name})
+
+
+def _options(
+    session: Session, viewer: Viewer, words: KeyWords, leaders: list[User]
+) -> dict[str, list[tuple[Any, str]]]:
+    """The filters' choices; the lead leaders are every user of role leader, a deactivated one marked (as on
+    /cases), so the key cases still under them can be found."""
     _ = gettext_for(viewer)
     departments = all_departments(session)
     if viewer.user.role == Role.dept_head:
         departments = [d for d in departments if d.id == viewer.user.department_id]
     return {
-        "leader": [("none", _("No lead leader yet"))] + [(u.id, u.display_name) for u in active_leaders(session)],
+        "leader": [("none", _("No lead leader yet"))]
+        + [(u.id, words.leader(u.display_name, u.active)) for u in leaders],
         "reason": [(r.value, label_of("KeyReason", r.value, viewer.locale)) for r in KeyReason],
         "department": [(d.id, d.name) for d in departments],
     }
@@ -178,6 +197,8 @@ def _page(
     runtime: Runtime = request.app.state.runtime
     shown = dict(values)
     shown["as_of"] = input_moment(values["as_of"], runtime.settings.timezone) if values["as_of"] else ""
+    words = KeyWords(viewer, runtime)
+    leaders = lead_leaders(session)
     return render(
         request,
         "keycases/report.html",
@@ -185,24 +206,27 @@ def _page(
         status_code=422 if errors else 200,
         values=shown,
         errors=errors,
-        options=_options(session, viewer),
+        options=_options(session, viewer, words, leaders),
+        deactivated={u.id for u in leaders if not u.active},
         groups=keycases.GROUPS,
         doc=doc,
         scope=scope,
-        w=KeyWords(viewer, runtime),
+        w=words,
         group_filter=group_filter,
         snapshot=keycases.SNAPSHOT,
-        filter_names=filter_names(session, doc_filters, KeyWords(viewer, runtime)) if doc_filters else [],
+        filter_names=filter_names(session, doc_filters, words) if doc_filters else [],
     )
 
 
 @router.get("/keycases/report", response_class=HTMLResponse)
 def key_report(request: Request, session: DbSession, viewer: Viewer = page_roles(*REPORT_ROLES)) -> Response:
-    """The key-case report; without parameters, this assessment month by lead leader, as of now."""
+    """The key-case report; without parameters, the month the dashboard opens on (the last complete assessment month
+    during the first working days of a month, service.opening_month) by lead leader, as of now."""
     runtime: Runtime = request.app.state.runtime
     values = typed_values(request)
     if not request.query_params:
-        values.update(month=service.current_month_key(runtime.settings, runtime.now()), group_by=["lead_leader"])
+        opening = service.opening_month(runtime.settings, runtime.calendar(session), runtime.now())
+        values.update(month=opening, group_by=["lead_leader"])
     found = resolve(session, runtime, viewer, values)
     if found.query is None:
         return _page(request, session, viewer, values, found.errors)
@@ -230,13 +254,15 @@ def key_report_xlsx(request: Request, session: DbSession, viewer: Viewer = page_
     )
 
 
-def filter_names(session: Session, filters: keycases.KeyFilters, words: Words) -> list[tuple[str, str]]:
+def filter_names(session: Session, filters: keycases.KeyFilters, words: KeyWords) -> list[tuple[str, str]]:
     """The filters as (what, which) names in the reader's language."""
     _ = words._
     found: list[tuple[str, str]] = []
     if filters.lead_leader_id is not None:
-        leaders = keycases.names_of(session, User, {filters.lead_leader_id})
-        found.append((_("Lead leader"), leaders.get(filters.lead_leader_id) or _("No lead leader yet")))
+        leader = session.get(User, filters.lead_leader_id) if filters.lead_leader_id else None
+        found.append(
+            (_("Lead leader"), words.leader(leader.display_name, leader.active) if leader else _("No lead leader yet"))
+        )
     if filters.reason is not None:
         found.append((_("Reason"), label_of("KeyReason", filters.reason, words.locale)))
     if filters.department_id is not None:
@@ -284,4 +310,5 @@ def key_report_items(
         pages=pages,
         filter_names=filter_names(session, found.query.filters, words),
         snapshot=metric in keycases.SNAPSHOT,
+        deactivated={u.id for u in lead_leaders(session) if not u.active},
     )

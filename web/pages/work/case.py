@@ -17,7 +17,7 @@ from grievance.cases.models import Case
 from grievance.cases.routing import suggest_departments
 from grievance.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion, in_english
 from grievance.glossary import DEPARTMENT_ROLES, Role, label_of
-from grievance.keycases.plan import MAX_NODES, active_leaders, open_nodes
+from grievance.keycases.plan import MAX_NODES, active_leaders, node_departments, open_nodes
 from grievance.reference import service as reference
 from grievance.reference.models import Category, Enterprise, Meeting, Station
 from grievance.users.models import User
@@ -166,6 +166,15 @@ def _key_case_line(
         return (_("Lead leader"), str(payload.get("lead_leader", value)))
     if key == "previous_leader":
         return (_("Previous lead leader"), str(value))
+    if key == "key_carried" and isinstance(value, dict):  # a merge made the surviving case key (effect merge_into)
+        reason = label_of("KeyReason", str(value.get("reason", "")), locale)
+        leader = value.get("lead_leader") or (
+            _("none") if not value.get("lead_leader_id") else str(value["lead_leader_id"])
+        )
+        return (
+            _("Key case carried over"),
+            _("reason %(reason)s, lead leader %(leader)s") % {"reason": reason, "leader": leader},
+        )
     if key == "node":
         return (_("Node"), f"{value}. {payload.get('node_name', '')}".strip())
     if key == "files":
@@ -325,7 +334,16 @@ def _case_page(
         leader_options=[(u.id, u.display_name) for u in active_leaders(session)]
         if {"mark_key", "set_lead_leader"} & available or any(a["fields"].get("lead_leader_id") for a in actions)
         else [],
-        node_options=[(n.seq, f"{n.seq}. {n.name}") for n in waiting],
+        # An assisting department completes only the nodes given to it; the lead's people any (guard own_node).
+        node_options=[
+            (n.seq, f"{n.seq}. {n.name}")
+            for n in waiting
+            if user.department_id in (None, case.department_id) or n.department_id == user.department_id
+        ],
+        # A node goes to the lead or an assisting department (plan.node_departments): the plan forms offer those.
+        node_department_options=[
+            (i, name) for i, name in node_departments(session, case).items() if i != case.accused_department_id
+        ],
         default_node_rows=[
             {
                 "seq": n.seq,
