@@ -8,12 +8,16 @@ not open it: a department follows its cases on its queue and the case page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
+from grievance.cases.models import Case
 from grievance.cases.service import get_case
 from grievance.errors import Conflict, Forbidden, InvalidInput
 from grievance.glossary import Role
@@ -199,6 +203,63 @@ def dispatch_xlsx(
     )
 
 
+@dataclass(frozen=True)
+class SheetPost:
+    """What a form on the sheet posts besides its action's fields: the case, the sheet's week and leader filter."""
+
+    case: Case
+    week: Week
+    leader_id: int | None
+
+    @property
+    def back(self) -> str:
+        return f"/keycases/dispatch?{_query(self.week, self.leader_id)}#row-{self.case.case_no}"
+
+
+def _sheet_post(session: Session, viewer: Viewer, form: dict[str, Any]) -> SheetPost:
+    check_csrf(viewer, form)
+    case_no = str(form.get("case_no") or "").strip()
+    refuse_impossible_id(case_no, "case_no")
+    case = get_case(session, case_no, viewer.user)
+    week = parse_week(str(form.get("week") or ""))  # the sheet's own hidden field: a bad one is the error page
+    return SheetPost(case, week, _leader_filter(str(form.get("leader") or "")))
+
+
+def _fire_from_sheet(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    post: SheetPost,
+    action: str,
+    payload: dict[str, Any],
+    done: str,
+    check: Callable[[], None] = lambda: None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """Fire a workflow action from a form of the sheet (one transaction with its event), then back to the sheet at
+    that case with `done` flashed; a refusal (`check` may raise first) shows the sheet again with the message beside
+    the case and what was typed."""
+    runtime = runtime_of(request)
+    try:
+        check()
+        with session.begin_nested():  # nothing of a refused action is kept
+            engine.fire(session, runtime, case=post.case, action=action, actor=viewer.user, payload=payload)
+    except (InvalidInput, Conflict, Forbidden) as exc:
+        session.refresh(post.case)
+        messages = form_errors(exc, viewer.locale) if isinstance(exc, InvalidInput) else {"_": exc.text(viewer.locale)}
+        return _page(
+            request,
+            session,
+            viewer,
+            post.week,
+            post.leader_id,
+            status_code=exc.status_code,
+            errors={post.case.case_no: messages},
+            typed=typed,
+        )
+    return redirect(post.back, flash=done)
+
+
 @router.post("/keycases/dispatch/decisions", response_class=HTMLResponse)
 def record_decision(
     request: Request,
@@ -206,45 +267,29 @@ def record_decision(
     form: PostedForm,
     viewer: Viewer = page_roles(Role.supervisor),
 ) -> Response:
-    """Record the meeting's decision on one case (the workflow action, one transaction with its event), then back
-    to the sheet at that case; a refusal shows the sheet again with the message and the text typed."""
-    check_csrf(viewer, form)
+    """Record the meeting's decision on one case (the workflow action), then back to the sheet at that case; a
+    refusal shows the sheet again with the message and the text typed."""
+    post = _sheet_post(session, viewer, form)
     runtime = runtime_of(request)
     _ = gettext_for(viewer)
-    case_no = str(form.get("case_no") or "").strip()
-    refuse_impossible_id(case_no, "case_no")
-    case = get_case(session, case_no, viewer.user)
-    typed_week, decision = str(form.get("week") or ""), str(form.get("decision") or "")
-    week = parse_week(typed_week)  # the sheet's own hidden field: a bad one is the error page
-    leader_id = _leader_filter(str(form.get("leader") or ""))
-    back = f"/keycases/dispatch?{_query(week, leader_id)}#row-{case.case_no}"
-    try:
-        problem = week_problem(week.key, runtime.now(), runtime.settings.timezone, key_since(case))
+    decision = str(form.get("decision") or "")
+
+    def check() -> None:
+        problem = week_problem(post.week.key, runtime.now(), runtime.settings.timezone, key_since(post.case))
         if problem:
             raise InvalidInput.field("week", *problem)
-        with session.begin_nested():  # nothing of a refused action is kept
-            engine.fire(
-                session,
-                runtime,
-                case=case,
-                action=DECISION_ACTION,
-                actor=viewer.user,
-                payload={"decision": decision, "week": week.key},
-            )
-    except (InvalidInput, Conflict, Forbidden) as exc:
-        session.refresh(case)
-        messages = form_errors(exc, viewer.locale) if isinstance(exc, InvalidInput) else {"_": exc.text(viewer.locale)}
-        return _page(
-            request,
-            session,
-            viewer,
-            week,
-            leader_id,
-            status_code=exc.status_code,
-            errors={case.case_no: messages},
-            typed={case.case_no: decision},
-        )
-    return redirect(back, flash=_("%(case_no)s: decision recorded") % {"case_no": case.case_no})
+
+    return _fire_from_sheet(
+        request,
+        session,
+        viewer,
+        post,
+        DECISION_ACTION,
+        {"decision": decision, "week": post.week.key},
+        _("%(case_no)s: decision recorded") % {"case_no": post.case.case_no},
+        check,
+        typed={post.case.case_no: decision},
+    )
 
 
 @router.post("/keycases/dispatch/withdrawals", response_class=HTMLResponse)
@@ -257,35 +302,23 @@ def withdraw_decision(
     """Withdraw one decision shown on the sheet (the workflow action withdraw_dispatch_decision with the decision's
     event id and the reason typed), then back to the sheet at that case; a refusal shows the sheet with the
     message beside the case."""
-    check_csrf(viewer, form)
-    runtime = runtime_of(request)
+    post = _sheet_post(session, viewer, form)
     _ = gettext_for(viewer)
-    case_no = str(form.get("case_no") or "").strip()
-    refuse_impossible_id(case_no, "case_no")
-    case = get_case(session, case_no, viewer.user)
-    week = parse_week(str(form.get("week") or ""))
-    leader_id = _leader_filter(str(form.get("leader") or ""))
     raw_event = str(form.get("decision_event") or "").strip()
-    reason = str(form.get("reason") or "")
-    back = f"/keycases/dispatch?{_query(week, leader_id)}#row-{case.case_no}"
-    try:
+
+    def check() -> None:
         if not raw_event.isdigit() or not 0 < int(raw_event) < 2**31:
             raise InvalidInput.field(
                 "decision_event", f"调度决定「{raw_event}」无效", f"the decision {raw_event!r} is not valid"
             )
-        with session.begin_nested():  # nothing of a refused action is kept
-            engine.fire(
-                session,
-                runtime,
-                case=case,
-                action=WITHDRAW_ACTION,
-                actor=viewer.user,
-                payload={"decision_event": int(raw_event), "reason": reason},
-            )
-    except (InvalidInput, Conflict, Forbidden) as exc:
-        session.refresh(case)
-        messages = form_errors(exc, viewer.locale) if isinstance(exc, InvalidInput) else {"_": exc.text(viewer.locale)}
-        return _page(
-            request, session, viewer, week, leader_id, status_code=exc.status_code, errors={case.case_no: messages}
-        )
-    return redirect(back, flash=_("%(case_no)s: decision withdrawn") % {"case_no": case.case_no})
+
+    return _fire_from_sheet(
+        request,
+        session,
+        viewer,
+        post,
+        WITHDRAW_ACTION,
+        {"decision_event": int(raw_event) if raw_event.isdigit() else 0, "reason": str(form.get("reason") or "")},
+        _("%(case_no)s: decision withdrawn") % {"case_no": post.case.case_no},
+        check,
+    )
