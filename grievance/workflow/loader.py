@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -292,41 +293,58 @@ def _required_if_problems(action: Any, field: Any) -> list[str]:
     return []
 
 
+def _per_clock_problems(
+    wf: WorkflowDef, per: str, effects: Collection[str], guard: str, what: str, needs: str, why: str
+) -> tuple[list[str], list[tuple[Path_, str]]]:
+    """The rules a `per: <per>` clock family shares (nodes, parts): at most one such clock, the effects running
+    them need one (`what`: "nodes'"), and where they exist every resolving action is guarded by `guard` (`needs`
+    and `why` say so). Returns (the per clocks declared, the problems)."""
+    errs: list[tuple[Path_, str]] = []
+    declared = [name for name, clock in wf.clocks.items() if clock.per == per]
+    for name in declared[1:]:
+        errs.append((("clocks", name), f"only one clock may be 'per: {per}'; {declared[0]!r} already is"))
+    used = False
+    for action_name, action in wf.actions.items():
+        for i, effect in enumerate(action.effects):
+            if effect in effects:
+                used = True
+                if not declared:
+                    errs.append(
+                        (
+                            ("actions", action_name, "effects", i),
+                            f"effect {effect!r} runs the {what} clocks: declare a clock with 'per: {per}'",
+                        )
+                    )
+    if declared or used:
+        for action_name, action in wf.actions.items():
+            if set(action.effects) & set(RESOLUTION_EFFECTS) and guard not in action.guards:
+                errs.append(
+                    (
+                        ("actions", action_name),
+                        f"action {action_name!r} resolves the case: with {needs} it needs the guard {guard!r} ({why})",
+                    )
+                )
+    return declared, errs
+
+
 def _node_problems(wf: WorkflowDef) -> list[tuple[Path_, str]]:
     """Key cases' plans of nodes (grievance/keycases): clock names never contain the node separator, at most one
     clock is `per: node`, the node effects need one, and where nodes exist every resolving action is guarded by
     NO_OPEN_NODES_GUARD (a key case resolves only once its nodes are done)."""
-    errs: list[tuple[Path_, str]] = []
-    per_node = [name for name, clock in wf.clocks.items() if clock.per == "node"]
-    for name in wf.clocks:
-        if NODE_CLOCK_SEPARATOR in name:
-            errs.append(
-                (("clocks", name), f"a clock name may not contain {NODE_CLOCK_SEPARATOR!r}: node clocks use it")
-            )
-    for name in per_node[1:]:
-        errs.append((("clocks", name), f"only one clock may be 'per: node'; {per_node[0]!r} already is"))
-    uses_nodes = False
-    for action_name, action in wf.actions.items():
-        for i, effect in enumerate(action.effects):
-            if effect in NODE_EFFECTS:
-                uses_nodes = True
-                if not per_node:
-                    errs.append(
-                        (
-                            ("actions", action_name, "effects", i),
-                            f"effect {effect!r} runs the nodes' clocks: declare a clock with 'per: node'",
-                        )
-                    )
-    if per_node or uses_nodes:
-        for action_name, action in wf.actions.items():
-            if set(action.effects) & set(RESOLUTION_EFFECTS) and NO_OPEN_NODES_GUARD not in action.guards:
-                errs.append(
-                    (
-                        ("actions", action_name),
-                        f"action {action_name!r} resolves the case: with a plan of nodes it needs the guard "
-                        f"{NO_OPEN_NODES_GUARD!r} (a key case resolves only once its nodes are done)",
-                    )
-                )
+    errs: list[tuple[Path_, str]] = [
+        (("clocks", name), f"a clock name may not contain {NODE_CLOCK_SEPARATOR!r}: node clocks use it")
+        for name in wf.clocks
+        if NODE_CLOCK_SEPARATOR in name
+    ]
+    errs += _per_clock_problems(
+        wf,
+        "node",
+        NODE_EFFECTS,
+        NO_OPEN_NODES_GUARD,
+        "nodes'",
+        "a plan of nodes",
+        "a key case resolves only once its nodes are done",
+    )[1]
     return errs
 
 
@@ -334,39 +352,23 @@ def _part_problems(wf: WorkflowDef) -> list[tuple[Path_, str]]:
     """Lead and assisting departments (grievance/keycases/parts.py): at most one clock is `per: part`; the part
     effects and `scope: part` actions need one; where parts exist every resolving action is guarded by
     NO_OPEN_PARTS_GUARD (the lead resolves only once every part is reported or waived)."""
-    errs: list[tuple[Path_, str]] = []
-    per_part = [name for name, clock in wf.clocks.items() if clock.per == "part"]
-    for name in per_part[1:]:
-        errs.append((("clocks", name), f"only one clock may be 'per: part'; {per_part[0]!r} already is"))
-    uses_parts = False
+    declared, errs = _per_clock_problems(
+        wf,
+        "part",
+        PART_EFFECTS,
+        NO_OPEN_PARTS_GUARD,
+        "parts'",
+        "assisting departments",
+        "the lead resolves only once every part is reported or waived",
+    )
     for action_name, action in wf.actions.items():
-        for i, effect in enumerate(action.effects):
-            if effect in PART_EFFECTS:
-                uses_parts = True
-                if not per_part:
-                    errs.append(
-                        (
-                            ("actions", action_name, "effects", i),
-                            f"effect {effect!r} runs the parts' clocks: declare a clock with 'per: part'",
-                        )
-                    )
-        if action.scope == "part" and not per_part:
+        if action.scope == "part" and not declared:
             errs.append(
                 (
                     ("actions", action_name),
                     "'scope: part' acts on an assisting department's part: declare a clock with 'per: part'",
                 )
             )
-    if per_part or uses_parts:
-        for action_name, action in wf.actions.items():
-            if set(action.effects) & set(RESOLUTION_EFFECTS) and NO_OPEN_PARTS_GUARD not in action.guards:
-                errs.append(
-                    (
-                        ("actions", action_name),
-                        f"action {action_name!r} resolves the case: with assisting departments it needs the guard "
-                        f"{NO_OPEN_PARTS_GUARD!r} (the lead resolves only once every part is reported or waived)",
-                    )
-                )
     return errs
 
 
