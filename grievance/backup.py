@@ -23,7 +23,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
 
 from grievance.config import Settings
-from grievance.db import make_engine
+from grievance.db import engine_for
 from grievance.errors import DomainError, InvalidInput
 from grievance.textfiles import file_problem
 
@@ -365,7 +365,7 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Restore
     kind = _file_kind(source)
     if kind != backend:
         raise _wrong_kind(source, kind, backend)
-    engine = make_engine(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds)
+    engine = engine_for(settings)
     try:
         if backend == "sqlite":
             return _sqlite_restore(url, source, engine, force)

@@ -16,14 +16,14 @@ from pydantic import ValidationError
 from grievance import cli_errors
 from grievance.cli_errors import write_file
 from grievance.config import Settings, get_settings
-from grievance.db import make_engine, make_sessionmaker, transaction, utcnow
+from grievance.db import engine_for, make_sessionmaker, transaction, utcnow
 from grievance.errors import DomainError, InvalidInput
 from grievance.textfiles import read_file
 from grievance.workflow.loader import WorkflowErrors, load_file
 
 
 def _engine(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_engine(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds)
+    return engine_for(settings)
 
 
 def _session_factory(settings: Settings):  # type: ignore[no-untyped-def]

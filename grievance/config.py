@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # sqlite:///path by default; postgresql+psycopg://user@host/db in production.
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'grievance.db'}"
     db_lock_timeout_seconds: float = Field(default=DEFAULT_DB_LOCK_TIMEOUT_SECONDS, gt=0, le=300)
+    # SQLite only: FULL syncs the log at every commit (an acknowledged case survives a power cut); NORMAL is
+    # faster and may lose the last commits in a power cut, never in a crash of the program (README, durability).
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     data_dir: Path = PROJECT_ROOT / "var"
     workflows_dir: Path = PROJECT_ROOT / "workflows"
     categories_file: Path = PROJECT_ROOT / "config" / "categories.yaml"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
-from grievance.config import DEFAULT_DB_LOCK_TIMEOUT_SECONDS
+from grievance.config import DEFAULT_DB_LOCK_TIMEOUT_SECONDS, Settings
 from grievance.errors import DomainError, StaleVersion
 from grievance.input_bounds import MAX_ID, refuse_bad_text_on_flush  # noqa: F401  (importing installs the NUL check)
 
@@ -49,18 +50,84 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def make_engine(url: str, *, lock_timeout: float = DEFAULT_DB_LOCK_TIMEOUT_SECONDS) -> Engine:
+class _WriterConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions queue on one lock of the process (`writer_lock`, set per
+    engine) before `BEGIN IMMEDIATE`, and hand it on the moment they commit or roll back.
+
+    SQLite itself lets a waiting writer poll its file lock, sleeping up to 100 ms between tries, so under a
+    queue of writers one request in twenty waited most of a second (issue 13); a thread blocked on a Python
+    lock wakes as soon as the lock is free. Other processes (the CLI, a second server) still meet SQLite's
+    busy timeout."""
+
+    writer_lock: threading.Lock
+    _holds_writer_lock = False
+
+    def take_writer_lock(self, timeout: float) -> None:
+        if not self.writer_lock.acquire(timeout=timeout):
+            locked = sqlite3.OperationalError("database is locked (waited for this process's other writers)")
+            raise sa_exc.OperationalError("BEGIN IMMEDIATE", None, locked)  # busy_kind(): "busy", a 503
+        self._holds_writer_lock = True
+
+    def release_writer_lock(self) -> None:
+        if self._holds_writer_lock:
+            self._holds_writer_lock = False
+            self.writer_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_writer_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_writer_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_writer_lock()
+
+
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine of a deployment's settings (database_url, db_lock_timeout_seconds, sqlite_synchronous)."""
+    return make_engine(
+        settings.database_url,
+        lock_timeout=settings.db_lock_timeout_seconds,
+        sqlite_synchronous=settings.sqlite_synchronous,
+    )
+
+
+def make_engine(
+    url: str, *, lock_timeout: float = DEFAULT_DB_LOCK_TIMEOUT_SECONDS, sqlite_synchronous: str = "FULL"
+) -> Engine:
     """The engine for a database URL. `lock_timeout` (seconds, Settings.db_lock_timeout_seconds) bounds every
-    wait for the database: SQLite's busy timeout on its write lock; on PostgreSQL `lock_timeout`, the connect
-    timeout and the wait for a pooled connection. Past it the statement fails with an error that
-    `is_busy()` recognises."""
+    wait for the database: SQLite's busy timeout on its write lock (and the wait for this process's other
+    writers); on PostgreSQL `lock_timeout`, the connect timeout and the wait for a pooled connection. Past it
+    the statement fails with an error that `is_busy()` recognises.
+
+    SQLite runs in WAL mode with `synchronous` = `sqlite_synchronous` (Settings.sqlite_synchronous): FULL (the
+    default) syncs the log at every commit, so an acknowledged case survives a power cut; NORMAL syncs only at
+    checkpoints, so a power cut (not a crash of the program) may lose the last commits (README, durability)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS}, not {sqlite_synchronous!r}")
         if parsed.database and parsed.database != ":memory:":
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout})
+        # One writer lock per engine (a database file); each pooled connection of the engine shares it.
+        connection_class = type("WriterConnection", (_WriterConnection,), {"writer_lock": threading.Lock()})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": lock_timeout, "factory": connection_class}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -69,13 +136,22 @@ def make_engine(url: str, *, lock_timeout: float = DEFAULT_DB_LOCK_TIMEOUT_SECON
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # A read-only session reads a snapshot (WAL) without the write lock, beside a running writer.
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(_READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+                return
+            dbapi_conn = conn.connection.dbapi_connection
+            dbapi_conn.take_writer_lock(lock_timeout)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi_conn.release_writer_lock()
+                raise
 
         return engine
     milliseconds = max(1, round(lock_timeout * 1000))
@@ -93,9 +169,13 @@ def make_engine(url: str, *, lock_timeout: float = DEFAULT_DB_LOCK_TIMEOUT_SECON
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions for the engine; each writes the outbox row of every live case event (grievance/outbox/writer.py)."""
+    from grievance.cases import prefetch  # here: the cases' models import this module
     from grievance.outbox import writer  # here: the outbox's models import this module
 
     factory = sessionmaker(engine, class_=Session, expire_on_commit=False)
+    event.listen(factory, "before_flush", _keep_audit_for_after_read)
+    event.listen(factory, "before_flush", prefetch.forget)
+    event.listen(factory, "after_transaction_end", prefetch.forget)
     writer.install(factory)
     return factory
 
@@ -129,6 +209,74 @@ def stale_version() -> StaleVersion:
     )
 
 
+# A request that only reads (GET, HEAD): its session's key in Session.info, and where its audit entries wait.
+_READ_REQUEST = "grievance_read_request"
+_AUDIT_AFTER_READ = "grievance_audit_after_read"
+
+
+class WriteInReadRequest(RuntimeError):
+    """A GET or HEAD request tried to change data other than its audit entries: a programming error (the change
+    belongs in a POST). Raised at the flush; nothing is written."""
+
+
+@contextmanager
+def request_transaction(factory: sessionmaker[Session], *, reads_only: bool) -> Iterator[Session]:
+    """The one transaction of a web request (web/deps.py): `transaction()` for a request that may write; for
+    one that only reads (`reads_only`: GET, HEAD) a read that never takes SQLite's write lock, so lists and pages
+    never wait behind intake (issue 13). Such a request may still add audit entries (AuditEntry: a confidential
+    case viewed, a list exported): they are kept aside and written in a short write transaction of their own
+    once the read is done, before the answer leaves. Any other change raises WriteInReadRequest at the flush."""
+    if not reads_only:
+        with transaction(factory) as session:
+            yield session
+        return
+    session = factory()
+    session.info[_READ_REQUEST] = True
+    try:
+        session.connection(execution_options={_READ_ONLY: True})
+        yield session
+        session.flush()  # what the request added last goes through the check too (audit entries set aside)
+        session.rollback()  # nothing else to keep: the read is over
+        audit = session.info.pop(_AUDIT_AFTER_READ, [])
+        if audit:
+            session.info[_READ_REQUEST] = False
+            session.add_all(audit)
+            session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise stale_version() from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _keep_audit_for_after_read(session: Session, _flush_context: Any, _instances: Any) -> None:
+    """before_flush of a read request's session: audit entries wait for the write after the read; anything else
+    is refused (WriteInReadRequest)."""
+    if not session.info.get(_READ_REQUEST):
+        return
+    from grievance.cases.models import AuditEntry  # here: the cases' models import this module
+
+    waiting = session.info.setdefault(_AUDIT_AFTER_READ, [])
+    for obj in list(session.new):
+        if isinstance(obj, AuditEntry):
+            session.expunge(obj)
+            waiting.append(obj)
+    changed = [type(o).__name__ for o in (*session.new, *session.dirty, *session.deleted) if session.is_modified(o)]
+    if changed or session.deleted:
+        raise WriteInReadRequest(f"a GET or HEAD request tried to write {sorted(set(changed))}")
+
+
+def commit_then_read(session: Session) -> None:
+    """Commit the session's transaction now and begin its next one for reading: on SQLite DEFERRED, without the
+    write lock. For a write whose answer is built afterwards (intake's case page), so that the locks the write
+    took (SQLite's write lock, the year's case-number row) are held for the write alone, not for the answer."""
+    session.commit()
+    session.connection(execution_options={_READ_ONLY: True})
+
+
 @contextmanager
 def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session for reading only, rolled back at the end (nothing it does is ever committed).
@@ -152,6 +300,7 @@ def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
             conn.invalidate()  # never hand a read-only connection to the next writer
             raise
         finally:
+            session.expunge_all()  # what was read stays readable afterwards (a rollback would expire it)
             session.rollback()
             session.close()
 

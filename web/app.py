@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 
 from grievance.config import Settings, get_settings
-from grievance.db import DatabaseBusy, busy_error, make_engine, make_sessionmaker
+from grievance.db import DatabaseBusy, busy_error, engine_for, make_sessionmaker
 from grievance.migrations import pending_migration
 from grievance.workflow.engine import Runtime
 from grievance.workflow.loader import load_workflows
@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None, background: bool | None = None)
         docs_url=None,  # served below from packaged assets instead of a CDN
         redoc_url=None,
     )
-    engine = make_engine(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds)
+    engine = engine_for(settings)
     problem = pending_migration(engine)
     if problem:
         raise SystemExit(problem)

@@ -3,7 +3,7 @@
 
 For every request that carries a body (Content-Length above 0, or chunked):
 - JSON API outside /api/v1/public/: no `Authorization: Bearer` token -> 401 not_authenticated at once; a token
-  that names no active user (one indexed lookup per request, in a short transaction of its own) -> 401 too.
+  that names no active user (one indexed lookup per request, in a short read of its own, handed on to the route) -> 401 too.
   The body is not read either way. If the lookup itself fails (database busy or down) the route decides, as it
   would without this middleware.
 - Pages: a POST without the session cookie, except the pages anyone may post (PUBLIC_PAGE_POSTS), is sent to
@@ -30,9 +30,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from grievance.cases.upload_limits import body_too_large
 from grievance.config import Settings
-from grievance.db import transaction
+from grievance.db import read_only
 from grievance.errors import DomainError, NotAuthenticated
+from grievance.users.models import User
 from grievance.users.service import user_for_token
+from web.deps import BEARER_USER
 from web.open311.routes import is_open311, middleware_refusal
 
 log = logging.getLogger("grievance.web")
@@ -79,14 +81,15 @@ def _has_session_cookie(headers: Headers) -> bool:
     )
 
 
-def _token_known(sessions: Any, token: str) -> bool | None:
-    """Whether the token names an active user; None when the database could not say (the route then decides)."""
+def _token_user(sessions: Any, token: str) -> User | bool | None:
+    """The active user the token names, None when it names none, False when the database could not say (the
+    route then decides). A read: on SQLite it never waits for the write lock."""
     try:
-        with transaction(sessions) as session:
-            return user_for_token(session, token) is not None
+        with read_only(sessions) as session:
+            return user_for_token(session, token)
     except Exception:  # busy or unreachable: the route's own lookup answers 503 with its message
         log.warning("token check before the body failed; left to the route", exc_info=True)
-        return None
+        return False
 
 
 class BodyLimitMiddleware:
@@ -129,8 +132,12 @@ class BodyLimitMiddleware:
             token = _bearer(headers)
             if token is None:
                 return self._error(scope, NO_TOKEN)
-            known = await run_in_threadpool(_token_known, scope["app"].state.sessions, token)
-            return self._error(scope, UNKNOWN_TOKEN) if known is False else None
+            user = await run_in_threadpool(_token_user, scope["app"].state.sessions, token)
+            if user is None:
+                return self._error(scope, UNKNOWN_TOKEN)
+            if user is not False:  # the route's authentication takes it from here: one lookup per request
+                scope.setdefault("state", {})[BEARER_USER] = (token, user)
+            return None
         if scope["method"] == "POST" and path not in PUBLIC_PAGE_POSTS and not _has_session_cookie(headers):
             target = path + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)

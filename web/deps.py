@@ -8,17 +8,22 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from grievance.db import transaction
+from grievance.db import read_only, request_transaction
 from grievance.errors import Forbidden, NotAuthenticated
 from grievance.glossary import role_label, role_labels
 from grievance.users.models import User
 from grievance.users.service import user_for_token
 from grievance.workflow.engine import Runtime
 
+# The request-state key under which the body gate (web/body_limits.py) leaves (token, user) for authentication.
+BEARER_USER = "bearer_user"
+
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent (scope="function")."""
-    with transaction(request.app.state.sessions) as session:
+    """One transaction per request, committed before the response is sent (scope="function"); a GET or HEAD
+    only reads, never waiting for SQLite's write lock (db.request_transaction: its audit entries are written
+    after the read)."""
+    with request_transaction(request.app.state.sessions, reads_only=request.method in ("GET", "HEAD")) as session:
         yield session
 
 
@@ -38,7 +43,9 @@ def _authenticate(request: Request, session: Session) -> User:
             "需要登录：请在 Authorization 头中提供 Bearer 令牌",
             "send 'Authorization: Bearer <token>'; create one with `grievance token create USER`",
         )
-    user = user_for_token(session, token.strip())
+    token = token.strip()
+    known = getattr(request.state, BEARER_USER, None)  # the body gate's lookup of this request (body_limits)
+    user = known[1] if known is not None and known[0] == token else user_for_token(session, token)
     if user is None:
         raise NotAuthenticated("令牌无效或已吊销", "the token is unknown or revoked")
     return user
@@ -51,7 +58,7 @@ def get_current_user(request: Request, session: DbSession) -> User:
 def get_user_before_body(request: Request) -> User:
     """Authenticates in a short transaction of its own, for routes that read a large body (uploads)
     before opening theirs: 401 still comes first, and no lock is held while the body arrives."""
-    with transaction(request.app.state.sessions) as session:
+    with read_only(request.app.state.sessions) as session:
         return _authenticate(request, session)
 
 

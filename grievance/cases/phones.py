@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
@@ -54,6 +55,7 @@ _DASH_EXTENSION = re.compile(r"(.*\d)\s*-\s*(\d{1,6})")
 _LANDLINE_TYPES = (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
+@lru_cache(maxsize=4096)  # a pure function of its text; intake asks twice (the form, the duplicate hints)
 def normalize_phone(text: str) -> str | None:
     """The canonical form of a typed phone number (see the module's table), `""` for blank text, or None when
     the text is not recognisable as a valid phone number (the caller refuses it or keeps it with a warning).

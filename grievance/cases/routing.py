@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from grievance.cases.models import Case, CaseEvent
+from grievance.cases.prefetch import EVENTS, prefetched
 from grievance.reference.models import Category, Department, Station
 from grievance.users.models import User
 
@@ -18,9 +19,13 @@ def returned_by(session: Session, case: Case) -> int | None:
     the case is not in state `returned` or no department is known."""
     if case.state != "returned":
         return None
-    events = session.exec(
-        select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.at), col(CaseEvent.id))
-    ).all()
+    events = prefetched(session, EVENTS, case.id)
+    if events is None:
+        events = list(
+            session.exec(
+                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.at), col(CaseEvent.id))
+            ).all()
+        )
     last = max((i for i, e in enumerate(events) if e.action == "return"), default=None)
     if last is None:
         return None
@@ -32,6 +37,12 @@ def returned_by(session: Session, case: Case) -> int | None:
         if isinstance(target, int):
             return target
     return None
+
+
+def routing_reference(session: Session) -> list[Any]:
+    """Every category, station and department (three queries): a list page holds them while it asks each row for
+    its suggestions, which then read them by primary key from the session instead of querying per row."""
+    return [*session.exec(select(Category)), *session.exec(select(Station)), *session.exec(select(Department))]
 
 
 REASONS = {"category": "业务分类「{name}」的承办单位", "station": "城市驿站「{name}」的属地单位"}
@@ -57,7 +68,8 @@ def suggest_departments(session: Session, case: Case) -> list[dict[str, Any]]:
         suggestions.append((station.department_id, "station", station.name))
     excluded = {case.accused_department_id, returned_by(session, case)}
     ids = [d for d, _kind, _name in suggestions if d not in excluded]
-    names = {d.id: d for d in session.exec(select(Department).where(Department.id.in_(ids))).all()} if ids else {}  # type: ignore[union-attr]
+    # By primary key: a page of rows has loaded every department once (web/pages/work/common.rows_of).
+    names = {d.id: d for d in (session.get(Department, i) for i in ids) if d is not None}
     seen: set[int] = set()
     result = []
     for dept_id, kind, name in suggestions:

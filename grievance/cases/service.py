@@ -80,6 +80,8 @@ class CaseParts:
     clocks: list[CaseClock]
     events: list[tuple[CaseEvent, str | None]]  # with the actor's display name
     attachments: list[Attachment]
+    # Logged by this very request: nothing can point at it yet (no merged duplicates, no assisting parts).
+    new: bool = False
 
 
 @dataclass
@@ -284,7 +286,7 @@ def intake_case(
         case,
         created=True,
         duplicates=duplicates,
-        parts=CaseParts(clocks=clocks, events=[(event, actor.display_name)], attachments=attachments),
+        parts=CaseParts(clocks=clocks, events=[(event, actor.display_name)], attachments=attachments, new=True),
     )
 
 
@@ -440,7 +442,7 @@ def case_detail(
         assignee=_assignee(session, case),
         duplicate_of=duplicate_of.case_no if duplicate_of else None,
         merged_into=merge_target(session, runtime.workflows, case, actor),
-        merged_cases=merged_cases(session, case, actor),
+        merged_cases=[] if parts.new else merged_cases(session, case, actor),
         petitioner=masked_petitioner(case, actor, runtime.settings.personal_data_roles),
         clocks=[
             {
@@ -451,7 +453,7 @@ def case_detail(
             if not is_node_clock(c.name)  # a key case's nodes: key_detail's `nodes`
         ],
         **key_detail(session, workflow, case, list(clocks), calendar, now),
-        parts=part_detail(session, workflow, case, list(clocks), calendar, now),
+        parts=[] if parts.new else part_detail(session, workflow, case, list(clocks), calendar, now),
         available_actions=available_actions(session, runtime, case, actor, now, clocks=clocks),
         unavailable_actions=unavailable_actions(session, runtime, case, actor, now, clocks=clocks),
         timeline=[

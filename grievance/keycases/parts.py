@@ -30,6 +30,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from grievance.cases.models import Attachment, Case, CaseClock
+from grievance.cases.prefetch import PARTS, prefetched
 from grievance.errors import InvalidInput
 from grievance.glossary import DEPARTMENT_ROLES
 from grievance.keycases.models import CasePart
@@ -59,6 +60,9 @@ VISIBLE_STATUSES: tuple[str, ...] = (*OPEN_STATUSES, PartStatus.reported.value, 
 # ------------------------------------------------------------------------------------------------------------ reads
 def parts_of(session: Session, case_id: int) -> list[CasePart]:
     """Every part of the case, withdrawn ones included, in the order they were sent (seq)."""
+    kept = prefetched(session, PARTS, case_id)
+    if kept is not None:
+        return kept
     return list(session.exec(select(CasePart).where(CasePart.case_id == case_id).order_by(col(CasePart.seq))).all())
 
 
@@ -86,6 +90,9 @@ def department_part(session: Session, case_id: int | None, department_id: int | 
     """The open part of this department on the case, or None."""
     if case_id is None or department_id is None:
         return None
+    kept = prefetched(session, PARTS, case_id)
+    if kept is not None:
+        return next((p for p in kept if p.department_id == department_id and p.status in OPEN_STATUSES), None)
     return session.exec(
         select(CasePart).where(
             CasePart.case_id == case_id,
@@ -115,6 +122,9 @@ def assists(session: Session, case: Case, user: User) -> bool:
         return False
     if case.accused_department_id is not None and case.accused_department_id == user.department_id:
         return False
+    kept = prefetched(session, PARTS, case.id)
+    if kept is not None:
+        return any(p.department_id == user.department_id and p.status in VISIBLE_STATUSES for p in kept)
     return (
         session.exec(
             select(CasePart.id).where(

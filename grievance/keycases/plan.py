@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from grievance.cases.models import Attachment, Case, CaseClock
+from grievance.cases.prefetch import NODES, PENDING_CHANGES, prefetched
 from grievance.errors import InvalidInput, RefusedByRule
 from grievance.glossary import DEPARTMENT_ROLES, NodeStatus, Role
 from grievance.identifiers import halfwidth
@@ -282,6 +283,9 @@ def _completed_row(session: Session, node: CaseNode) -> dict[str, Any]:
 
 def nodes_of(session: Session, case_id: int) -> list[CaseNode]:
     """Every node of the case, removed ones included, in plan order (seq)."""
+    kept = prefetched(session, NODES, case_id)
+    if kept is not None:
+        return kept
     return list(session.exec(select(CaseNode).where(CaseNode.case_id == case_id).order_by(col(CaseNode.seq))).all())
 
 
@@ -306,6 +310,9 @@ def current_plan(session: Session, case: Case | None) -> list[CaseNode]:
 
 def pending_change(session: Session, case_id: int) -> NodePlanChange | None:
     """The plan change of the case waiting for the supervisor, if any."""
+    kept = prefetched(session, PENDING_CHANGES, case_id)
+    if kept is not None:
+        return kept[0] if kept else None
     return session.exec(
         select(NodePlanChange).where(NodePlanChange.case_id == case_id, NodePlanChange.status == "pending")
     ).first()

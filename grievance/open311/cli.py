@@ -8,12 +8,12 @@ import sys
 from typing import Any
 
 from grievance.config import Settings
-from grievance.db import make_engine, make_sessionmaker, transaction, utcnow
+from grievance.db import engine_for, make_sessionmaker, transaction, utcnow
 from grievance.open311 import keys
 
 
 def _sessions(settings: Settings) -> Any:
-    return make_sessionmaker(make_engine(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds))
+    return make_sessionmaker(engine_for(settings))
 
 
 def cmd_create(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,11 +10,11 @@ import threading
 from typing import Any
 
 from grievance.config import Settings
-from grievance.db import make_engine, make_sessionmaker, transaction
+from grievance.db import engine_for, make_sessionmaker, transaction
 
 
 def _sessions(settings: Settings) -> Any:
-    return make_sessionmaker(make_engine(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds))
+    return make_sessionmaker(engine_for(settings))
 
 
 def _runtime(settings: Settings) -> Any:

@@ -18,7 +18,7 @@ from grievance.cases.models import NO_DUE, Case, CaseClock, CaseEvent
 from grievance.outbox.models import OutboxMessage
 from grievance.outbox.privacy import mask_text, public_input
 from grievance.reference.models import Department
-from grievance.workflow.definition import RESOLVE_CLOCK
+from grievance.workflow.definition import INTAKE, RESOLVE_CLOCK
 
 # Event inputs that may carry personal data never leave in a message (DOMAIN.md, privacy).
 _PERSONAL = ("petitioner", "phone", "id_no", "name_of_petitioner")
@@ -91,10 +91,15 @@ def event_body(session: OrmSession, case: Case, event: CaseEvent) -> dict[str, A
     if event.actor_id is not None:
         from grievance.users.models import User
 
-        actor = session.get(User, event.actor_id)
-        actor_role = actor.role if actor is not None else None
         # Whom the actor acted for: the department that returned a case, which the case no longer names.
-        actor_department = _department(session, actor.department_id) if actor is not None else None
+        found = session.execute(
+            select(User.role, Department.code, Department.name)  # type: ignore[call-overload]
+            .outerjoin(Department, Department.id == User.department_id)
+            .where(User.id == event.actor_id)
+        ).first()
+        if found is not None:
+            actor_role = found.role
+            actor_department = {"code": found.code, "name": found.name} if found.code is not None else None
     payload = event.payload or {}
     if payload.get("self_reported") is True and payload.get("source") in SELF_REPORTED_ROLES:
         actor_role = SELF_REPORTED_ROLES[payload["source"]]
@@ -158,7 +163,10 @@ def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> No
     for obj in list(session.new):
         if not isinstance(obj, CaseEvent) or obj.case_id is None:
             continue
-        _lock_case(session, obj.case_id, locked)
+        if (
+            obj.action != INTAKE
+        ):  # a case's intake event is written by the transaction inserting it: no one else sees it
+            _lock_case(session, obj.case_id, locked)
         case = session.get(Case, obj.case_id)
         if case is None:
             continue

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from grievance.cases.access import is_hidden_from
 from grievance.cases.models import CalendarOverride, Case, CaseClock, CaseEvent
+from grievance.cases.prefetch import CLOCKS, prefetched
 from grievance.cases.states import current_state, record_state, state_after
 from grievance.config import Settings
 from grievance.db import find_by_ref, utcnow
@@ -87,6 +88,8 @@ def _context(
     now: datetime,
     clocks: list[CaseClock] | None = None,
 ) -> ActionContext:
+    if clocks is None:
+        clocks = prefetched(session, CLOCKS, case.id)
     if clocks is None:
         clocks = list(session.exec(select(CaseClock).where(CaseClock.case_id == case.id)).all())
     return ActionContext(

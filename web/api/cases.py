@@ -16,6 +16,7 @@ from grievance.cases.models import Attachment
 from grievance.cases.read_models import ActionResult, AttachmentRead, CaseDetail, DuplicateHint, IntakeResponse
 from grievance.cases.routing import suggest_departments
 from grievance.cases.schemas import ActionIn, CaseCreate, CaseList
+from grievance.db import commit_then_read
 from grievance.errors import InvalidInput, NotFound, field_errors
 from grievance.glossary import Role
 from grievance.workflow import engine
@@ -123,6 +124,7 @@ async def create_case(
         result = service.intake_case(
             session, runtime, case_in=case_in, actor=user, idempotency_key=idempotency_key, uploads=uploads
         )
+        commit_then_read(session)  # the case is recorded; its page is built without holding any write lock
         detail = service.case_detail(session, runtime, result.case, user, parts=result.parts)
         detail["possible_duplicates"] = result.duplicates
         if not result.created:

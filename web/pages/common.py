@@ -21,7 +21,7 @@ from sqlmodel import Session
 from grievance.cases import query_codes
 from grievance.cases.models import Case
 from grievance.cases.service import get_case
-from grievance.db import transaction
+from grievance.db import read_only
 from grievance.errors import DomainError, Forbidden
 from grievance.glossary import label_of, labels_in
 from grievance.reference.service import is_liaison
@@ -147,7 +147,7 @@ def _viewer(request: Request, session: Session) -> Viewer:
 def optional_viewer(request: Request) -> Viewer | None:
     """The signed-in viewer for an error page (its own short transaction), or None."""
     try:
-        with transaction(request.app.state.sessions) as session:
+        with read_only(request.app.state.sessions) as session:
             return _viewer(request, session)
     except LoginRequired:
         return None

@@ -8,17 +8,19 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
 from grievance.cases import service
 from grievance.cases.duplicates import DuplicateFlag, duplicate_flags
 from grievance.cases.models import Case
-from grievance.cases.routing import suggest_departments
+from grievance.cases.prefetch import EVENTS, prefetch_events, prefetch_for_actions, prefetched
+from grievance.cases.routing import routing_reference, suggest_departments
 from grievance.cases.schemas import CaseSummary
 from grievance.glossary import DEPARTMENT_ROLES, Role
 from grievance.reference import service as reference
 from grievance.reference.models import Department
+from grievance.users.models import User
 from grievance.workflow import engine
 from grievance.workflow.definition import WorkflowDef
 from grievance.workflow.engine import Runtime
@@ -127,9 +129,17 @@ class Row:
 
 
 def last_return(session: Session, case: Case) -> dict[str, Any] | None:
-    for event, actor in reversed(service.load_parts(session, case).events):
+    events = prefetched(session, EVENTS, case.id)
+    if events is None:
+        events = [event for event, _actor in service.load_parts(session, case).events]
+    for event in reversed(events):
         if event.action == "return":
-            return {"reason": event.payload.get("reason", ""), "actor": actor, "at": event.at}
+            actor = session.get(User, event.actor_id) if event.actor_id is not None else None
+            return {
+                "reason": event.payload.get("reason", ""),
+                "actor": actor.display_name if actor else None,
+                "at": event.at,
+            }
     return None
 
 
@@ -145,17 +155,24 @@ def rows_of(
     """The rows of a work list; with `suggestions` the routing suggestions, with `duplicates` the possible
     duplicates of each case (one query for the page, cases/duplicates.py)."""
     now = runtime.now()
+    # The rows themselves, for what a summary leaves out (the actions, routing, a return), and what the actions'
+    # guards read, each in one query for the page (cases/prefetch.py).
+    ids = [item.id for item in items]
+    cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids)))} if ids else {}
+    prefetch_for_actions(session, ids)
+    prefetch_events(session, [c.id for c in cases.values() if c.state == "returned"])  # type: ignore[misc]
+    # Reference rows the routing suggestions read by primary key, loaded once for the page (kept alive here).
+    routing_rows = routing_reference(session) if suggestions else []
     rows = []
     for item in items:
-        # The row itself (by primary key) for what a summary leaves out: the actions, routing, a return.
-        case = session.get(Case, item.id)
-        assert case is not None
+        case = cases[item.id]
         row = Row(item, case, light_of(item), engine.available_actions(session, runtime, case, viewer.user, now))
         if suggestions:
             row.suggestions = suggest_departments(session, case)
         if case.state == "returned":
             row.returned = last_return(session, case)
         rows.append(row)
+    del routing_rows
     if duplicates:
         flags = duplicate_flags(session, runtime, [r.case for r in rows], viewer.user)
         for row in rows:
