@@ -191,6 +191,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+        _write_audit_after_read(session)
     except StaleDataError as exc:
         session.rollback()
         raise stale_version() from exc
@@ -237,11 +238,7 @@ def request_transaction(factory: sessionmaker[Session], *, reads_only: bool) -> 
         yield session
         session.flush()  # what the request added last goes through the check too (audit entries set aside)
         session.rollback()  # nothing else to keep: the read is over
-        audit = session.info.pop(_AUDIT_AFTER_READ, [])
-        if audit:
-            session.info[_READ_REQUEST] = False
-            session.add_all(audit)
-            session.commit()
+        _write_audit_after_read(session)
     except StaleDataError as exc:
         session.rollback()
         raise stale_version() from exc
@@ -250,6 +247,15 @@ def request_transaction(factory: sessionmaker[Session], *, reads_only: bool) -> 
         raise
     finally:
         session.close()
+
+
+def _write_audit_after_read(session: Session) -> None:
+    """Write, in a short transaction of their own, the audit entries a read set aside (none: nothing is done)."""
+    audit = session.info.pop(_AUDIT_AFTER_READ, [])
+    session.info[_READ_REQUEST] = False
+    if audit:
+        session.add_all(audit)
+        session.commit()
 
 
 def _keep_audit_for_after_read(session: Session, _flush_context: Any, _instances: Any) -> None:
@@ -270,10 +276,17 @@ def _keep_audit_for_after_read(session: Session, _flush_context: Any, _instances
 
 
 def commit_then_read(session: Session) -> None:
-    """Commit the session's transaction now and begin its next one for reading: on SQLite DEFERRED, without the
-    write lock. For a write whose answer is built afterwards (intake's case page), so that the locks the write
-    took (SQLite's write lock, the year's case-number row) are held for the write alone, not for the answer."""
-    session.commit()
+    """Commit the session's transaction now and go on reading, as a GET does (request_transaction): on SQLite
+    without the write lock, audit entries written after the read, any other change refused. For a write whose
+    answer is built afterwards (intake's and an action's case page), so that the locks the write took (SQLite's
+    write lock, the year's case-number row, the case's row) are held for the write alone, not for the answer.
+    Raises the stale-version Conflict like transaction() when the commit loses a race on a row's version."""
+    try:
+        session.commit()
+    except StaleDataError as exc:
+        session.rollback()
+        raise stale_version() from exc
+    session.info[_READ_REQUEST] = True
     session.connection(execution_options={_READ_ONLY: True})
 
 

@@ -38,6 +38,10 @@ class Case(SQLModel, table=True):
         Index("uq_cases_external", "external_source", "external_id", unique=True),
         Index("ix_cases_lead_leader", "lead_leader_id", "received_at", "id"),  # a leader's own key cases (我包案的件)
         Index("ix_cases_key_reason", "key_reason", "received_at", "id"),  # every key case (key=true)
+        # The board's sections (migration 0014): due soon, extension requested, supervised.
+        Index("ix_cases_warn", "next_warn_at", "id"),
+        Index("ix_cases_pending_extension", "pending_extension_days"),
+        Index("ix_cases_supervised", "supervised", "state"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -149,6 +153,7 @@ class CaseClock(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_id", "name", name="uq_case_clocks_case_name"),
         Index("ix_case_clocks_running", "name", "stopped_at", "due_at"),
+        Index("ix_case_clocks_owner_running", "owner", "stopped_at", "warn_at"),  # the centre's clocks due soon
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -54,13 +54,7 @@ from grievance.users.models import User
 from grievance.workflow.clocks import clock_status
 from grievance.workflow.definition import INTAKE, is_node_clock
 from grievance.workflow.effects import MERGED_IN
-from grievance.workflow.engine import (
-    Runtime,
-    available_actions,
-    record_intake,
-    start_intake_clocks,
-    unavailable_actions,
-)
+from grievance.workflow.engine import Runtime, actions_for, record_intake, start_intake_clocks
 
 INTAKE_ROLES = frozenset({Role.intake, Role.dispatcher, Role.supervisor})
 
@@ -433,6 +427,7 @@ def case_detail(
     department = session.get(Department, case.department_id) if case.department_id else None
     duplicate_of = session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
     # An allow-list: a column added to Case later shows nowhere until read_models lists it.
+    available, unavailable = actions_for(session, runtime, case, actor, now, clocks=clocks)
     data = case.model_dump(include=set(CASE_COLUMNS))
     data.update(
         state_label=workflow.states[case.state].label,
@@ -454,8 +449,8 @@ def case_detail(
         ],
         **key_detail(session, workflow, case, list(clocks), calendar, now),
         parts=[] if parts.new else part_detail(session, workflow, case, list(clocks), calendar, now),
-        available_actions=available_actions(session, runtime, case, actor, now, clocks=clocks),
-        unavailable_actions=unavailable_actions(session, runtime, case, actor, now, clocks=clocks),
+        available_actions=available,
+        unavailable_actions=unavailable,
         timeline=[
             {
                 "id": e.id,

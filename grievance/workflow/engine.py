@@ -209,22 +209,40 @@ def available_actions(
 ) -> list[dict[str, Any]]:
     """The actions this actor may take on this case now, with the input each one asks for: [{"action", "label",
     "label_en", "to" (the state it leads to), "fields" ({name: definition, a choice field with its `options`})}]."""
+    return actions_for(session, runtime, case, actor, now, clocks)[0]
+
+
+def actions_for(
+    session: Session,
+    runtime: Runtime,
+    case: Case,
+    actor: User,
+    now: datetime | None = None,
+    clocks: list[CaseClock] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(available_actions, unavailable_actions) of the case for this actor, each action's guards asked once."""
     ctx = _context(session, runtime, case, actor, "", now or runtime.now(), clocks)
-    result = []
+    available, unavailable = [], []
     for name, action in _open_to(ctx, session, case, actor):
         ctx.action = name
-        if _guard_problem(ctx, action):
-            continue
-        result.append(
-            {
-                "action": name,
-                "label": action.label,
-                "label_en": action.label_en,
-                "to": action.to or case.state,
-                "fields": {k: _field_read(f) for k, f in action.fields.items()},
-            }
-        )
-    return result
+        failing = [(g, reason) for g in action.guards if (reason := GUARDS[g].check(ctx))]
+        if not failing:
+            available.append(
+                {
+                    "action": name,
+                    "label": action.label,
+                    "label_en": action.label_en,
+                    "to": action.to or case.state,
+                    "fields": {k: _field_read(f) for k, f in action.fields.items()},
+                }
+            )
+        elif all(GUARDS[g].shown for g, _reason in failing):
+            reasons = []
+            for guard_name, reason in failing:
+                error = _refusal(guard_name, reason)
+                reasons.append({"guard": guard_name, "message": error.message, "message_en": error.message_en})
+            unavailable.append({"action": name, "label": action.label, "label_en": action.label_en, "reasons": reasons})
+    return available, unavailable
 
 
 def _open_to(ctx: ActionContext, session: Session, case: Case, actor: User) -> list[tuple[str, ActionDef]]:
@@ -253,23 +271,7 @@ def unavailable_actions(
     which is `shown` (guards.Guard.shown; a guard saying the action does not apply here leaves it out). The same
     guard checks as `available_actions` and `fire`. [{"action", "label", "label_en", "reasons": [{"guard",
     "message", "message_en"}]}], in the workflow's order."""
-    ctx = _context(session, runtime, case, actor, "", now or runtime.now(), clocks)
-    result = []
-    for name, action in _open_to(ctx, session, case, actor):
-        ctx.action = name
-        reasons = []
-        for guard_name in action.guards:
-            reason = GUARDS[guard_name].check(ctx)
-            if not reason:
-                continue
-            if not GUARDS[guard_name].shown:
-                reasons = []
-                break
-            error = _refusal(guard_name, reason)
-            reasons.append({"guard": guard_name, "message": error.message, "message_en": error.message_en})
-        if reasons:
-            result.append({"action": name, "label": action.label, "label_en": action.label_en, "reasons": reasons})
-    return result
+    return actions_for(session, runtime, case, actor, now, clocks)[1]
 
 
 def _coerce(

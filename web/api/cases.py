@@ -163,6 +163,7 @@ def fire_action(
     event = engine.fire(
         session, runtime, case=case, action=action, actor=user, payload=body.fields(), expected_version=body.version
     )
+    commit_then_read(session)  # done: the case's page is built without holding its row or the write lock
     detail = service.case_detail(session, runtime, case, user)
     detail["event_id"] = event.id
     detail["warnings"] = list((event.payload or {}).get("warnings") or [])
