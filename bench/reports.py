@@ -10,6 +10,7 @@ Usage: .venv/bin/python bench/reports.py [--cases 1000000] [--backend sqlite|pos
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from intake import drop_database, make_database, prepare  # noqa: E402
 
+from grievance.config import Settings  # noqa: E402
 from grievance.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from grievance.reports import queries, service  # noqa: E402
 from grievance.reports.periods import Period  # noqa: E402
@@ -128,20 +130,28 @@ def timed(fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-def]
 
 def publish_trend(sessions: Any, settings: Any) -> None:
     """Publish the 11 months before June 2025 (issue 13's published months) as publish_month stores them, their
-    figures from one grouped query; the document is left empty: the trend reads the figures only."""
+    figures from one grouped query (a month without cases with empty figures, as a zone publishes every month);
+    the document is left empty: the trend reads the figures only. Publishing twice is harmless (skipped)."""
     from sqlalchemy import select
 
     from grievance.reports import published
     from grievance.reports.models import PublishedMonth
-    from grievance.reports.periods import month
+    from grievance.reports.periods import month, months_between
     from grievance.users.models import User
 
     with transaction(sessions) as session:
+        if session.execute(select(PublishedMonth.id).limit(1)).first() is not None:
+            return
         by = session.execute(select(User.id).order_by(User.id).limit(1)).scalar_one()
         start, end = month("2024-07", 1).start, month("2025-05", 1).end
         q = service.report_query(settings, Period(start, end, AS_OF))
-        for row in service._rows(session, q, "month"):
-            found = month(row["key"], settings.report_period_start_day)
+        computed = {row["key"]: row for row in service._rows(session, q, "month")}
+        for found in months_between(start, end, settings.report_period_start_day):
+            row = computed.get(found.key) or {
+                "key": found.key,
+                "label": found.label,
+                "metrics": service.metric_values({}, zone=False),
+            }
             session.add(
                 PublishedMonth(
                     month=found.key,
@@ -158,15 +168,36 @@ def publish_trend(sessions: Any, settings: Any) -> None:
             )
 
 
-def run(backend: str, cases: int, keep: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+def load(backend: str, cases: int, workdir: Path) -> tuple[str, Settings]:
+    """A new database of `backend` with the demo grown to about `cases` cases: (its URL, its settings)."""
+    url = make_database(backend, workdir)
+    started = time.perf_counter()
+    settings = prepare(url, workdir)
+    total = grow(url, cases)
+    print(f"{backend}: {total} cases loaded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return url, settings
+
+
+def run(backend: str, cases: int, keep: bool, url: str | None = None, load_only: bool = False) -> None:
+    """Load (unless `url` names a database already loaded, which is then kept) and measure (unless `load_only`:
+    the database is kept and its URL printed, for a later run with --url at a quiet moment)."""
+    # A kept SQLite database lives in a folder that outlives the run.
+    kept = keep or load_only
+    with (
+        contextlib.nullcontext(tempfile.mkdtemp(prefix="grievance-reports-"))
+        if kept
+        else tempfile.TemporaryDirectory() as tmp
+    ):
         workdir = Path(tmp)
-        url = make_database(backend, workdir)
+        given = url is not None
+        if url is None:
+            url, settings = load(backend, cases, workdir)
+        else:
+            settings = Settings(database_url=url, data_dir=workdir / "data")
+        if load_only:
+            print(url)
+            return
         try:
-            started = time.perf_counter()
-            settings = prepare(url, workdir)
-            total = grow(url, cases)
-            print(f"{backend}: {total} cases loaded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
             engine = make_engine(url)
             sessions = make_sessionmaker(engine)
             period = Period(datetime(2025, 1, 1).date(), datetime(2026, 1, 1).date(), AS_OF)
@@ -225,7 +256,7 @@ def run(backend: str, cases: int, keep: bool) -> None:
             print(f"{backend:<10} {label:<48} {timed(monthly, 3):9.0f} ms", flush=True)
             engine.dispose()
         finally:
-            if not keep:
+            if not keep and not given:
                 drop_database(url)
 
 
@@ -234,9 +265,14 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--url", help="measure this database, loaded before (kept); --backend is ignored")
+    parser.add_argument("--load-only", action="store_true", help="load, keep the database and print its URL")
     args = parser.parse_args()
+    if args.url:
+        run("postgresql" if args.url.startswith("postgresql") else "sqlite", args.cases, True, url=args.url)
+        return
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-        run(backend, args.cases, args.keep)
+        run(backend, args.cases, args.keep, load_only=args.load_only)
 
 
 if __name__ == "__main__":

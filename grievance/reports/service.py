@@ -247,7 +247,11 @@ def _change(now: dict[str, Any], before: dict[str, Any]) -> float | None:
 
 
 def _rows(session: Session, q: ReportQuery, dimension: str) -> list[dict[str, Any]]:
-    rows = queries.grouped(session, q, dimension)
+    return _labelled(session, dimension, queries.grouped(session, q, dimension))
+
+
+def _labelled(session: Session, dimension: str, rows: list[tuple[Any, dict[str, float]]]) -> list[dict[str, Any]]:
+    """Grouped sums as report rows: {"key", "label" (group_labels), "metrics" (metric_values)}."""
     labels = group_labels(session, dimension, [key for key, _ in rows])
     return [
         {"key": key, "label": labels.get(key, str(key)), "metrics": metric_values(sums, zone=False)}
@@ -320,7 +324,10 @@ def monthly_report(
 
     period = month_period(settings, month_key, as_of)
     q = report_query(settings, period)
-    this = rates(session, settings, period=period)["metrics"]
+    # The month's figures and its five groupings from one evaluation of its facts (queries.totals_and_groups).
+    totals, grouped = queries.totals_and_groups(session, q, ["department", "category", "meeting", "station", "channel"])
+    this = metric_values(totals)
+    groups = {dimension: _labelled(session, dimension, rows) for dimension, rows in grouped.items()}
     before_period = period.previous(settings.report_period_start_day)
     first = month_of(period.start, settings.report_period_start_day)
     for _ in range(TREND_MONTHS - 1):
@@ -348,7 +355,7 @@ def monthly_report(
         for key in HEADLINE
     ]
     departments = sorted(
-        (row for row in _rows(session, q, "department") if row["key"] is not None),
+        (row for row in groups["department"] if row["key"] is not None),
         key=lambda row: (
             -(row["metrics"]["resolution_rate"]["value"] or 0),
             -(row["metrics"]["on_time_resolution_rate"]["value"] or 0),
@@ -356,12 +363,19 @@ def monthly_report(
             row["label"],
         ),
     )
-    categories = sorted(_rows(session, q, "category"), key=lambda row: -row["metrics"]["intake_count"]["value"])
-    overdue_count, overdue = queries.case_list(session, q, "overdue", limit=overdue_limit)
+    categories = sorted(groups["category"], key=lambda row: -row["metrics"]["intake_count"]["value"])
+    # Overdue is a 0/1 fact: its sum over the month is the number of its cases (no second count).
+    overdue_count, overdue = queries.case_list(
+        session, q, "overdue", limit=overdue_limit, known_total=int(totals["overdue"])
+    )
     names = group_labels(session, "department", list({r["department"] for r in overdue}))
     for row in overdue:
         row["department_name"] = names.get(row["department"], "")
-    enterprise = rates(session, settings, period=period, filters=Filters(channel="enterprise"))["metrics"]
+    # The enterprise channel's row of the channel grouping: the same figures as a report filtered to that channel.
+    enterprise = next(
+        (row["metrics"] for row in groups["channel"] if row["key"] == Channel.enterprise.value),
+        metric_values({}, zone=False),
+    )
     return {
         "title": f"{month(month_key, 1).label}诉求办理月报",
         "month": month_key,
@@ -382,9 +396,9 @@ def monthly_report(
         "centre": {"label": CENTRE_LABELS[0], "label_en": CENTRE_LABELS[1], "overdue": this["centre_overdue_count"]},
         "overdue": {"count": overdue_count, "items": overdue},
         "categories": categories[:10],
-        "meetings": [row for row in _rows(session, q, "meeting") if row["key"] is not None],
-        "stations": [row for row in _rows(session, q, "station") if row["key"] is not None],
-        "channels": _rows(session, q, "channel"),
+        "meetings": [row for row in groups["meeting"] if row["key"] is not None],
+        "stations": [row for row in groups["station"] if row["key"] is not None],
+        "channels": groups["channel"],
         "enterprise": {
             "enterprises_served": enterprise["enterprises_served"]["value"],
             "services": enterprise["intake_count"]["value"],

@@ -316,3 +316,38 @@ def test_the_monthly_report_shows_the_rates_of_the_month_and_of_the_month_before
     assert doc["overdue"]["count"] == 1
     assert [item["case_no"] for item in doc["overdue"]["items"]] == [silent]
     assert [row["label"] for row in doc["departments"]] == ["城市管理局"]
+
+
+def test_the_monthly_report_groups_its_month_exactly_as_the_grouped_rates_do(world, clock):
+    """The monthly report reads its month's totals and groupings in one pass over the facts
+    (queries.totals_and_groups): every figure equals the rates report grouped the same way, and the enterprise
+    section the rates filtered to the enterprise channel."""
+    clock.set(MON)
+    resolved(world)
+    world.intake(channel="station", station="ZS01", meeting=None)
+    world.intake(channel="enterprise", meeting=None, enterprise="91420100MA4K00001U", title="企业用工招聘需要协调")
+    world.intake()
+    clock.set(sh(2025, 11, 10))
+    doc = world.client.get(f"{API}/reports/monthly/2025-11", headers=world.headers("leader")).json()
+    grouped = rates(world, **NOVEMBER, group_by="department,category,meeting,station,channel")
+    figures = {key: row["value"] for key, row in metrics(world, month="2025-11").items()}
+    assert {row["key"]: row["value"] for row in doc["headline"]} == {
+        row["key"]: figures[row["key"]] for row in doc["headline"]
+    }
+
+    def values(rows):  # type: ignore[no-untyped-def]
+        return [(row["key"], row["label"], {k: m["value"] for k, m in row["metrics"].items()}) for row in rows]
+
+    assert values(doc["channels"]) == values(grouped["groups"]["channel"])
+    assert values(doc["stations"]) == values(r for r in grouped["groups"]["station"] if r["key"] is not None)
+    assert values(doc["meetings"]) == values(r for r in grouped["groups"]["meeting"] if r["key"] is not None)
+    assert sorted(values(doc["departments"])) == sorted(
+        values(r for r in grouped["groups"]["department"] if r["key"] is not None)
+    )
+    assert values(doc["categories"]) == values(
+        sorted(grouped["groups"]["category"], key=lambda row: -row["metrics"]["intake_count"]["value"])[:10]
+    )
+    enterprise = rates(world, **NOVEMBER, channel="enterprise")["metrics"]
+    assert doc["enterprise"]["services"] == enterprise["intake_count"]["value"] == 1
+    assert doc["enterprise"]["enterprises_served"] == enterprise["enterprises_served"]["value"] == 1
+    assert doc["enterprise"]["response_rate"] == enterprise["response_rate"]
