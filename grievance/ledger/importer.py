@@ -362,8 +362,8 @@ def _resolve_stand_ins(r: Replayed, real: dict[int, int]) -> None:
         if value is not None and value < 0:
             r.case[column] = real[value]
     for state in r.states:
-        if state.department_id is not None and state.department_id < 0:
-            state.department_id = real[state.department_id]
+        if state["department_id"] is not None and state["department_id"] < 0:
+            state["department_id"] = real[state["department_id"]]
     for event in r.events:
         value = event["payload"].get("department_id")
         if isinstance(value, int) and value < 0:
@@ -389,12 +389,8 @@ def _insert(session: Session, replayed: list[Replayed]) -> None:
     events, clocks, states = [], [], []
     for case_id, r in zip(ids, replayed, strict=True):
         events.extend({**e, "case_id": case_id, "recorded_at": now} for e in r.events)
-        for clock in r.clocks:
-            clock.case_id = case_id
-            clocks.append({c.name: getattr(clock, c.name) for c in CaseClock.__table__.columns if c.name != "id"})  # type: ignore[attr-defined]
-        for state in r.states:
-            state.case_id = case_id
-            states.append({c.name: getattr(state, c.name) for c in CaseState.__table__.columns if c.name != "id"})  # type: ignore[attr-defined]
+        clocks.extend({**clock, "case_id": case_id} for clock in r.clocks)
+        states.extend({**state, "case_id": case_id} for state in r.states)
     session.execute(insert(CaseEvent.__table__), events)  # type: ignore[attr-defined]
     if clocks:
         session.execute(insert(CaseClock.__table__), clocks)  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from grievance.cases.intake import new_case
-from grievance.cases.models import Case, CaseClock, CaseState
+from grievance.cases.models import Case, CaseState
 from grievance.cases.states import state_after
 from grievance.ledger.planning import LedgerCase
 from grievance.users.models import User
@@ -137,8 +137,10 @@ class Replayed:
 
     case: dict[str, Any]
     events: list[dict[str, Any]]
-    clocks: list[CaseClock]
-    states: list[CaseState]
+    # Column values, not model objects: a 100,000-row ledger holds every case's until the insert, and a
+    # model object costs several times its values (issue 13, bench/ledger_memory.py).
+    clocks: list[dict[str, Any]]
+    states: list[dict[str, Any]]
     duplicate_of: str | None
     filled: dict[str, int] = field(default_factory=dict)
 
@@ -298,9 +300,15 @@ def replay(
         if not extension_planned and step.step == "reopen" and due_times.last_round_starts(ctx):
             extension_planned = True
             pending = sorted(pending + _extension_steps(item, ctx, calendar, step.at), key=lambda s: s.key)
-    row = {c.name: getattr(case, c.name) for c in Case.__table__.columns if c.name != "id"}  # type: ignore[attr-defined]
+    row = _values(case)
     row["version"] = len(events)  # every action bumps the version, as live
-    return Replayed(row, events, list(ctx.clocks.values()), states, v["duplicate_of"] or None, filled)
+    clocks = [_values(clock) for clock in ctx.clocks.values()]
+    return Replayed(row, events, clocks, [_values(state) for state in states], v["duplicate_of"] or None, filled)
+
+
+def _values(row: Any) -> dict[str, Any]:
+    """A model object's column values without its id (the insert assigns it)."""
+    return {c.name: getattr(row, c.name) for c in type(row).__table__.columns if c.name != "id"}
 
 
 def _apply(
