@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Where alembic.ini, alembic/, workflows/ and config/ live: the checkout by default; an installed (non-editable)
@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     # SQLite only: FULL syncs the log at every commit (an acknowledged case survives a power cut); NORMAL is
     # faster and may lose the last commits in a power cut, never in a crash of the program (README, durability).
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _synchronous_in_any_case(cls, value: object) -> object:
+        # SQLite takes the pragma in any case; so do we ("full", " Normal ").
+        return value.strip().upper() if isinstance(value, str) else value
+
     data_dir: Path = PROJECT_ROOT / "var"
     workflows_dir: Path = PROJECT_ROOT / "workflows"
     categories_file: Path = PROJECT_ROOT / "config" / "categories.yaml"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -62,11 +63,16 @@ class _WriterConnection(sqlite3.Connection):
     writer_lock: threading.Lock
     _holds_writer_lock = False
 
-    def take_writer_lock(self, timeout: float) -> None:
+    def take_writer_lock(self, timeout: float) -> float:
+        """Wait at most `timeout` seconds for this process's other writers; returns the seconds left of it, for
+        SQLite's own wait on other processes (so a request waits `timeout` in all, not twice). Raises the busy
+        OperationalError (a 503) when the time runs out."""
+        started = time.monotonic()
         if not self.writer_lock.acquire(timeout=timeout):
             locked = sqlite3.OperationalError("database is locked (waited for this process's other writers)")
             raise sa_exc.OperationalError("BEGIN IMMEDIATE", None, locked)  # busy_kind(): "busy", a 503
         self._holds_writer_lock = True
+        return max(0.0, timeout - (time.monotonic() - started))
 
     def release_writer_lock(self) -> None:
         if self._holds_writer_lock:
@@ -146,8 +152,10 @@ def make_engine(
                 conn.exec_driver_sql("BEGIN")
                 return
             dbapi_conn = conn.connection.dbapi_connection
-            dbapi_conn.take_writer_lock(lock_timeout)
+            left = dbapi_conn.take_writer_lock(lock_timeout)
             try:
+                # What is left of the wait goes to SQLite's own (another process: the CLI, a second server).
+                conn.exec_driver_sql(f"PRAGMA busy_timeout = {max(1, round(left * 1000))}")
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             except BaseException:
                 dbapi_conn.release_writer_lock()
@@ -331,17 +339,20 @@ class DatabaseBusy(DomainError):
     status_code = 503
     code = "database_busy"
 
-    def __init__(self, retry_after: int, *, unreachable: bool = False) -> None:
+    def __init__(self, retry_after: int, *, unreachable: bool = False, reading: bool = False) -> None:
         if unreachable:
             self.code = "database_unavailable"
             zh, en = "暂时无法连接数据库", "cannot reach the database"
         else:
             zh, en = "数据库正忙", "the database is busy"
-        super().__init__(
-            f"{zh}，请约 {retry_after} 秒后重试，本次未保存任何内容",
-            f"{en}; nothing was saved; retry in about {retry_after} seconds",
-            retry_after=retry_after,
-        )
+        if reading:  # a GET whose audit entry (a confidential view, an export) had to wait for a long write
+            message = f"{zh}，请约 {retry_after} 秒后重新打开", f"{en}; open it again in about {retry_after} seconds"
+        else:
+            message = (
+                f"{zh}，请约 {retry_after} 秒后重试，本次未保存任何内容",
+                f"{en}; nothing was saved; retry in about {retry_after} seconds",
+            )
+        super().__init__(*message, retry_after=retry_after)
 
 
 class DatabaseUnwritable(DatabaseBusy):

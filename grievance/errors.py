@@ -396,6 +396,8 @@ class _Ctx(dict):
 def _zh_for(err: dict[str, Any], english: str) -> str:
     kind = err.get("type", "")
     ctx = _Ctx({k: str(v) for k, v in (err.get("ctx") or {}).items()})
+    if "expected" in ctx:  # pydantic words a choice "'a', 'b' or 'c'": the Chinese half says 或
+        ctx["expected"] = ctx["expected"].replace(" or ", " 或 ")
     template = ZH.get(kind)
     if kind == "string_too_short" and ctx.get("min_length") == "1":
         return "不能为空"

@@ -66,6 +66,8 @@ def install_busy_handler(app: FastAPI, settings: Settings) -> None:
         error = exc if isinstance(exc, DatabaseBusy) else busy_error(exc, settings.db_lock_timeout_seconds)
         if error is None:
             raise exc
+        if request.method in ("GET", "HEAD") and type(error) is DatabaseBusy and error.code == "database_busy":
+            error = DatabaseBusy(error.detail["retry_after"], reading=True)  # "open it again", not "nothing saved"
         log.warning("%s %s -> 503: %s (%s)", request.method, request.url.path, error.message, str(exc).splitlines()[0])
         headers = {"Retry-After": str(error.detail["retry_after"])}
         if _is_page(request):

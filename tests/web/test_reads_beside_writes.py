@@ -198,3 +198,20 @@ def test_a_list_page_runs_the_same_queries_for_3_rows_as_for_12(world, browser, 
     with transaction(world.app.state.sessions) as session:
         assert session.exec(select(func.count()).select_from(Case)).one() == 12
     assert counts[0] == counts[1], counts
+
+
+def test_a_confidential_view_during_a_long_write_waits_for_its_audit_entry_and_says_open_it_again(world, settings):
+    """A confidential case is never shown without its audit entry: while a long write holds what the entry needs
+    (SQLite's write lock; on PostgreSQL the audit table), its view answers 503 "open it again", showing nothing;
+    plain reads beside it answer at once."""
+    report = world.intake(case_type="report", title="举报某单位违规收费", accused_department="QFJ")
+    with write_lock_held(settings, table="audit_log"):
+        hidden = world.client.get(f"/api/v1/cases/{report['case_no']}", headers=world.headers("dispatcher"))
+        plain = world.client.get("/api/v1/cases?case_type=help", headers=world.headers("dispatcher"))
+    assert plain.status_code == 200
+    assert hidden.status_code == 503, hidden.text
+    assert "举报某单位" not in hidden.text
+    assert "请约 1 秒后重新打开" in hidden.json()["message"] and "open it again" in hidden.json()["message_en"]
+    assert (
+        world.client.get(f"/api/v1/cases/{report['case_no']}", headers=world.headers("dispatcher")).status_code == 200
+    )
