@@ -886,6 +886,7 @@ def table(run: Run, args: argparse.Namespace) -> Iterator[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", default="both", choices=["sqlite", "postgresql", "both"])
+    parser.add_argument("--sqlite-workers", type=int, default=WORKERS["sqlite"], help="our uvicorn workers on SQLite")
     parser.add_argument("--reps", type=int, default=5, help="interleaved intake runs per system and database")
     parser.add_argument("--seconds", type=float, default=20, help="each intake run and each list run, s")
     parser.add_argument("--action-seconds", type=float, default=10, help="each action's run at most, s")
@@ -895,6 +896,7 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/bench-http.jsonl", help="JSON lines, one per measurement")
     parser.add_argument("--peer-pg-url", default="postgresql://postgres@127.0.0.1:5432/peer")
     args = parser.parse_args()
+    WORKERS["sqlite"] = args.sqlite_workers
     if args.quick:
         args.reps, args.seconds, args.action_seconds, args.raw_seconds, args.warmup = 1, 5, 5, 5, 1
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
