@@ -35,15 +35,18 @@ DbSession = Annotated[Session, Depends(get_session, scope="function")]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def _bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 def _authenticate(request: Request, session: Session) -> User:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = _bearer_token(request)
+    if not token:
         raise NotAuthenticated(
             "需要登录：请在 Authorization 头中提供 Bearer 令牌",
             "send 'Authorization: Bearer <token>'; create one with `grievance token create USER`",
         )
-    token = token.strip()
     known = getattr(request.state, BEARER_USER, None)  # the body gate's lookup of this request (body_limits)
     user = known[1] if known is not None and known[0] == token else user_for_token(session, token)
     if user is None:
@@ -57,7 +60,11 @@ def get_current_user(request: Request, session: DbSession) -> User:
 
 def get_user_before_body(request: Request) -> User:
     """Authenticates in a short transaction of its own, for routes that read a large body (uploads)
-    before opening theirs: 401 still comes first, and no lock is held while the body arrives."""
+    before opening theirs: 401 still comes first, and no lock is held while the body arrives. The body gate's
+    lookup of this very token (web/body_limits.py) is taken as it is: no second read."""
+    known = getattr(request.state, BEARER_USER, None)
+    if known is not None and known[0] == _bearer_token(request):
+        return known[1]  # type: ignore[no-any-return]
     with read_only(request.app.state.sessions) as session:
         return _authenticate(request, session)
 
