@@ -201,11 +201,18 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     A row changed by another transaction since this one read it (the ORM's version check, StaleDataError, at a
     flush or at the commit: a calendar change moving the clocks of a case an action just moved, say) becomes
     the stale-version Conflict (409, "changed concurrently, retry") every writer answers, nothing written."""
-    session = factory()
-    try:
+    with _rolled_back_on_error(factory()) as session:
         yield session
         session.commit()
         _write_audit_after_read(session)
+
+
+@contextmanager
+def _rolled_back_on_error(session: Session) -> Iterator[Session]:
+    """The session, rolled back on any error (a lost race on a row's version as the stale-version 409), closed
+    at the end."""
+    try:
+        yield session
     except StaleDataError as exc:
         session.rollback()
         raise stale_version() from exc
@@ -245,22 +252,13 @@ def request_transaction(factory: sessionmaker[Session], *, reads_only: bool) -> 
         with transaction(factory) as session:
             yield session
         return
-    session = factory()
-    session.info[_READ_REQUEST] = True
-    try:
+    with _rolled_back_on_error(factory()) as session:
+        session.info[_READ_REQUEST] = True
         session.connection(execution_options={_READ_ONLY: True})
         yield session
         session.flush()  # what the request added last goes through the check too (audit entries set aside)
         session.rollback()  # nothing else to keep: the read is over
         _write_audit_after_read(session)
-    except StaleDataError as exc:
-        session.rollback()
-        raise stale_version() from exc
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _write_audit_after_read(session: Session) -> None:
