@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 
 from grievance.cases.models import Case
 from grievance.config import Settings
-from grievance.db import transaction, utcnow
+from grievance.db import is_busy, transaction, utcnow
 from grievance.outbox.formats import OutgoingRequest, renderer, takes
 from grievance.outbox.models import Delivery, OutboxMessage, Subscription
 from grievance.outbox.privacy import is_confidential, may_receive
@@ -414,8 +414,13 @@ def run_worker(
                 with transaction(sessions) as session:
                     busy = fan_out(session, now=clock()) > 0
                 busy = deliver_due(sessions, settings, clock=clock, client=client).sent > 0 or busy
-            except Exception:
-                log.exception("outbox worker: round failed; trying again in %ss", settings.outbox_poll_seconds)
+            except Exception as exc:
+                if is_busy(exc):  # a long write or a restart: expected now and then, one line (no traceback)
+                    log.warning(
+                        "outbox worker: the database is busy; trying again in %ss", settings.outbox_poll_seconds
+                    )
+                else:
+                    log.exception("outbox worker: round failed; trying again in %ss", settings.outbox_poll_seconds)
             if not busy:
                 stop_event.wait(settings.outbox_poll_seconds)
     log.info("outbox worker stopped")

@@ -131,8 +131,15 @@ def run_sweeper(
     while not stop_event.is_set():
         try:
             sweep(sessions, runtime)
-        except Exception:  # never end the loop: a sweep that failed is retried at the next interval
-            log.exception("督办巡查失败，将在下次重试 (the supervision sweep failed; retrying at the next interval)")
+        except Exception as exc:  # never end the loop: a sweep that failed is retried at the next interval
+            if is_busy(exc):  # a long write or a restart: expected now and then, one line (no traceback)
+                log.warning(
+                    "数据库正忙，督办巡查将在下次重试 (the database is busy; the sweep retries at the next interval)"
+                )
+            else:
+                log.exception(
+                    "督办巡查失败，将在下次重试 (the supervision sweep failed; retrying at the next interval)"
+                )
         stop_event.wait(interval)
 
 

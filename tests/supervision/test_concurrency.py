@@ -114,6 +114,31 @@ def test_the_loop_survives_a_failed_sweep_and_stops_when_told(app) -> None:  # t
     assert len(calls) == 3
 
 
+def test_a_busy_database_is_one_warning_line_a_fault_a_traceback(app, caplog) -> None:  # type: ignore[no-untyped-def]
+    """While a long write holds the database the loop says so in one line; anything else keeps its traceback."""
+    import sqlite3
+
+    from sqlalchemy import exc as sa_exc
+
+    stop = threading.Event()
+    calls: list[int] = []
+
+    def failing(sessions: Any, runtime: Any) -> SweepResult:
+        calls.append(1)
+        if len(calls) == 1:
+            raise sa_exc.OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+        if len(calls) == 2:
+            raise RuntimeError("a bug")
+        stop.set()
+        return SweepResult()
+
+    with caplog.at_level("WARNING", logger="grievance"):
+        run_sweeper(app.state.sessions, _fast(app.state.runtime), stop, sweep=failing)
+    busy, fault = [r for r in caplog.records if "sweep" in r.getMessage()][:2]
+    assert busy.levelname == "WARNING" and busy.exc_info is None and "busy" in busy.getMessage()
+    assert fault.levelname == "ERROR" and fault.exc_info is not None
+
+
 def test_the_loop_urges_on_its_own(world: World, app, clock) -> None:  # type: ignore[no-untyped-def]
     no = dispatched(world)
     clock.set(ACCEPT_WARN)
