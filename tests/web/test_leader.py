@@ -288,6 +288,17 @@ def test_without_parameters_the_report_shows_this_month_by_department(browser, c
     assert "本期暂无诉求" in text_of(page.select_one('table[data-dimension="department"]'))
 
 
+def test_the_reset_button_opens_the_report_as_it_first_was(browser, cases) -> None:  # type: ignore[no-untyped-def]
+    """「重置」 leads to the page without parameters (this month by department), not to an error (it once led to
+    ?group_by=department alone, which has no period: 422)."""
+    b = browser("leader")
+    page = b.page("/reports?month=2025-09&channel=hotline")
+    reset = next(a for a in page.select("form a.button") if text_of(a) == "重置")
+    again = b.page(reset["href"])
+    assert again.find("input", {"name": "month"})["value"] == "2025-10"
+    assert again.select_one('table[data-dimension="department"]') is not None
+
+
 def test_bad_input_shows_the_form_again_with_each_error_by_its_field(browser, cases) -> None:  # type: ignore[no-untyped-def]
     b = browser("leader")
     response = b.get("/reports?period=range&from=2025-09-10&to=2025-09-01&group_by=weekday&channel=fax")
