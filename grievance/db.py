@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import DateTime, event
 from sqlalchemy import exc as sa_exc
@@ -98,7 +98,8 @@ class _WriterConnection(sqlite3.Connection):
             self.release_writer_lock()
 
 
-SQLITE_SYNCHRONOUS = ("FULL", "NORMAL")
+# The settings SQLite accepts here: those of Settings.sqlite_synchronous (FULL, NORMAL).
+SQLITE_SYNCHRONOUS = get_args(Settings.model_fields["sqlite_synchronous"].annotation)
 
 
 def engine_for(settings: Settings) -> Engine:

@@ -76,6 +76,17 @@ def prefetch_events(session: Session, case_ids: Collection[int]) -> None:
     keep(session, EVENTS, ids, _by_case(events))
 
 
+def events_of(session: Session, case_id: int) -> list[Any]:
+    """The case's events in time order (CaseEvent rows): those kept by prefetch_events, else one query."""
+    from grievance.cases.models import CaseEvent
+
+    kept = prefetched(session, EVENTS, case_id)
+    if kept is not None:
+        return kept
+    query = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.at), col(CaseEvent.id))
+    return list(session.exec(query).all())
+
+
 def _by_case(rows: Iterable[Any]) -> dict[int, list[Any]]:
     found: dict[int, list[Any]] = {}
     for row in rows:

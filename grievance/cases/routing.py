@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from grievance.cases.models import Case, CaseEvent
-from grievance.cases.prefetch import EVENTS, prefetched
+from grievance.cases.models import Case
+from grievance.cases.prefetch import events_of
 from grievance.reference.models import Category, Department, Station
 from grievance.users.models import User
 
@@ -19,13 +19,7 @@ def returned_by(session: Session, case: Case) -> int | None:
     the case is not in state `returned` or no department is known."""
     if case.state != "returned":
         return None
-    events = prefetched(session, EVENTS, case.id)
-    if events is None:
-        events = list(
-            session.exec(
-                select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.at), col(CaseEvent.id))
-            ).all()
-        )
+    events = events_of(session, case.id)  # type: ignore[arg-type]
     last = max((i for i, e in enumerate(events) if e.action == "return"), default=None)
     if last is None:
         return None

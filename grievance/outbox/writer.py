@@ -163,9 +163,8 @@ def _before_flush(session: OrmSession, flush_context: Any, instances: Any) -> No
     for obj in list(session.new):
         if not isinstance(obj, CaseEvent) or obj.case_id is None:
             continue
-        if (
-            obj.action != INTAKE
-        ):  # a case's intake event is written by the transaction inserting it: no one else sees it
+        # A case's intake event is written by the transaction inserting the case: no one else sees it yet.
+        if obj.action != INTAKE:
             _lock_case(session, obj.case_id, locked)
         case = session.get(Case, obj.case_id)
         if case is None:

@@ -11,10 +11,9 @@ from fastapi import Depends, Request
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
-from grievance.cases import service
 from grievance.cases.duplicates import DuplicateFlag, duplicate_flags
 from grievance.cases.models import Case
-from grievance.cases.prefetch import EVENTS, prefetch_events, prefetch_for_actions, prefetched
+from grievance.cases.prefetch import events_of, prefetch_events, prefetch_for_actions
 from grievance.cases.routing import routing_reference, suggest_departments
 from grievance.cases.schemas import CaseSummary
 from grievance.glossary import DEPARTMENT_ROLES, Role
@@ -129,10 +128,7 @@ class Row:
 
 
 def last_return(session: Session, case: Case) -> dict[str, Any] | None:
-    events = prefetched(session, EVENTS, case.id)
-    if events is None:
-        events = [event for event, _actor in service.load_parts(session, case).events]
-    for event in reversed(events):
+    for event in reversed(events_of(session, case.id)):  # type: ignore[arg-type]
         if event.action == "return":
             actor = session.get(User, event.actor_id) if event.actor_id is not None else None
             return {
