@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from grievance.cases import listing, service
@@ -135,12 +135,29 @@ def _moment(runtime: Runtime, value: datetime | date | None, *, end_of_day: bool
     return datetime.combine(day, time(0), tzinfo=ZoneInfo(runtime.settings.timezone))
 
 
-def case_in_url(ref: str, session: DbSession, user: CurrentUser) -> Case:
+def view_channel(request: Request, *, api: bool) -> str:
+    """Where a case named in the URL is being seen, for the audit entry of a confidential one (a code of
+    grievance.audit.VIEW_CHANNELS): a write (an action, an upload) is "page_action" / "api_action"; a GET of an
+    attachment "download" / "api_download"; the receipt "receipt"; any other read "page" / "api". Read from the
+    route's path template, so every route that takes the case from CurrentCase or ViewedCase is covered."""
+    route = request.scope.get("route")
+    path = str(getattr(route, "path", request.url.path))
+    if request.method not in ("GET", "HEAD"):
+        return "api_action" if api else "page_action"
+    if "/attachments/" in path:
+        return "api_download" if api else "download"
+    if not api and path.endswith("/receipt"):
+        return "receipt"
+    return "api" if api else "page"
+
+
+def case_in_url(ref: str, request: Request, session: DbSession, user: CurrentUser) -> Case:
     """The case a route's path names, by number or id, as this user may see it: one 404 for a missing case and
-    for another department's (grievance.cases.service.get_case; a confidential view is audited). A number larger
-    than any id column holds (grievance.input_bounds.MAX_ID) is no possible case: InvalidInput (422) naming `ref`."""
+    for another department's (grievance.cases.service.get_case; a confidential view is audited with the API
+    channel it came through, view_channel). A number larger than any id column holds
+    (grievance.input_bounds.MAX_ID) is no possible case: InvalidInput (422) naming `ref`."""
     refuse_impossible_id(ref, "ref")
-    return service.get_case(session, ref, user)
+    return service.get_case(session, ref, user, seen_in=view_channel(request, api=True))
 
 
 CurrentCase = Annotated[Case, Depends(case_in_url)]

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from grievance.audit import view_detail
 from grievance.cases.access import in_scope, is_hidden_from
 from grievance.cases.models import AuditEntry, Case
 from grievance.users.models import User
@@ -44,7 +45,9 @@ def merge_target(session: Session, workflows: Workflows, case: Case, actor: User
     answering = answering_case(session, case)
     shown = answering if answering is not None and in_scope(answering, actor) else None
     if shown is not None and shown.confidential:
-        session.add(AuditEntry(user_id=actor.id, action="view_confidential", case_id=shown.id))
+        # Seen through the duplicate's page or API answer: the entry names the duplicate.
+        detail = view_detail("merge_view", via=case.case_no)
+        session.add(AuditEntry(user_id=actor.id, action="view_confidential", case_id=shown.id, detail=detail))
     return {
         "case_no": direct.case_no if direct else None,
         "answering_case_no": answering.case_no if answering else None,

@@ -235,6 +235,11 @@ class AuditEntry(SQLModel, table=True):
     """Who viewed a confidential case or exported data, and when (信访工作条例 confidentiality)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        # The administrator's audit log filtered by person or by action, newest first (grievance/audit.py, 0016).
+        Index("ix_audit_log_user", "user_id", "at", "id"),
+        Index("ix_audit_log_action", "action", "at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from grievance.audit import view_detail
 from grievance.cases import search
 from grievance.cases.access import in_scope, masked_petitioner, visibility_filter
 from grievance.cases.attachment_content import (
@@ -372,8 +373,11 @@ def possible_duplicates(session: Session, runtime: Runtime, case: Case, actor: U
     ]
 
 
-def get_case(session: Session, ref: int | str, actor: User) -> Case:
-    """A case by id or case number, as this actor may see it (audited when confidential)."""
+def get_case(session: Session, ref: int | str, actor: User, *, seen_in: str | None = None) -> Case:
+    """A case by id or case number, as this actor may see it. A confidential one is audited (view_confidential)
+    with `seen_in`, where it is being seen (a code of grievance.audit.VIEW_CHANNELS: "page", "api", "download" ...;
+    None writes no channel). Raises NotFound for a missing case and one the actor may not see, ValueError for a
+    channel that is no code."""
     case = find_by_ref(session, Case, ref, "case_no")
     # One answer for a missing case, another department's and a report about the user's own
     # department: a different one would tell the accused that a report exists. An assisting department (协办)
@@ -384,7 +388,8 @@ def get_case(session: Session, ref: int | str, actor: User) -> Case:
             f"no case {ref!r} that you may see: it does not exist or belongs to another department",
         )
     if case.confidential:
-        session.add(AuditEntry(user_id=actor.id, action="view_confidential", case_id=case.id))
+        detail = view_detail(seen_in) if seen_in is not None else ""
+        session.add(AuditEntry(user_id=actor.id, action="view_confidential", case_id=case.id, detail=detail))
     return case
 
 

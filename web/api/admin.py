@@ -1,14 +1,15 @@
-"""Administration routes: who am I, users and tokens, calendar overrides, the loaded workflows."""
+"""Administration routes: who am I, users and tokens, calendar overrides, the loaded workflows, the audit log."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlmodel import select
 
+from grievance import audit
 from grievance.errors import InvalidInput
 from grievance.glossary import Role
 from grievance.schemas import Ref
@@ -151,3 +152,19 @@ def due_preview(
 @router.get("/workflows", summary="已载入的流程 (the loaded workflows)")
 def list_workflows(runtime: RuntimeDep, _: CurrentUser) -> list[dict[str, Any]]:
     return [wf.model_dump(by_alias=True) for wf in runtime.workflows.definitions.values()]
+
+
+@router.get(
+    "/admin/audit",
+    response_model=audit.AuditPage,
+    dependencies=[ADMIN],
+    summary="审计日志：查看保密件与导出的记录 (the audit log)",
+)
+def audit_log(session: DbSession, runtime: RuntimeDep, query: Annotated[audit.AuditQuery, Query()]) -> Any:
+    """Who viewed a confidential case (and where: page, API, download, a merged duplicate's page ...), who saw one
+    in a list or a duplicate hint, who exported data, newest first; administrators only (信访工作条例
+    confidentiality). Filters: `user` (account name or id), `action`, `case_no`, `date_from` / `date_to` (local days
+    in the deployment's time zone, `date_to` included). Keyset pages: pass `next_cursor` back as `cursor`. An
+    unknown account, action or case number, or a range ending before it starts, is a 422 naming the field."""
+    filters = query.to_filter(session, runtime.settings.timezone)
+    return audit.list_entries(session, filters, timezone=runtime.settings.timezone)

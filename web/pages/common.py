@@ -27,6 +27,7 @@ from grievance.glossary import label_of, labels_in
 from grievance.reference.service import is_liaison
 from grievance.users.models import User, WebSession
 from grievance.users.service import account_label, web_session
+from web.case_query import view_channel
 from web.deps import DbSession
 from web.i18n import LOCALE_COOKIE, Formatter, Labels, pick_locale, translations
 from web.params import refuse_impossible_id
@@ -247,11 +248,12 @@ def form_errors(exc: DomainError, locale: str = "zh_CN") -> dict[str, str]:
     return errors
 
 
-def case_on_page(case_no: str, session: DbSession, viewer: CurrentViewer) -> Case:
+def case_on_page(case_no: str, request: Request, session: DbSession, viewer: CurrentViewer) -> Case:
     """The case a page's path names, as the viewer may see it: the same rule, audit and 404 as the API's
-    CurrentCase (web/case_query.py), through grievance.cases.service.get_case."""
+    CurrentCase (web/case_query.py), through grievance.cases.service.get_case; a confidential view is audited
+    with the page it came through (web.case_query.view_channel: the case page, an action, a download, the receipt)."""
     refuse_impossible_id(case_no, "case_no")
-    return get_case(session, case_no, viewer.user)
+    return get_case(session, case_no, viewer.user, seen_in=view_channel(request, api=False))
 
 
 ViewedCase = Annotated[Case, Depends(case_on_page)]

@@ -264,7 +264,7 @@ def meeting_report(
     station = get_or_404(session, Station, meeting.station_id, "驿站") if meeting.station_id else None
     rows = list(reversed(register_rows(session, runtime, viewer, CaseFilter(meeting_id=meeting.id))))
     for row in rows:
-        case = get_case(session, row["case"].id, viewer.user)
+        case = get_case(session, row["case"].id, viewer.user, seen_in="meeting_report")
         answering = answering_case(session, case) or case
         visible = answering is case or in_scope(answering, viewer.user)
         row["resolved"] = visible and answering.resolved_at is not None

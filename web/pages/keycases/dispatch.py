@@ -220,7 +220,7 @@ def _sheet_post(session: Session, viewer: Viewer, form: dict[str, Any]) -> Sheet
     check_csrf(viewer, form)
     case_no = str(form.get("case_no") or "").strip()
     refuse_impossible_id(case_no, "case_no")
-    case = get_case(session, case_no, viewer.user)
+    case = get_case(session, case_no, viewer.user, seen_in="dispatch_sheet")
     week = parse_week(str(form.get("week") or ""))  # the sheet's own hidden field: a bad one is the error page
     return SheetPost(case, week, _leader_filter(str(form.get("leader") or "")))
 
