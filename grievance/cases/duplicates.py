@@ -4,6 +4,7 @@ holds every word of the title, within Settings.duplicate_window_days), read in o
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -49,7 +50,7 @@ def duplicate_flags(
     titles = {c.id: search.tokens(c.title)[: search.MAX_QUERY_TOKENS] for c in cases}
     signal = or_(
         col(Case.petitioner_phone).in_(sorted(phones)) if phones else false(),
-        search.contains_any_group(session, [t for t in titles.values() if t]),
+        search.contains_any_group(session, [t for t in titles.values() if t], checked=True),
     )
     query = (
         select(Case.id, Case.case_no, Case.received_at, Case.petitioner_phone, Case.search_terms, Case.confidential)
@@ -65,26 +66,37 @@ def duplicate_flags(
         .limit(MAX_CANDIDATES)
     )
     candidates = list(session.exec(query).all())
+    # The candidates by phone and by token (positions in the newest-first order), so each case of the page
+    # looks only at the rows that share its phone or hold every word of its title.
+    terms = [set(row.search_terms.split()) for row in candidates]
+    by_phone: dict[str, list[int]] = {}
+    by_token: dict[str, set[int]] = {}
+    for i, row in enumerate(candidates):
+        by_phone.setdefault(row.petitioner_phone, []).append(i)
+        for token in terms[i]:
+            by_token.setdefault(token, set()).add(i)
     flags: dict[int, list[DuplicateFlag]] = {}
     named: set[int] = set()
     for case in cases:
-        phone = _phone(case)
+        case_id, phone, earliest = case.id, _phone(case), case.received_at - window
         mine = set(case.search_terms.split())
-        title = set(titles[case.id])
-        found: list[tuple[float, DuplicateFlag, int, bool]] = []
-        for row in candidates:
-            if row.id == case.id or row.received_at < case.received_at - window:
+        title = titles[case_id]
+        hits = set(by_phone.get(phone, ())) if phone else set()
+        if title:
+            hits |= set.intersection(*(by_token.get(t, set()) for t in title))
+        scored: list[tuple[float, int, str]] = []  # (-score, position, reason): same phone first, then by words
+        for i in hits:
+            row = candidates[i]
+            if row.id == case_id or row.received_at < earliest:
                 continue
-            theirs = set(row.search_terms.split())
             if phone and row.petitioner_phone == phone:
-                found.append((1.0, DuplicateFlag(row.case_no, "same_phone"), row.id, row.confidential))
-            elif title and title <= theirs:
-                score = len(mine & theirs) / max(1, len(mine | theirs))
-                found.append((score, DuplicateFlag(row.case_no, "similar_text"), row.id, row.confidential))
-        found.sort(key=lambda f: -f[0])
-        if found:
-            flags[case.id] = [flag for _score, flag, _id, _c in found[:MAX_FLAGS]]  # type: ignore[index]
-            named.update(row_id for _s, _f, row_id, confidential in found[:MAX_FLAGS] if confidential)
+                scored.append((-1.0, i, "same_phone"))
+            else:
+                scored.append((-len(mine & terms[i]) / max(1, len(mine | terms[i])), i, "similar_text"))
+        best = heapq.nsmallest(MAX_FLAGS, scored)  # ties stay newest first, as a stable sort leaves them
+        if best:
+            flags[case_id] = [DuplicateFlag(candidates[i].case_no, reason) for _s, i, reason in best]
+            named.update(candidates[i].id for _s, i, _r in best if candidates[i].confidential)
     session.add_all(AuditEntry(user_id=actor.id, action="hint_confidential", case_id=i) for i in sorted(named))
     return flags
 

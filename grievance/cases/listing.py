@@ -234,12 +234,23 @@ def list_cases(
 
 
 def count_cases(
-    session: Session, runtime: Runtime, actor: User, filters: CaseFilter, now: datetime | None = None
+    session: Session,
+    runtime: Runtime,
+    actor: User,
+    filters: CaseFilter,
+    now: datetime | None = None,
+    *,
+    at_most: int | None = None,
 ) -> int:
     """How many cases list_cases would list over all its pages (cursor and limit ignored): one COUNT query, so a
-    list or a board section states its true total. Raises InvalidInput like list_cases."""
+    list or a board section states its true total. With `at_most` the counting stops after at_most + 1 cases: a
+    result above at_most means "more than at_most" (a search for one common word matches a tenth of a million
+    cases; counting them all costs more than the page). Raises InvalidInput like list_cases."""
     now = now or runtime.now()
     _key, where = _filtered(session, runtime, actor, filters, now)
+    if at_most is not None:
+        first = select(Case.id).where(*where).limit(at_most + 1).subquery()
+        return int(session.exec(select(func.count()).select_from(first)).one())
     return int(session.exec(select(func.count()).select_from(Case).where(*where)).one())
 
 

@@ -43,6 +43,7 @@ class Case(SQLModel, table=True):
         Index("ix_cases_pending_extension", "pending_extension_days"),
         Index("ix_cases_supervised", "supervised", "state"),
         Index("ix_cases_duplicate_of", "duplicate_of_id"),  # the duplicates merged into a case (migration 0015)
+        Index("ix_cases_department_state", "department_id", "state"),  # a department's open cases (migration 0017)
     )
 
     id: int | None = Field(default=None, primary_key=True)

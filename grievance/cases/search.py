@@ -14,6 +14,7 @@ stored search_terms (as alembic/versions/0004_normalise_phones_and_search.py doe
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from typing import Any
 
@@ -118,15 +119,82 @@ def contains_all(session: Session, query_tokens: list[str], rare: bool = False) 
     return case_id.in_(_fts_rowids(fts_query))
 
 
-def contains_any_group(session: Session, groups: list[list[str]]) -> ColumnElement[bool]:
+def contains_any_group(session: Session, groups: list[list[str]], *, checked: bool = False) -> ColumnElement[bool]:
     """Cases whose search terms contain every token of at least one group: many contains_all(rare=True) in one
-    index query (duplicate flags for a whole page of cases, cases/duplicates.py). `false()` for no group."""
+    index query (duplicate flags for a whole page of cases, cases/duplicates.py). `false()` for no group.
+
+    Each group is asked once, and not at all when it holds every token of another group (whatever it matches,
+    the other matches). With `checked` the caller tests every token of each row itself, so the condition may
+    match more than the groups do: on PostgreSQL each group is then narrowed to its SELECTIVE_TOKENS rarest
+    tokens by the column's element statistics (`selective`), which spares the index the common pairs (社区, 路灯)
+    that cost a posting-list walk each."""
     groups = [g[:MAX_QUERY_TOKENS] for g in groups if g]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if checked and postgresql:
+        frequencies = element_frequencies(session)
+        groups = [selective(g, frequencies) for g in groups]
+    groups = distinct_groups(groups)
     if not groups:
         return false()
-    if session.get_bind().dialect.name == "postgresql":
+    if postgresql:
         vector = literal_column("cases.search_vector")
         tsquery = " | ".join("(" + " & ".join(g) + ")" for g in groups)
         return vector.op("@@")(func.to_tsquery(literal_column("'simple'"), tsquery))
     fts_query = " OR ".join("(" + " AND ".join(f'"{t}"' for t in g) + ")" for g in groups)
     return col(Case.id).in_(_fts_rowids(fts_query))
+
+
+def distinct_groups(groups: list[list[str]]) -> list[list[str]]:
+    """The groups of an OR of ANDs that change its result: each once, none that holds every token of another
+    (a narrower AND adds nothing beside a wider one). Order kept; shape as given."""
+    sets = [frozenset(g) for g in groups]
+    kept: list[list[str]] = []
+    seen: list[frozenset[str]] = []
+    for i, (group, tokens_) in enumerate(zip(groups, sets, strict=True)):
+        if tokens_ in seen:
+            continue
+        if any(other < tokens_ for j, other in enumerate(sets) if j != i):
+            continue  # another group asks for a subset of these tokens: it matches all this one does
+        seen.append(tokens_)
+        kept.append(group)
+    return kept
+
+
+SELECTIVE_TOKENS = 3  # per group: three pairs no more than rare already find few cases
+STATISTICS_SECONDS = 600.0  # how long the element statistics are kept before they are read again
+_FREQUENCIES: dict[str, tuple[float, dict[str, float]]] = {}
+
+
+def element_frequencies(session: Session) -> dict[str, float]:
+    """PostgreSQL's estimate of the share of cases (0..1) that hold each common token of cases.search_vector
+    (pg_stats.most_common_elems, filled by ANALYZE, about the 1,000 commonest); a token not listed is rarer than
+    all listed. Read once per database and process, again after STATISTICS_SECONDS. Empty before the first
+    ANALYZE, and on SQLite."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return {}
+    key = bind.engine.url.render_as_string(hide_password=True)
+    cached = _FREQUENCIES.get(key)
+    now = time.monotonic()
+    if cached and now - cached[0] < STATISTICS_SECONDS:
+        return cached[1]
+    row = session.execute(
+        text(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
+            " WHERE schemaname = current_schema() AND tablename = 'cases' AND attname = 'search_vector'"
+        )
+    ).first()
+    found: dict[str, float] = {}
+    if row and row[0] and row[1]:
+        found = dict(zip(row[0], row[1], strict=False))  # the frequencies end with min, max and null share
+    _FREQUENCIES[key] = (now, found)
+    return found
+
+
+def selective(group: list[str], frequencies: dict[str, float], keep: int = SELECTIVE_TOKENS) -> list[str]:
+    """The `keep` tokens of a group that the fewest cases hold (a token absent from `frequencies` counts as
+    rarest), in the group's order: an AND of them matches every case the whole group matches, and few more."""
+    if len(group) <= keep:
+        return group
+    rarest = sorted(range(len(group)), key=lambda i: (frequencies.get(group[i], 0.0), i))[:keep]
+    return [group[i] for i in sorted(rarest)]

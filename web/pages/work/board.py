@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from grievance.cases import listing
+from grievance.cases.schemas import CaseSummary
 from grievance.glossary import Role
 from grievance.keycases.service import late_nodes
 from grievance.supervision.counts import automatic_urges, urge_split, urges_by_department
@@ -45,16 +46,38 @@ def all_url(criteria: dict[str, Any]) -> str:
 def board(request: Request, session: DbSession, viewer: Viewer = CENTRE_BOARD) -> Response:
     runtime = runtime_of(request)
 
-    def section(suggestions: bool = False, **criteria: Any) -> tuple[list[Row], int, str]:
-        """The first BOARD_SIZE rows of a section, earliest due first, how many there are in all (a COUNT) and
-        the /cases link that lists exactly those cases (its 查看全部)."""
+    def listed(**criteria: Any) -> tuple[list[CaseSummary], int, str]:
+        """The first BOARD_SIZE cases of a section, earliest due first, how many there are in all (a COUNT when
+        there are more) and the /cases link that lists exactly those cases (its 查看全部)."""
         filters = listing.CaseFilter(sort="due", limit=BOARD_SIZE, **criteria)
         items, more = listing.list_cases(session, runtime, viewer.user, filters)
         total = listing.count_cases(session, runtime, viewer.user, filters) if more else len(items)
-        return rows_of(session, runtime, viewer, items, suggestions=suggestions), total, all_url(criteria)
+        return items, total, all_url(criteria)
 
+    lists = {
+        "overdue": listed(overdue=True),
+        "due_soon": listed(due_soon=True),
+        "extensions": listed(pending_extension=True),
+        "supervised": listed(supervised=True, state=open_states(runtime)),
+        # No leader, or a deactivated one; open cases only (listing.CaseFilter.no_lead_leader without a state).
+        "without_leader": listed(key=True, no_lead_leader=True),
+        "node_changes": listed(pending_node_change=True),
+    }
+    returned_items, returned_total, returned_url = listed(state=["returned"])
+    # The rows of every section in one rows_of (a case in two sections is one row); the returned cases with their
+    # routing suggestions in another.
+    unique = {item.id: item for items, _total, _url in lists.values() for item in items}
+    rows = {row.item.id: row for row in rows_of(session, runtime, viewer, list(unique.values()))}
+    sections: dict[str, tuple[list[Row], int, str]] = {
+        name: ([rows[item.id] for item in items], total, url) for name, (items, total, url) in lists.items()
+    }
+    sections["returned"] = (
+        rows_of(session, runtime, viewer, returned_items, suggestions=True),
+        returned_total,
+        returned_url,
+    )
     departments = all_departments(session)
-    overdue, due_soon = section(overdue=True), section(due_soon=True)
+    overdue, due_soon = sections["overdue"], sections["due_soon"]
     # Automatic vs manual urges of the late cases shown, and per department over all open cases.
     late_cases = [row.case for row in [*overdue[0], *due_soon[0]] if row.case.urge_count]
     automatic = automatic_urges(session, {c.id for c in late_cases if c.id is not None})
@@ -68,9 +91,9 @@ def board(request: Request, session: DbSession, viewer: Viewer = CENTRE_BOARD) -
         department_urges=sorted(
             urges_by_department(session, open_states(runtime)).items(), key=lambda item: -item[1].total
         ),
-        extensions=section(pending_extension=True),
-        returned=section(suggestions=True, state=["returned"]),
-        supervised=section(supervised=True, state=open_states(runtime)),
+        extensions=sections["extensions"],
+        returned=sections["returned"],
+        supervised=sections["supervised"],
         key_open=(
             listing.count_cases(
                 session, runtime, viewer.user, listing.CaseFilter(key=True, state=open_states(runtime))
@@ -80,9 +103,8 @@ def board(request: Request, session: DbSession, viewer: Viewer = CENTRE_BOARD) -
         late_nodes=late_nodes(
             session, runtime.calendar(session), runtime.now(), open_states=open_states(runtime), limit=BOARD_SIZE
         ),
-        # No leader, or a deactivated one; open cases only (listing.CaseFilter.no_lead_leader without a state).
-        without_leader=section(key=True, no_lead_leader=True),
-        node_changes=section(pending_node_change=True),
+        without_leader=sections["without_leader"],
+        node_changes=sections["node_changes"],
         departments={d.id: d.name for d in departments},
         department_options=department_options(departments),
         read_only=viewer.user.role != Role.supervisor,

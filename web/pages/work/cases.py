@@ -35,6 +35,8 @@ from web.pages.work.common import (
 
 router = APIRouter(include_in_schema=False)
 
+COUNT_LIMIT = 1000  # a list's total is counted up to here; past it the page says "more than 1,000" (reports count all)
+
 LIST_KEYS = (
     "q",
     "state",
@@ -117,7 +119,9 @@ def case_list(request: Request, viewer: CurrentViewer, session: DbSession) -> Re
     if not errors:
         try:
             items, next_cursor = listing.list_cases(session, runtime, viewer.user, filters)
-            total = listing.count_cases(session, runtime, viewer.user, filters)
+            total = len(items)  # one page holds them all, or the count stops past COUNT_LIMIT (shown as "1000+")
+            if next_cursor or filters.cursor:
+                total = listing.count_cases(session, runtime, viewer.user, filters, at_most=COUNT_LIMIT)
         except InvalidInput as exc:
             errors = form_errors(exc, viewer.locale)
             if "cursor" in errors:  # not a field of the form: the whole list
@@ -132,6 +136,7 @@ def case_list(request: Request, viewer: CurrentViewer, session: DbSession) -> Re
         status_code=422 if errors else 200,
         items=items,
         total=total,
+        count_limit=COUNT_LIMIT,
         light_of=light_of,
         values=values,
         errors=errors,

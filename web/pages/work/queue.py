@@ -108,12 +108,19 @@ def queue(
     departments = {d.id: d.name for d in all_departments(session)}
     handlers = department_handlers(session, user.department_id)
     here = "/queue" if view == default else f"/queue?{urlencode({'view': view})}"  # where a row's form comes back
+    # Each view's count, from the workload's one GROUP BY (the same filters) and the 协办 count.
+    tabs = {
+        "mine": workload[user.id].open if user.id in workload else 0,
+        "all": sum(w.open for w in workload.values()),
+        "unassigned": workload[None].open if None in workload else 0,
+        "assisting": assisting_count,
+    }
     return render(
         request,
         "work/queue.html",
         viewer,
         rows=rows,
-        total=listing.count_cases(session, runtime, user, filters),  # the true count of this view
+        total=tabs[view],  # the true count of this view
         open_pool=open_pool,
         department=departments.get(user.department_id, ""),
         tally={
@@ -125,12 +132,7 @@ def queue(
         paged=bool(cursor),
         view=view,
         here=here,
-        tabs={
-            "mine": workload[user.id].open if user.id in workload else 0,
-            "all": sum(w.open for w in workload.values()),
-            "unassigned": workload[None].open if None in workload else 0,
-            "assisting": assisting_count,
-        },
+        tabs=tabs,
         handler_options=[(h.id, h.display_name) for h in handlers],
         workload=workload_rows(session, handlers, workload) if user.role == Role.dept_head else [],
     )
