@@ -5,7 +5,12 @@ A counter is one row per key (`throttle_counters`), read and changed under a row
 inserted if missing and then selected FOR UPDATE, so concurrent requests for the same key take turns; on SQLite
 every write transaction begins IMMEDIATE (grievance.db), which serialises them all. Callers keep the transaction
 short (no password hashing inside it). Rows say when they may be forgotten (`expires_at`) and are pruned in
-small batches, so the table stays bounded by the keys seen recently."""
+small batches, so the table stays bounded by the keys seen recently.
+
+A throttle that counts failures, not attempts (the sign-in), also needs to know how many attempts are being
+checked right now, whose outcome is not known yet: a reservation counter (`reserve`, `reserved`, `release`), a
+row of its own per key, says how many, so N attempts at once cannot all slip under a limit of failures before
+the first of them is counted, while N right answers at once are not refused for one another."""
 
 from __future__ import annotations
 
@@ -89,6 +94,33 @@ def take_attempt(session: Session, limits: list[tuple[str, int, timedelta]], now
         session.add(row)
     prune_counters(session, now)
     return None
+
+
+def reserved(row: ThrottleCounter, now: datetime) -> int:
+    """How many attempts hold a reservation on this reservation counter now: its count, or 0 once `expires_at`
+    has passed (the reservations of an attempt that never came back, e.g. its process was killed, lapse)."""
+    return row.count if row.expires_at > now else 0
+
+
+def reserve(row: ThrottleCounter, now: datetime, hold: timedelta) -> None:
+    """Add one reservation to a reservation counter (lapsed ones are dropped first). Each reservation holds its
+    place for at most `hold` after the latest one was taken: the counter lapses as a whole, a crash leaves at
+    most `hold` of reservations behind. The caller adds the row to its session."""
+    if row.expires_at <= now:
+        row.count = 0
+    row.count += 1
+    row.window_start = max(row.window_start, now)  # the latest reservation (a later `now` may have written)
+    row.expires_at = row.window_start + hold
+
+
+def release(session: Session, row: ThrottleCounter, now: datetime) -> None:
+    """Give one reservation back (the attempt's outcome is known and counted where it belongs); the row is deleted
+    when none is left, so reservation counters exist only while attempts are under way."""
+    row.count = max(0, reserved(row, now) - 1)
+    if row.count:
+        session.add(row)
+    else:
+        session.delete(row)
 
 
 def retry_after(until: datetime, now: datetime) -> tuple[int, int]:

@@ -1,8 +1,18 @@
 """Routing suggestions for dispatch: the category's department first, then the station's; never the department a
-report accuses, nor the department that has just returned the case."""
+report accuses, nor a department that has returned the case (退单) and not taken it on again since.
+
+Why every returning department and not only the latest: a return says "not ours, and here is why". A case
+returned by 城市管理局 and then by 青桐街道 would otherwise be suggested to 城市管理局 again, which already
+refused it: a dispatcher following the suggestion sends it back and forth, and each dispatch uses up one of the
+workflow's few (max_dispatches: the third is the supervisor's designation, after which no return is allowed).
+A department's return stands until it takes the case on again (accepts or claims it): then its refusal is over.
+A department left out is not hidden: `routing_of` says which suggestion was withheld and why, and every return
+that stands (department, reason, who, when), so the page can show them; it may still be chosen by hand."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -12,25 +22,75 @@ from grievance.cases.prefetch import events_of
 from grievance.reference.models import Category, Department, Station
 from grievance.users.models import User
 
+# Event actions the routing reads (the workflow files' names, as the rest of the case code reads them).
+RETURN, ACCEPT, CLAIM = "return", "accept", "claim"
 
-def returned_by(session: Session, case: Case) -> int | None:
-    """The department that returned the case (退单), read from its last `return` event: the returning person's
-    department, else (an imported return without its actor) the department of the dispatch before it. None when
-    the case is not in state `returned` or no department is known."""
-    if case.state != "returned":
-        return None
-    events = events_of(session, case.id)  # type: ignore[arg-type]
-    last = max((i for i, e in enumerate(events) if e.action == "return"), default=None)
-    if last is None:
-        return None
-    actor = session.get(User, events[last].actor_id) if events[last].actor_id else None
+
+@dataclass(frozen=True)
+class StandingReturn:
+    """A return (退单) that still stands: the department that returned the case (None when no department is known:
+    an imported return without its actor or dispatch), the name of that department as it is now, the reason
+    given, who returned it (their display name, None when unknown) and when (UTC)."""
+
+    department_id: int | None
+    department: str | None
+    reason: str
+    actor: str | None
+    at: datetime
+
+
+@dataclass
+class Routing:
+    """What the dispatch forms show of a case's routing: `suggestions` (where to send it, most likely first),
+    `withheld` (suggestions left out because their department returned the case; same keys as a suggestion),
+    `returns` (the returns that stand, in time order)."""
+
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+    withheld: list[dict[str, Any]] = field(default_factory=list)
+    returns: list[StandingReturn] = field(default_factory=list)
+
+
+def _department_of(session: Session, actor_id: int | None, holder: int | None) -> int | None:
+    """Whose act an event is: its actor's department, else (an imported event without its actor) the department
+    that had the case then."""
+    actor = session.get(User, actor_id) if actor_id is not None else None
     if actor is not None and actor.department_id is not None:
         return actor.department_id
-    for event in reversed(events[:last]):
+    return holder
+
+
+def standing_returns(session: Session, case: Case) -> list[StandingReturn]:
+    """The case's returns that still stand, in time order: for each department, its last return, unless the
+    department accepted or claimed the case after it. The department of a return is the returning person's
+    department, else the department the case was sent to last before it (a `department_id` in an event's
+    payload: dispatch, the petition's acceptance, an imported dispatch). One query for the events (none when
+    rows_of prefetched them, cases/prefetch.py); a case never dispatched has none."""
+    if case.dispatch_count == 0 and case.state != "returned":
+        return []
+    latest: dict[int | None, StandingReturn] = {}
+    holder: int | None = None
+    for event in events_of(session, case.id):  # type: ignore[arg-type]
         target = event.payload.get("department_id")
-        if isinstance(target, int):
-            return target
-    return None
+        if isinstance(target, int) and not isinstance(target, bool):
+            holder = target
+        if event.action == CLAIM:
+            holder = _department_of(session, event.actor_id, None)
+        if event.action in (ACCEPT, CLAIM):
+            latest.pop(_department_of(session, event.actor_id, holder), None)
+        elif event.action == RETURN:
+            department_id = _department_of(session, event.actor_id, holder)
+            actor = session.get(User, event.actor_id) if event.actor_id is not None else None
+            department = session.get(Department, department_id) if department_id is not None else None
+            latest.pop(department_id, None)  # re-inserted: the dict keeps the returns in time order
+            latest[department_id] = StandingReturn(
+                department_id=department_id,
+                department=department.name if department is not None else None,
+                reason=str(event.payload.get("reason", "")),
+                actor=actor.display_name if actor is not None else None,
+                at=event.at,
+            )
+            holder = None
+    return list(latest.values())
 
 
 def routing_reference(session: Session) -> list[Any]:
@@ -42,41 +102,50 @@ def routing_reference(session: Session) -> list[Any]:
 REASONS = {"category": "业务分类「{name}」的承办单位", "station": "城市驿站「{name}」的属地单位"}
 
 
-def suggest_departments(session: Session, case: Case) -> list[dict[str, Any]]:
-    """Where to send the case, most likely first: [{department_id, code, name, reason, reason_kind, reason_name}]:
-    reason_kind "category" (the category's department) or "station" (the station's local department) with the
-    category's or station's name, for pages to word in their reader's language; `reason` says it in Chinese.
+def routing_of(session: Session, case: Case) -> Routing:
+    """The case's suggestions, the suggestions withheld because their department returned the case, and the
+    returns that stand (Routing). A suggestion (or withheld one) is {department_id, code, name, reason,
+    reason_kind, reason_name}: reason_kind "category" (the category's department) or "station" (the station's
+    local department) with the category's or station's name, for pages to word in their reader's language;
+    `reason` says it in Chinese. Each department appears once, first reason first.
 
     Never the department a report (举报) accuses (Case.accused_department_id: the guard not_accused_department
-    refuses it), nor, for a returned case, the department that returned it (it may still be chosen by hand)."""
-    suggestions: list[tuple[int, str, str]] = []
+    refuses it; it is not listed as withheld either, it may not be chosen at all)."""
+    candidates: list[tuple[int, str, str]] = []
     category = session.get(Category, case.category_id) if case.category_id else None
     # A level-3 category without its own rule inherits its parent's.
     while category is not None:
         if category.department_id:
-            suggestions.append((category.department_id, "category", category.name))
+            candidates.append((category.department_id, "category", category.name))
             break
         category = session.get(Category, category.parent_id) if category.parent_id else None
     station = session.get(Station, case.station_id) if case.station_id else None
     if station is not None and station.department_id:
-        suggestions.append((station.department_id, "station", station.name))
-    excluded = {case.accused_department_id, returned_by(session, case)}
-    ids = [d for d, _kind, _name in suggestions if d not in excluded]
-    # By primary key: a page of rows has loaded every department once (web/pages/work/common.rows_of).
-    names = {d.id: d for d in (session.get(Department, i) for i in ids) if d is not None}
+        candidates.append((station.department_id, "station", station.name))
+    returns = standing_returns(session, case)
+    returned = {r.department_id for r in returns}
+    routing = Routing(returns=returns)
     seen: set[int] = set()
-    result = []
-    for dept_id, kind, name in suggestions:
-        if dept_id in names and dept_id not in seen:
-            seen.add(dept_id)
-            result.append(
-                {
-                    "department_id": dept_id,
-                    "code": names[dept_id].code,
-                    "name": names[dept_id].name,
-                    "reason": REASONS[kind].format(name=name),
-                    "reason_kind": kind,
-                    "reason_name": name,
-                }
-            )
-    return result
+    for dept_id, kind, name in candidates:
+        # By primary key: a page of rows has loaded every department once (web/pages/work/common.rows_of).
+        department = session.get(Department, dept_id)
+        if department is None or dept_id in seen or dept_id == case.accused_department_id:
+            continue
+        seen.add(dept_id)
+        suggestion = {
+            "department_id": dept_id,
+            "code": department.code,
+            "name": department.name,
+            "reason": REASONS[kind].format(name=name),
+            "reason_kind": kind,
+            "reason_name": name,
+        }
+        (routing.withheld if dept_id in returned else routing.suggestions).append(suggestion)
+    return routing
+
+
+def suggest_departments(session: Session, case: Case) -> list[dict[str, Any]]:
+    """Where to send the case, most likely first: routing_of(...).suggestions, [{department_id, code, name, reason,
+    reason_kind, reason_name}]. Never the department a report accuses, nor any department whose return of the
+    case stands (it may still be chosen by hand)."""
+    return routing_of(session, case).suggestions

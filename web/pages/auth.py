@@ -100,9 +100,11 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    """Sign in. sign_in() runs its own transactions (the throttle's count is committed before the password is
-    checked), so this route takes no request session. A refusal by the throttle answers 429 with Retry-After
-    and the message in both languages; a wrong name or password 401, without saying which."""
+    """Sign in. sign_in() runs its own transactions (the throttle's reservation is committed before the password
+    is checked, the outcome after), so this route takes no request session; it is a plain `def`, run in the
+    server's thread pool, because sign_in() may wait a moment for other attempts at the same account under way.
+    A refusal by the throttle (it counts failures only) answers 429 with Retry-After and the message in both
+    languages; a wrong name or password 401, without saying which."""
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, csrf_token):
         raise Forbidden("登录表单已过期，请刷新页面后重试", "the sign-in form expired; reload and retry")

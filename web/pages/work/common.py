@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 from grievance.cases.duplicates import DuplicateFlag, duplicate_flags
 from grievance.cases.models import Case
 from grievance.cases.prefetch import events_of, prefetch_events, prefetch_for_actions
-from grievance.cases.routing import routing_reference, suggest_departments
+from grievance.cases.routing import StandingReturn, routing_of, routing_reference
 from grievance.cases.schemas import CaseSummary
 from grievance.glossary import DEPARTMENT_ROLES, Role
 from grievance.reference import service as reference
@@ -115,6 +115,10 @@ class Row:
     actions: list[dict[str, Any]]
     suggestions: list[dict[str, Any]] = field(default_factory=list)
     returned: dict[str, Any] | None = None
+    # The actions a rule refuses now, with why (engine.actions_for): the pool says why a case cannot be dispatched.
+    unavailable: list[dict[str, Any]] = field(default_factory=list)
+    withheld: list[dict[str, Any]] = field(default_factory=list)  # suggestions left out: their department returned it
+    returns: list[StandingReturn] = field(default_factory=list)  # the returns that stand (cases/routing.py)
     duplicates: list[DuplicateFlag] = field(default_factory=list)  # cases it may duplicate (pool, dispatch forms)
 
     @property
@@ -148,23 +152,28 @@ def rows_of(
     suggestions: bool = False,
     duplicates: bool = False,
 ) -> list[Row]:
-    """The rows of a work list; with `suggestions` the routing suggestions, with `duplicates` the possible
-    duplicates of each case (one query for the page, cases/duplicates.py)."""
+    """The rows of a work list; with `suggestions` the routing (suggestions, those withheld and the returns
+    that stand, cases/routing.py), with `duplicates` the possible duplicates of each case (one query for the page,
+    cases/duplicates.py)."""
     now = runtime.now()
     # The rows themselves, for what a summary leaves out (the actions, routing, a return), and what the actions'
     # guards read, each in one query for the page (cases/prefetch.py).
     ids = [item.id for item in items]
     cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids)))} if ids else {}
     prefetch_for_actions(session, ids)
-    prefetch_events(session, [c.id for c in cases.values() if c.state == "returned"])  # type: ignore[misc]
+    # Events: who returned a case and why; for the routing, every return of a case ever dispatched.
+    routed = [i for i, c in cases.items() if c.state == "returned" or (suggestions and c.dispatch_count)]
+    prefetch_events(session, routed)
     # Reference rows the routing suggestions read by primary key, loaded once for the page (kept alive here).
     routing_rows = routing_reference(session) if suggestions else []
     rows = []
     for item in items:
         case = cases[item.id]
-        row = Row(item, case, light_of(item), engine.available_actions(session, runtime, case, viewer.user, now))
+        available, unavailable = engine.actions_for(session, runtime, case, viewer.user, now)
+        row = Row(item, case, light_of(item), available, unavailable=unavailable)
         if suggestions:
-            row.suggestions = suggest_departments(session, case)
+            routing = routing_of(session, case)
+            row.suggestions, row.withheld, row.returns = routing.suggestions, routing.withheld, routing.returns
         if case.state == "returned":
             row.returned = last_return(session, case)
         rows.append(row)

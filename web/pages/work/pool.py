@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from grievance.cases import listing, service
 from grievance.cases.duplicates import flagged_pairs, pairs_among
-from grievance.errors import Conflict, DomainError
+from grievance.errors import Conflict, DomainError, in_english
 from grievance.workflow import engine
 from web.deps import DbSession
 from web.pages.common import (
@@ -27,6 +27,7 @@ from web.pages.work.common import (
     POOL_ROLES,
     POOL_STATES,
     PostedForm,
+    Row,
     all_departments,
     department_options,
     rows_of,
@@ -65,10 +66,21 @@ def _pool_page(
             {r.item.case_no for r in rows},
         ),
         department_options=department_options(departments),
+        dispatch_refused={row.item.case_no: dispatch_refusal(row, viewer.locale) for row in rows},
         more_url=f"/pool?{urlencode({'cursor': next_cursor})}" if next_cursor else None,
         paged=bool(cursor),
         bulk=bulk or {"checked": set(), "department_id": "", "note": "", "failures": {}, "errors": {}, "pairs": []},
     )
+
+
+def dispatch_refusal(row: Row, locale: str) -> list[str]:
+    """Why the viewer may not dispatch this case now, in the reader's language: the reasons of the workflow's
+    guards that refuse the dispatch action (engine.actions_for, e.g. "已派单2次，第3次须由督办员指定承办单位");
+    empty when dispatch is available or not an action of the viewer's role here."""
+    for refused in row.unavailable:
+        if refused["action"] == "dispatch":
+            return [in_english(r["message_en"]) if locale == "en" else r["message"] for r in refused["reasons"]]
+    return []
 
 
 @router.get("/pool", response_class=HTMLResponse)
