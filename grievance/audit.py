@@ -61,6 +61,7 @@ VIEW_CHANNELS: dict[str, tuple[str, str]] = {
     "merge_view": ("重复件页面所示的合并去向", "Shown on a merged duplicate's page"),
     "dispatch_sheet": ("每周调度表", "Weekly dispatch sheet"),
     "meeting_report": ("恳谈会反馈报告", "Meeting follow-up report"),
+    "bulk_dispatch": ("待派单页批量派单", "Bulk dispatch in the pool"),
 }
 # The label of a view written before the channel was recorded (its detail is empty).
 UNRECORDED_CHANNEL = ("未记录", "Not recorded")

@@ -376,3 +376,19 @@ def test_the_meeting_report_and_the_dispatch_sheet_name_themselves(world: World,
     assert views(world)[before:] == ["dispatch_sheet"]
     with transaction(world.app.state.sessions) as session:
         assert {e.case_no for e in page(session, case_no=at_meeting).items} == {at_meeting}
+
+
+def test_a_bulk_dispatch_from_the_pool_names_itself(world: World, clock: Any) -> None:
+    """A confidential case ticked in the pool and dispatched with others is seen through the bulk dispatch."""
+    clock.set(sh(2025, 11, 3))
+    no = confidential_case(world)
+    dispatcher = Browser(world.app, "dispatcher")
+    pool = dispatcher.page("/pool")
+    data = {box["name"]: box["value"] for box in pool.select('input[form="bulk"]') if box["type"] != "checkbox"}
+    before = len(views(world))
+    answer = dispatcher.post("/pool/dispatch", {**data, "case_no": [no], "department_id": "2"})
+    assert answer.status_code == 303, answer.text[:300]
+    assert views(world)[before:] == ["bulk_dispatch"]
+    with transaction(world.app.state.sessions) as session:
+        entry = page(session, action="view_confidential", case_no=no).items[0]
+    assert entry.seen_in_label_en == "Bulk dispatch in the pool"

@@ -125,7 +125,7 @@ def bulk_dispatch(request: Request, form: PostedForm, session: DbSession, viewer
         version = form.get(f"version-{case_no}")
         try:
             with session.begin_nested():  # a failure undoes this case only, so every problem is found
-                case = service.get_case(session, case_no, viewer.user)
+                case = service.get_case(session, case_no, viewer.user, seen_in="bulk_dispatch")
                 engine.fire(
                     session,
                     runtime,
