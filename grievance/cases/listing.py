@@ -203,6 +203,17 @@ def list_cases(
     Each summary's due time, light and lateness count the clocks the reader answers for (cases/deadlines.py):
     sort="due" orders by that same due time."""
     now = now or runtime.now()
+    rows, next_cursor = list_case_rows(session, runtime, actor, filters, now)
+    return summarize_page(session, runtime, rows, actor, now), next_cursor
+
+
+def list_case_rows(
+    session: Session, runtime: Runtime, actor: User, filters: CaseFilter, now: datetime | None = None
+) -> tuple[list[Case], str | None]:
+    """list_cases without the summaries: the page's Case rows and the next cursor, for a page that lists several
+    sections and summarizes their cases together (summarize_page, one query for all their clocks: the board).
+    The listing of a confidential case is audited here, as list_cases's is."""
+    now = now or runtime.now()
     due_key, where = _filtered(session, runtime, actor, filters, now)
     stmt = select(Case).where(*where)
     if filters.cursor:
@@ -230,7 +241,7 @@ def list_cases(
     confidential = [c.id for c in rows if c.confidential]
     if confidential:  # a confidential case seen in a list is a view too (信访工作条例 confidentiality)
         session.add_all(AuditEntry(user_id=actor.id, action="list_confidential", case_id=i) for i in confidential)
-    return summarize_page(session, runtime, rows, actor, now), next_cursor
+    return rows, next_cursor
 
 
 def count_cases(

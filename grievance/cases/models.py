@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from grievance.db import UTCDateTime, utcnow
@@ -16,6 +16,8 @@ NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 # Optimistic concurrency: every UPDATE checks and bumps it, so a stale writer gets a conflict.
 _case_version = Column("version", Integer, nullable=False, default=1)
+
+URGED = text("urge_count > 0")  # the condition of the partial index of urged cases (migration 0018)
 
 
 class Case(SQLModel, table=True):
@@ -44,6 +46,8 @@ class Case(SQLModel, table=True):
         Index("ix_cases_supervised", "supervised", "state"),
         Index("ix_cases_duplicate_of", "duplicate_of_id"),  # the duplicates merged into a case (migration 0015)
         Index("ix_cases_department_state", "department_id", "state"),  # a department's open cases (migration 0017)
+        # The board's urges per department: only the cases ever urged (migration 0018).
+        Index("ix_cases_urged", "state", "department_id", postgresql_where=URGED, sqlite_where=URGED),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -155,11 +155,13 @@ def rows_of(
     """The rows of a work list; with `suggestions` the routing (suggestions, those withheld and the returns
     that stand, cases/routing.py), with `duplicates` the possible duplicates of each case (one query for the page,
     cases/duplicates.py)."""
+    if not items:
+        return []  # an empty section reads nothing (not even the routing's reference rows)
     now = runtime.now()
     # The rows themselves, for what a summary leaves out (the actions, routing, a return), and what the actions'
     # guards read, each in one query for the page (cases/prefetch.py).
     ids = [item.id for item in items]
-    cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids)))} if ids else {}
+    cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids)))}
     prefetch_for_actions(session, ids)
     # Events: who returned a case and why; for the routing, every return of a case ever dispatched.
     routed = [i for i, c in cases.items() if c.state == "returned" or (suggestions and c.dispatch_count)]
