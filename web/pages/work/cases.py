@@ -82,7 +82,7 @@ def _list_filter(
     _ = gettext_for(viewer)
     params = request.query_params
     values = {key: params.get(key, "").strip() for key in LIST_KEYS}
-    given: dict[str, object] = {**values, "q": values["q"][:100], "cursor": params.get("cursor"), "limit": PAGE_SIZE}
+    given: dict[str, object] = {**values, "cursor": params.get("cursor"), "limit": PAGE_SIZE}
     # A board section's 查看全部 names several states (state repeated); the form's select shows a single one.
     states = [s.strip() for s in params.getlist("state") if s.strip()]
     given["state"] = states or None

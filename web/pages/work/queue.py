@@ -5,7 +5,7 @@ from."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -63,6 +63,29 @@ def workload_rows(
     if None in workload:
         rows.append((None, workload[None]))
     return rows
+
+
+def tally_of(
+    view: View, workload: dict[int | None, Workload], user_id: int | None, rows: list[Row], parts: dict[int, Any]
+) -> dict[str, Any]:
+    """The lights summed above the list: {overdue, due_soon, rest, page_only}. For 我的 / 本单位 / 未分配 over the
+    whole view, from the workload's one GROUP BY (the department's clocks, as the tabs and the filters read them),
+    so it agrees with the total on every page; `rest` is the view's other cases (in time, paused or without a
+    deadline). For 协办 each part runs on its own clock, read for the rows shown: summed over this page
+    (`page_only`)."""
+    if view == "assisting":
+        lights = [parts[r.item.id].light if r.item.id in parts else r.light for r in rows]
+        overdue, due_soon = lights.count("overdue"), lights.count("due_soon")
+        return {"overdue": overdue, "due_soon": due_soon, "rest": len(lights) - overdue - due_soon, "page_only": True}
+    keys = {"mine": [user_id], "unassigned": [None], "all": list(workload)}[view]
+    entries = [workload[k] for k in keys if k in workload]
+    overdue, due_soon = sum(w.overdue for w in entries), sum(w.due_soon for w in entries)
+    return {
+        "overdue": overdue,
+        "due_soon": due_soon,
+        "rest": sum(w.open for w in entries) - overdue - due_soon,
+        "page_only": False,
+    }
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -123,10 +146,7 @@ def queue(
         total=tabs[view],  # the true count of this view
         open_pool=open_pool,
         department=departments.get(user.department_id, ""),
-        tally={
-            s: sum(1 for r in rows if (parts[r.item.id].light if r.item.id in parts else r.light) == s)
-            for s in ("overdue", "due_soon", "running")
-        },
+        tally=tally_of(view, workload, user.id, rows, parts),
         parts=parts,
         more_url=f"/queue?{urlencode({'view': view, 'cursor': next_cursor})}" if next_cursor else None,
         paged=bool(cursor),
