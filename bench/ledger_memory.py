@@ -5,16 +5,19 @@ extensions, reopened and merged cases, every department and category of the demo
 real CLI, `.venv/bin/grievance import FILE [--dry-run]`, as a subprocess under `/usr/bin/time -v` against a
 fresh copy of a database holding the demo (a SQLite file, or a PostgreSQL database it creates and drops).
 For each size it reports the peak RSS (/usr/bin/time's maximum resident set size), the RSS at the CLI's first
-progress line (the first 500 cases inserted: the checked and replayed ledger is held then), the wall time, the
-time from that line to the exit (mostly the write transaction), the rows the CLI reports and the cases and
-events found in the database afterwards, for the dry run and the real import; then the growth of the peak per
-1,000 rows. Bounded memory would show a flat peak. Measured 2026-12-01 (SQLite, CSV): linear, about 34 KB per
-row, 0.4 GB at 10,000 rows and 3.4 GB at 100,000; the same per row on PostgreSQL.
+progress line (the first 500 cases inserted: the first pass, checking and replaying the file into a temporary
+file, is done then), the wall time, the time from that line to the exit (mostly the write transaction), the rows
+the CLI reports and the cases and events found in the database afterwards, for the dry run and the real import;
+then the growth of the peak per 1,000 rows. Bounded memory shows a flat peak. Measured 2026-12-01 (SQLite, CSV):
+before the streaming import, linear, 387 MB at 20,000 rows and 1.6 GB at 100,000 (about 15 KB per row); with it,
+96 MB and 113 MB (about 0.2 KB per row: the file's case numbers), at the same speed.
 
-`--profile ROWS` instead runs the CLI's two steps in this process (read_ledger, then import_ledger's
-read-only prepare and write transaction) under tracemalloc (one frame per trace) and prints where the memory
-is held: traced MB after each phase, the top 10 allocating lines, and what each structure holds (the traced
-memory freed when it is dropped). 20,000 rows take about 3.5 minutes (tracemalloc slows the replay ~4x).
+`--profile ROWS` instead runs the CLI's steps in this process (read_ledger on the file's path, then
+import_ledger's read-only first pass spilling to its temporary file, and its write transaction) under
+tracemalloc (one frame per trace) and prints where the memory is: traced MB held and peak after each phase, the
+size of the temporary file, the top 10 allocating lines still held after the first pass (what the import keeps
+per row), and what each of those structures holds (the traced memory freed when it is dropped). 20,000 rows take
+about 3.5 minutes (tracemalloc slows the replay ~4x).
 
 The CLI is run as the repository's own .venv/bin/grievance, with GRIEVANCE_LEDGER_MAX_ROWS raised past the
 largest size (the default cap is 20,000 rows). Each run is killed after --timeout seconds.
@@ -655,12 +658,14 @@ def _freed(label: str, drop: Any, n: int) -> None:
 
 
 def profile(backend: str, n: int) -> None:
-    """The CLI's import (cli.cmd_import: read_ledger, then import_ledger's read-only prepare and its write
-    transaction) in this process under tracemalloc (one frame per trace): traced MB after each phase, the top
-    allocations by line while the prepared ledger is held, and what each structure holds (freed when dropped)."""
+    """The CLI's import (cli.cmd_import: read_ledger on the file's path, then import_ledger's read-only first
+    pass, spilling the replayed cases, and its write transaction) in this process under tracemalloc (one frame
+    per trace): traced MB held and peak after each phase, the top allocations by line still held once the first
+    pass is done (what the import keeps per row), and what each of those structures holds (freed when dropped)."""
     from grievance.config import Settings
     from grievance.db import make_engine, make_sessionmaker, read_only, transaction
-    from grievance.ledger.importer import prepare_import, read_ledger, write_import
+    from grievance.ledger.importer import prepare_import, read_ledger, spill_directory, write_import
+    from grievance.ledger.spill import Spill
     from grievance.workflow.engine import Runtime
     from grievance.workflow.loader import load_workflows
 
@@ -683,37 +688,32 @@ def profile(backend: str, n: int) -> None:
         def phase(label: str) -> None:
             current, peak = tracemalloc.get_traced_memory()
             print(
-                f"{label:<40} held {_mb(current - base):>10} ({(current - base) / n / 1e3:4.1f} KB per row)  "
+                f"{label:<44} held {_mb(current - base):>10} ({(current - base) / n / 1e3:4.2f} KB per row)  "
                 f"peak {_mb(peak - base):>10}  at {time.perf_counter() - started:.0f} s",
                 flush=True,
             )
 
         print(f"{n:,} rows, {backend}, tracemalloc on (1 frame)")
-        data = path.read_bytes()
-        phase("file bytes (cli.py path.read_bytes)")
-        ledger = read_ledger(path.name, data, max_rows=settings.ledger_max_rows)
-        phase("+ read_ledger")
-        with read_only(sessions) as session:
-            prepared = prepare_import(session, runtime, ledger)
-        phase("+ prepare_import (plan, replay)")
-        tracemalloc.reset_peak()
-        with transaction(sessions) as session:
-            write_import(session, runtime, prepared)
-        phase("+ write_import (committed)")
-        print(f"imported {prepared.plan.summary()['created']:,} cases")
-        held = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
-        _top(held, "held after the import (the prepared ledger is still referenced)")
+        ledger = read_ledger(path.name, path, max_rows=settings.ledger_max_rows)
+        phase("read_ledger (the header; rows streamed)")
+        with Spill(spill_directory(runtime)) as spill:
+            with read_only(sessions) as session:
+                prepared = prepare_import(session, runtime, ledger, spill=spill)
+            phase("+ prepare_import (check, replay, spill)")
+            size = spill.file.tell() if spill.file is not None else 0
+            print(f"  spilled {spill.rows:,} cases in {spill.batches} batches: {_mb(size)} on disk")
+            held = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+            tracemalloc.reset_peak()
+            with transaction(sessions) as session:
+                write_import(session, runtime, prepared)
+            phase("+ write_import (committed)")
+        print(f"imported {prepared.plan.created:,} cases")
+        _top(held, "held after the first pass (what the import keeps per row)")
         del held
-        replayed, cases, rows = prepared.replayed, prepared.plan.cases, ledger.rows
         print("\nwhat each structure holds (traced memory freed when it is dropped, in this order):")
-        _freed("Replayed.states (CaseState ORM objects)", lambda: [setattr(r, "states", []) for r in replayed], n)
-        _freed("Replayed.clocks (CaseClock ORM objects)", lambda: [setattr(r, "clocks", []) for r in replayed], n)
-        _freed("Replayed.events (dicts)", lambda: [setattr(r, "events", []) for r in replayed], n)
-        _freed("Replayed.case (dicts of the 59 case columns)", lambda: [setattr(r, "case", {}) for r in replayed], n)
-        _freed("the rest of Prepared.replayed", lambda: replayed.clear(), n)
-        _freed("Plan.cases (LedgerCase)", lambda: cases.clear(), n)
-        _freed("LedgerFile.rows (dicts of cells)", lambda: rows.clear(), n)
-        del data
+        _freed("Prepared.seen (case number -> row)", lambda: prepared.seen.clear(), n)
+        _freed("Prepared.existing (numbers already there)", lambda: prepared.existing.clear(), n)
+        _freed("Plan.warnings (the rows of each warning)", lambda: prepared.plan.warnings.clear(), n)
         phase("left after dropping all of it")
         tracemalloc.stop()
         engine.dispose()

@@ -443,10 +443,16 @@ def _print_cases(body: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from grievance.cases.upload_limits import file_too_large
     from grievance.ledger.importer import describe, import_ledger, read_ledger
 
     path = Path(args.file)
-    ledger = read_ledger(path.name, path.read_bytes(), max_rows=settings.ledger_max_rows)
+    with path.open("rb") as file:  # a missing file or a folder is said first (cli_errors: file_problem)
+        size = os.fstat(file.fileno()).st_size
+    if size > settings.ledger_max_bytes:  # as the upload is refused (web/api/ledger.py, the import page)
+        raise file_too_large("file", settings.ledger_max_bytes)
+    # Read from disk as it is streamed: neither the file nor its rows are held whole.
+    ledger = read_ledger(path.name, path, max_rows=settings.ledger_max_rows)
     runtime = _runtime(settings)
 
     def progress(done: int, total: int) -> None:

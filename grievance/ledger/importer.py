@@ -1,38 +1,40 @@
 """Bring an office's Excel/CSV ledger (台账) in: read it (reading), check every row and decide what it becomes
-(planning), replay each case through the workflow (replay), then write everything in one short transaction.
+(planning), replay each case through the workflow (replay), then write everything in one short transaction
+(writing).
 
-The checking and replaying read the database but write nothing, so callers run them before the write
-transaction (`import_ledger` does): on SQLite the write lock is held only while rows are inserted. A case number
-already in the database is left as it is, so importing the same file twice changes nothing. Any error anywhere
-means nothing is written.
+Two passes, so that a ledger of any length imports in bounded memory (issue 13: 100,000 rows): the first
+streams the file chunk by chunk, checking and replaying each chunk, and keeps the replayed cases in a temporary
+file (spill), batch by batch; the second writes them batch by batch. The first pass reads the database but
+writes nothing, so callers run it before the write transaction (`import_ledger` does): on SQLite the write lock
+is held only while rows are inserted. A case number already in the database is left as it is, so importing the
+same file twice changes nothing. Any error anywhere (in any chunk, found while reading or while writing) means
+nothing is written; the temporary file is deleted in every case.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
-from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from grievance.cases.models import Case, CaseClock, CaseEvent, CaseNumberCounter, CaseState
 from grievance.db import read_only, transaction, utcnow
-from grievance.errors import Duplicate, InvalidInput
-from grievance.ledger.categories import create_categories
+from grievance.errors import InvalidInput
 from grievance.ledger.columns import BY_NAME
-from grievance.ledger.planning import CHUNK, MAX_ERRORS, LedgerCase, Plan, _lookup, plan_import
+from grievance.ledger.planning import CHUNK, MAX_ERRORS, LedgerCase, Plan, Planner
 from grievance.ledger.reading import LedgerFile, read_ledger
-from grievance.ledger.replay import Replayed, action_for, replay, steps_of
-from grievance.reference.models import Department, Enterprise, Meeting, Station
+from grievance.ledger.replay import action_for, replay, steps_of
+from grievance.ledger.spill import Spill
+from grievance.ledger.writing import write_import
 from grievance.users.models import User
-from grievance.workflow.effects import MERGED_IN
 from grievance.workflow.engine import Runtime
 
-__all__ = ["import_ledger", "prepare_import", "read_ledger", "run_import", "write_import"]
+__all__ = ["CHUNK", "import_ledger", "prepare_import", "read_ledger", "run_import", "write_import"]
 
 LEDGER_ACTOR = "台账导入"  # the display name of the stand-in actor when no user is given (CLI, demo)
 FILLED_COLUMNS = {"accept": "accepted_at", "respond": "responded_at", "resolve": "resolved_at"}
@@ -40,23 +42,34 @@ FILLED_COLUMNS = {"accept": "accepted_at", "respond": "responded_at", "resolve":
 
 @dataclass
 class Prepared:
-    """A checked and replayed ledger, ready to write: new references carry negative stand-in ids until
-    `write_import` creates them."""
+    """A checked and replayed ledger, ready to write: its replayed cases in `spill` (None after a dry run),
+    new references under negative stand-in ids until `write_import` creates them, and what the summary needs
+    (the plan, the stages the replay filled in). Holds per row only the case numbers."""
 
     ledger: LedgerFile
     plan: Plan
-    replayed: list[Replayed]
+    seen: dict[str, int]  # every case number of the file -> its row
+    existing: set[str]  # the file's case numbers already in the database
     stand_ins: dict[int, tuple[str, Any]]  # stand-in id -> (kind, key) of the record to create
+    # The stand-in of each (name, code) of an enterprise a row names -> the register's id, or the stand-in of
+    # the enterprise the import creates.
+    enterprises: dict[int, int]
+    merge_targets: set[str]  # the case numbers new cases are merged into
+    filled: dict[str, int]  # column -> cases whose stage of that column the replay filled in
+    responded_filled: int  # cases whose response the replay filled in
+    spill: Spill | None
+
+    def numbers(self) -> Iterator[str]:
+        """The case numbers of the new cases, in file order."""
+        return (number for number in self.seen if number not in self.existing)
 
     def summary(self, *, dry_run: bool) -> dict[str, Any]:
         summary = self.plan.summary()
         inferred = dict(summary["inferred"])
-        for r in self.replayed:
-            for step in r.filled:
-                column = FILLED_COLUMNS[step]
-                inferred[column] = inferred.get(column, 0) + 1
+        for column, count in self.filled.items():  # in the order the replay first filled them
+            inferred[column] = inferred.get(column, 0) + count
         summary["inferred"] = dict(sorted(inferred.items()))
-        filled = sum(1 for r in self.replayed if "respond" in r.filled)
+        filled = self.responded_filled
         if filled:
             summary["warnings"].append(
                 {
@@ -137,45 +150,63 @@ def _stand_in(actor: User | None) -> User:
     return actor or User(username="ledger", role="admin", display_name=LEDGER_ACTOR)
 
 
-def _refs(session: Session, plan: Plan) -> tuple[dict[str, dict[Any, int]], dict[int, tuple[str, Any]]]:
-    """The ids of the references the rows name: existing ones, and negative stand-ins for those the import
-    creates; and for each stand-in, the (kind, key) of the record it stands for."""
-    numbers = iter(range(-1, -1_000_000_000, -1))
-    stand_ins: dict[int, tuple[str, Any]] = {}
+def _stand_in(actor: User | None) -> User:
+    return actor or User(username="ledger", role="admin", display_name=LEDGER_ACTOR)
 
-    def stand_in(kind: str, key: Any) -> int:
-        number = next(numbers)
-        stand_ins[number] = (kind, key)
+
+class _Refs:
+    """The ids the replay gives the references rows name: the database's, and negative stand-ins for those the
+    import creates, given as the plan gains them (the same ids whichever chunk names them first). An enterprise
+    is given a stand-in per (name, code) named: which record it is depends on the whole plan (`enterprises`)."""
+
+    def __init__(self, planner: Planner) -> None:
+        self.numbers = itertools.count(-1, -1)
+        self.stand_ins: dict[int, tuple[str, Any]] = {}
+        self.ids: dict[str, dict[Any, int]] = {
+            "department": dict(planner.departments),
+            "station": dict(planner.stations),
+            "meeting": dict(planner.meetings),
+            "enterprise": {},
+            "category": {},
+        }
+        self.given = dict.fromkeys(("department", "station", "meeting", "category"), 0)
+
+    def _stand_in(self, kind: str, key: Any) -> int:
+        number = next(self.numbers)
+        self.stand_ins[number] = (kind, key)
         return number
 
-    departments: dict[Any, int] = dict(_lookup(session, Department, "code", "name"))
-    departments.update({name: stand_in("department", name) for name in plan.new_departments})
-    stations: dict[Any, int] = dict(_lookup(session, Station, "code", "name"))
-    stations.update({name: stand_in("station", name) for name in plan.new_stations})
-    meetings: dict[Any, int] = {
-        (str(d), title): i for i, d, title in session.execute(select(Meeting.id, Meeting.held_on, Meeting.title))
-    }
-    meetings.update({key: stand_in("meeting", key) for key in plan.new_meetings})
-    by_key: dict[str, int] = _lookup(session, Enterprise, "credit_code", "name")
-    for name, code in plan.new_enterprises:
-        by_key[code] = by_key[name] = stand_in("enterprise", (name, code))
-    enterprises: dict[Any, int] = {}
-    for item in plan.cases:
-        if item.enterprise:
-            name, code = item.enterprise
-            enterprises[item.enterprise] = by_key[code] if code in by_key else by_key[name]
-    categories: dict[Any, int] = {path: stand_in("category", path) for path in plan.new_categories}
-    refs = {
-        "department": departments,
-        "station": stations,
-        "meeting": meetings,
-        "enterprise": enterprises,
-        "category": categories,
-    }
-    return refs, stand_ins
+    def update(self, plan: Plan, items: list[LedgerCase]) -> None:
+        """Give a stand-in to each reference the plan gained since the last call, and to each (name, code) of an
+        enterprise the items name."""
+        for kind, new in (
+            ("department", plan.new_departments),
+            ("station", plan.new_stations),
+            ("meeting", plan.new_meetings),
+            ("category", plan.new_categories),
+        ):
+            for key in new[self.given[kind] :]:
+                self.ids[kind][key] = self._stand_in(kind, key)
+            self.given[kind] = len(new)
+        for item in items:
+            if item.enterprise and item.enterprise not in self.ids["enterprise"]:
+                self.ids["enterprise"][item.enterprise] = next(self.numbers)
+
+    def enterprises(self, planner: Planner) -> dict[int, int]:
+        """Each enterprise stand-in -> the register's id, or the stand-in of the enterprise the import creates:
+        found by code, else by name, among the register's and the new ones (a new one's code or name taking
+        precedence, the last new one of a name winning), as the whole plan says."""
+        by_key: dict[Any, int] = dict(planner.enterprises)
+        for name, code in planner.plan.new_enterprises:
+            by_key[code] = by_key[name] = self._stand_in("enterprise", (name, code))
+        return {
+            pair: by_key[code] if code in by_key else by_key[name]
+            for (name, code), pair in self.ids["enterprise"].items()
+        }
 
 
 def _step_errors(runtime: Runtime, items: list[LedgerCase]) -> list[dict[str, Any]]:
+    """A row's steps its workflow has no action for (信访 is never reopened), as errors."""
     errors = []
     for item in items:
         workflow = runtime.workflows.select(channel=item.values["channel"], case_type=item.values["case_type"])
@@ -201,76 +232,73 @@ def prepare_import(
     *,
     actor: User | None = None,
     create_categories: bool = False,
+    spill: Spill | None = None,
 ) -> Prepared:
-    """Check the whole ledger and replay every new case in memory. Reads the database, writes nothing.
+    """Check the whole ledger and replay every new case, streaming the file CHUNK rows at a time: each replayed
+    case goes to `spill` (None for a dry run: they are only counted). Reads the database, writes nothing; holds
+    one chunk of rows and one batch of cases at a time, and the case numbers.
 
     Raises InvalidInput listing every problem (row, column, what is accepted; a repeated unknown value once,
-    with its rows), at most MAX_ERRORS of them."""
-    plan, errors = plan_import(
-        # The real present, not the runtime's (which tests and replays set): a typo'd year is caught either way.
-        session,
-        ledger,
-        timezone=runtime.settings.timezone,
-        now=utcnow(),
-        create_categories=create_categories,
-    )
-    errors = (errors + _step_errors(runtime, plan.cases))[:MAX_ERRORS]
+    with its rows), at most MAX_ERRORS of them, whichever chunk holds them; what the reader raises as the file
+    is streamed (reading.read_ledger: too many rows, unstorable cells), which comes first."""
+    # The real present, not the runtime's (which tests and replays set): a typo'd year is caught either way.
+    planner = Planner(session, timezone=runtime.settings.timezone, now=utcnow(), create_categories=create_categories)
+    refs = _Refs(planner)
+    calendar = runtime.calendar(session)
+    who = _stand_in(actor)
+    step_errors: list[dict[str, Any]] = []
+    failure: Exception | None = None  # a case the replay could not take: raised if the ledger has no errors
+    filled: dict[str, int] = {}
+    responded = 0
+    targets: set[str] = set()
+    with closing(ledger.stream()) as rows:  # type: ignore[type-var]
+        while chunk := list(itertools.islice(rows, CHUNK)):
+            items = planner.check(chunk)
+            del chunk
+            step_errors += _step_errors(runtime, items)[: MAX_ERRORS - len(step_errors)]
+            if planner.failed or step_errors or failure is not None:
+                continue  # the ledger will be refused: read on for its other problems, replay no more
+            refs.update(planner.plan, items)
+            for item in items:
+                try:
+                    r = replay(item, runtime, calendar, refs.ids, who)
+                except Exception as exc:  # as before streaming: the row errors, if any, are said instead
+                    failure = exc
+                    break
+                for step in r.filled:
+                    filled[FILLED_COLUMNS[step]] = filled.get(FILLED_COLUMNS[step], 0) + 1
+                responded += "respond" in r.filled
+                if r.duplicate_of:
+                    targets.add(r.duplicate_of)
+                if spill is not None:
+                    spill.add(r)
+    errors = (planner.finish() + step_errors)[:MAX_ERRORS]
     if errors:
         more = "+" if len(errors) >= MAX_ERRORS else ""
         raise InvalidInput(
             f"台账有 {len(errors)}{more} 处错误，未导入任何数据", "the ledger has errors; nothing was imported", errors
         )
-    refs, stand_ins = _refs(session, plan)
-    calendar = runtime.calendar(session)
-    who = _stand_in(actor)
-    replayed = [replay(item, runtime, calendar, refs, who) for item in plan.cases]
-    return Prepared(ledger, plan, replayed, stand_ins)
+    if failure is not None:
+        raise failure
+    enterprises = refs.enterprises(planner)
+    return Prepared(
+        ledger=ledger,
+        plan=planner.plan,
+        seen=planner.seen,
+        existing=planner.existing,
+        stand_ins=refs.stand_ins,
+        enterprises=enterprises,
+        merge_targets=targets,
+        filled=filled,
+        responded_filled=responded,
+        spill=spill,
+    )
 
 
-def write_import(
-    session: Session,
-    runtime: Runtime,
-    prepared: Prepared,
-    *,
-    progress: Callable[[int, int], None] | None = None,
-) -> None:
-    """Write a prepared ledger in the caller's transaction: the new references, then every case with its
-    events, clocks and states in bulk. Raises Duplicate (409) if some of its case numbers were written meanwhile."""
-    replayed = prepared.replayed
-    if not replayed:
-        return
-    numbers = [r.case["case_no"] for r in replayed]
-    for start in range(0, len(numbers), CHUNK):
-        chunk = numbers[start : start + CHUNK]
-        taken = session.execute(select(Case.case_no).where(Case.case_no.in_(chunk))).scalars().first()
-        if taken is not None:
-            raise Duplicate(
-                f"诉求 {taken} 已在检查之后被写入，请重新导入",
-                f"case {taken} was written after the check; import the file again",
-            )
-    created = _create_references(session, prepared.plan)
-    real = {number: created[kind][key] for number, (kind, key) in prepared.stand_ins.items()}
-    total = len(replayed)
-    for start in range(0, total, CHUNK):
-        chunk = replayed[start : start + CHUNK]
-        for r in chunk:
-            _resolve_stand_ins(r, real)
-        _insert(session, chunk)
-        if progress:
-            progress(min(start + CHUNK, total), total)
-    merges = []
-    by_number = {r.case["case_no"]: r for r in replayed}
-    for r in replayed:
-        if r.duplicate_of:
-            merge = next(e for e in reversed(r.events) if e["payload"].get("into") == r.duplicate_of)
-            target = by_number.get(r.duplicate_of)
-            # The target's state at the merge time, when it is in this file (else: its state now).
-            then = [e["to_state"] for e in target.events if e["at"] <= merge["at"]] if target else []
-            merges.append(
-                (r.case["case_no"], r.duplicate_of, merge["at"], merge["actor_id"], then[-1] if then else None)
-            )
-    _link_duplicates(session, merges)
-    _advance_numbers(session, runtime, numbers)
+def spill_directory(runtime: Runtime) -> Path:
+    """Where an import keeps its replayed cases between its passes: under the data directory (on disk, beside
+    the attachments; the system's temporary directory may be memory)."""
+    return runtime.settings.data_dir / "tmp"
 
 
 def run_import(
@@ -285,13 +313,17 @@ def run_import(
 ) -> dict[str, Any]:
     """Check, replay and (unless a dry run) write a ledger in one session (the demo, tests). Returns the summary:
     rows, created, unchanged, references created, inferred times by column, warnings, skipped rows, and what
-    became of every column."""
+    became of every column. Raises as prepare_import and write_import."""
     if isinstance(ledger, list):
         ledger = LedgerFile.of_rows(ledger)
-    prepared = prepare_import(session, runtime, ledger, actor=actor, create_categories=create_categories)
-    if not dry_run:
-        write_import(session, runtime, prepared, progress=progress)
-    return prepared.summary(dry_run=dry_run)
+    with ExitStack() as stack:
+        spill = None if dry_run else stack.enter_context(Spill(spill_directory(runtime)))
+        prepared = prepare_import(
+            session, runtime, ledger, actor=actor, create_categories=create_categories, spill=spill
+        )
+        if not dry_run:
+            write_import(session, runtime, prepared, progress=progress)
+        return prepared.summary(dry_run=dry_run)
 
 
 def import_ledger(
@@ -305,156 +337,18 @@ def import_ledger(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """`run_import` for a server or the CLI: checks and replays in a read-only transaction, then writes in a
-    short transaction of its own, so other requests wait at most for the insert."""
-    with read_only(sessions) as session:
-        prepared = prepare_import(session, runtime, ledger, actor=actor, create_categories=create_categories)
-    if not dry_run:
-        with transaction(sessions) as session:
-            write_import(session, runtime, prepared, progress=progress)
-    return prepared.summary(dry_run=dry_run)
-
-
-# --- writing -----------------------------------------------------------------------------------------------
-
-
-def _create_references(session: Session, plan: Plan) -> dict[str, dict[Any, int]]:
-    """Create the references the plan names; returns their real ids by kind and key."""
-    created: dict[str, dict[Any, int]] = {"department": {}, "station": {}, "meeting": {}, "enterprise": {}}
-    for name in plan.new_departments:
-        code = name if re.fullmatch(r"[A-Za-z0-9_-]{1,32}", name) else _free_code(session, Department, "D")
-        dept = Department(code=code, name=name)
-        session.add(dept)
-        session.flush()
-        created["department"][name] = dept.id  # type: ignore[assignment]
-    for name in plan.new_stations:
-        code = name if re.fullmatch(r"[A-Za-z0-9_-]{1,32}", name) else _free_code(session, Station, "S")
-        station = Station(code=code, name=name)
-        session.add(station)
-        session.flush()
-        created["station"][name] = station.id  # type: ignore[assignment]
-    for day, title in plan.new_meetings:
-        meeting = Meeting(title=title, held_on=datetime.strptime(day, "%Y-%m-%d").date())
-        session.add(meeting)
-        session.flush()
-        created["meeting"][(day, title)] = meeting.id  # type: ignore[assignment]
-    for name, code in plan.new_enterprises:
-        enterprise = Enterprise(name=name, credit_code=code)
-        session.add(enterprise)
-        session.flush()
-        created["enterprise"][(name, code)] = enterprise.id  # type: ignore[assignment]
-    created["category"] = create_categories(session, plan.new_categories)
-    return created
-
-
-def _resolve_stand_ins(r: Replayed, real: dict[int, int]) -> None:
-    """Replace the negative stand-in ids of references created by this import with their real ids."""
-    if not real:
-        return
-    for column in (
-        "department_id",
-        "accused_department_id",
-        "station_id",
-        "meeting_id",
-        "enterprise_id",
-        "category_id",
-    ):
-        value = r.case.get(column)
-        if value is not None and value < 0:
-            r.case[column] = real[value]
-    for state in r.states:
-        if state["department_id"] is not None and state["department_id"] < 0:
-            state["department_id"] = real[state["department_id"]]
-    for event in r.events:
-        value = event["payload"].get("department_id")
-        if isinstance(value, int) and value < 0:
-            event["payload"] = {**event["payload"], "department_id": real[value]}
-
-
-def _free_code(session: Session, model: Any, prefix: str) -> str:
-    taken = set(session.execute(select(model.code)).scalars())
-    n = len(taken) + 1
-    while f"{prefix}{n:03d}" in taken:
-        n += 1
-    return f"{prefix}{n:03d}"
-
-
-def _insert(session: Session, replayed: list[Replayed]) -> None:
-    now = utcnow()
-    cases = Case.__table__  # type: ignore[attr-defined]
-    ids = (
-        session.execute(insert(cases).returning(cases.c.id, sort_by_parameter_order=True), [r.case for r in replayed])
-        .scalars()
-        .all()
-    )
-    events, clocks, states = [], [], []
-    for case_id, r in zip(ids, replayed, strict=True):
-        events.extend({**e, "case_id": case_id, "recorded_at": now} for e in r.events)
-        clocks.extend({**clock, "case_id": case_id} for clock in r.clocks)
-        states.extend({**state, "case_id": case_id} for state in r.states)
-    session.execute(insert(CaseEvent.__table__), events)  # type: ignore[attr-defined]
-    if clocks:
-        session.execute(insert(CaseClock.__table__), clocks)  # type: ignore[attr-defined]
-    session.execute(insert(CaseState.__table__), states)  # type: ignore[attr-defined]
-
-
-def _link_duplicates(session: Session, merges: list[tuple[str, str, datetime, int | None, str | None]]) -> None:
-    """Point each imported duplicate at its target, and give the target what a live merge gives it: a MERGED_IN
-    event on its timeline (at the merge time, in its state then) and a new version."""
-    if not merges:
-        return
-    numbers = {n for source, target, *_rest in merges for n in (source, target)}
-    found = session.execute(select(Case.case_no, Case.id, Case.state).where(Case.case_no.in_(numbers))).all()
-    ids = {number: id_ for number, id_, _state in found}
-    states = {number: state for number, _id, state in found}
-    cases = Case.__table__  # type: ignore[attr-defined]
-    session.execute(
-        update(cases).where(cases.c.id == bindparam("case_id")).values(duplicate_of_id=bindparam("target_id")),
-        [{"case_id": ids[source], "target_id": ids[target]} for source, target, *_rest in merges],
-    )
-    now = utcnow()
-    session.execute(
-        insert(CaseEvent.__table__),  # type: ignore[attr-defined]
-        [
-            {
-                "case_id": ids[target],
-                "action": MERGED_IN,
-                "from_state": then or states[target],
-                "to_state": then or states[target],
-                "actor_id": actor,
-                "at": at,
-                "payload": {"case_no": source},
-                "recorded_at": now,
-            }
-            for source, target, at, actor, then in merges
-        ],
-    )
-    bumps: dict[int, int] = {}
-    for _source, target, *_rest in merges:
-        bumps[ids[target]] = bumps.get(ids[target], 0) + 1
-    session.execute(
-        update(cases).where(cases.c.id == bindparam("target_id")).values(version=cases.c.version + bindparam("n")),
-        [{"target_id": target_id, "n": n} for target_id, n in bumps.items()],
-    )
-
-
-def _advance_numbers(session: Session, runtime: Runtime, numbers: list[str]) -> None:
-    """Imported numbers in our own pattern (GX-2025-000123) move the year's counter past them, so the next
-    live case does not collide."""
-    pattern = re.compile(rf"^{re.escape(runtime.settings.case_no_prefix)}-(\d{{4}})-(\d{{6}})$")
-    highest: dict[int, int] = {}
-    for number in numbers:
-        match = pattern.match(number)
-        if match:
-            year, n = int(match.group(1)), int(match.group(2))
-            highest[year] = max(highest.get(year, 0), n)
-    for year, n in highest.items():
-        counter = session.get(CaseNumberCounter, year)
-        if counter is None:
-            session.add(CaseNumberCounter(year=year, last=n))
-        elif counter.last < n:
-            counter.last = n
-            session.add(counter)
-    session.flush()
+    short transaction of its own, so other requests wait at most for the insert. The replayed cases wait
+    between the two in a temporary file (spill_directory), deleted whatever happens."""
+    with ExitStack() as stack:
+        spill = None if dry_run else stack.enter_context(Spill(spill_directory(runtime)))
+        with read_only(sessions) as session:
+            prepared = prepare_import(
+                session, runtime, ledger, actor=actor, create_categories=create_categories, spill=spill
+            )
+        if not dry_run:
+            with transaction(sessions) as session:
+                write_import(session, runtime, prepared, progress=progress)
+        return prepared.summary(dry_run=dry_run)
 
 
 def describe(summary: dict[str, Any]) -> list[str]:

@@ -2,7 +2,8 @@
 the references to create, the times the ledger skipped and that are inferred, and the warnings the person sees.
 
 Nothing here writes. A value that cannot be used is an error (row, column, what is accepted) or a listed
-warning; a vocabulary word or category the file repeats is listed once with its row count.
+warning; a vocabulary word or category the file repeats is listed once with its row count. The rows are checked
+chunk by chunk as the file is streamed (`Planner`), so a ledger of any length is checked in bounded memory.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from sqlmodel import Session
 
 from grievance.cases.models import Case
 from grievance.cases.phones import normalize_phone
-from grievance.errors import BilingualValueError
 from grievance.glossary import CaseType, Channel, Outcome, Satisfaction, Urgency
-from grievance.identifiers import normalize_credit_code
 from grievance.ledger.categories import CategoryIndex
 from grievance.ledger.columns import (
     BY_NAME,
@@ -27,11 +26,10 @@ from grievance.ledger.columns import (
     CellError,
     read_bool,
     read_choice,
-    read_day,
     read_time,
     text_of,
 )
-from grievance.ledger.reading import LedgerFile
+from grievance.ledger.linking import accused, category, link
 from grievance.ledger.template import EXAMPLE_CASE_NO
 from grievance.reference.models import Department, Enterprise, Meeting, Station
 
@@ -71,8 +69,8 @@ class Plan:
     """What an import would do: the validated new cases, the rows already in the database, the reference
     records it creates, the inferred times and the warnings."""
 
-    cases: list[LedgerCase] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
+    created: int = 0  # rows that become new cases
+    unchanged: int = 0  # rows whose case number is in the database already
     new_departments: list[str] = field(default_factory=list)
     new_stations: list[str] = field(default_factory=list)
     new_meetings: list[tuple[str, str]] = field(default_factory=list)
@@ -94,9 +92,9 @@ class Plan:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "rows": len(self.cases) + len(self.unchanged),
-            "created": len(self.cases),
-            "unchanged": len(self.unchanged),
+            "rows": self.created + self.unchanged,
+            "created": self.created,
+            "unchanged": self.unchanged,
             "new_departments": self.new_departments,
             "new_stations": self.new_stations,
             "new_meetings": [f"{day} {title}" for day, title in self.new_meetings],
@@ -194,41 +192,60 @@ def _lookup(session: Session, model: Any, *keys: str) -> dict[str, int]:
     return found
 
 
-def plan_import(
-    session: Session,
-    ledger: LedgerFile,
-    *,
-    timezone: str,
-    now: datetime,
-    create_categories: bool = False,
-) -> tuple[Plan, list[dict[str, Any]]]:
-    """Validate every row against the vocabularies, the reference data and each other. Returns the plan and
-    the errors (empty when the ledger can be imported). Reads the database, writes nothing."""
-    errors = _Errors()
-    plan = Plan()
-    departments = _lookup(session, Department, "code", "name")
-    stations = _lookup(session, Station, "code", "name")
-    categories = CategoryIndex.load(session)
-    enterprises = _lookup(session, Enterprise, "credit_code", "name")
-    meetings = {
-        (str(day), title): id_
-        for id_, day, title in session.execute(select(Meeting.id, Meeting.held_on, Meeting.title))
-    }
-    rows = ledger.rows
-    numbers = [text_of(r.get("case_no")) for r in rows]
-    existing: set[str] = set()
-    for start in range(0, len(numbers), CHUNK):
-        chunk = [n for n in numbers[start : start + CHUNK] if n]
-        existing.update(session.execute(select(Case.case_no).where(Case.case_no.in_(chunk))).scalars())
-    seen: dict[str, int] = {}
-    for raw in rows:
-        if len(errors) >= MAX_ERRORS:  # enough to fix first: stop reading
-            break
-        number = raw["_row"]
+class Planner:
+    """Checks a ledger chunk by chunk, in file order, with the same outcome as a check of the whole file at once:
+    what a row becomes depends only on the rows before it, except the checks of `finish` (a case merged into one
+    further down).
+
+    Holds per row only the case number and row (repeats, merge targets) and, for rows already in the database,
+    their numbers; the rest of a row is let go once its chunk is checked. Reads the database, writes nothing."""
+
+    def __init__(self, session: Session, *, timezone: str, now: datetime, create_categories: bool = False) -> None:
+        self.session, self.timezone, self.now, self.create = session, timezone, now, create_categories
+        self.errors = _Errors()
+        self.plan = Plan()
+        self.departments = _lookup(session, Department, "code", "name")
+        self.stations = _lookup(session, Station, "code", "name")
+        self.categories = CategoryIndex.load(session)
+        self.enterprises = _lookup(session, Enterprise, "credit_code", "name")
+        self.meetings = {
+            (str(day), title): id_
+            for id_, day, title in session.execute(select(Meeting.id, Meeting.held_on, Meeting.title))
+        }
+        self.seen: dict[str, int] = {}  # case number -> its row, every row read so far
+        self.existing: set[str] = set()  # the file's case numbers already in the database
+        self.merges: list[tuple[int, str, str]] = []  # (row, case number, duplicate_of) of each checked case
+        self.stopped = False  # MAX_ERRORS problems found: the rest is not checked
+
+    @property
+    def failed(self) -> bool:
+        """Whether any problem was found: the ledger will not be imported."""
+        return self.errors.added > 0
+
+    def check(self, rows: list[dict[str, Any]]) -> list[LedgerCase]:
+        """Check the next rows of the file (a chunk, CHUNK at most: their case numbers are looked up at once);
+        returns the new cases they hold, each counted in the plan. Rows after MAX_ERRORS problems are read for
+        their case numbers only (a merge may name them)."""
+        numbers = [n for n in (text_of(r.get("case_no")) for r in rows) if n]
+        if numbers:
+            query = select(Case.case_no).where(Case.case_no.in_(numbers))
+            self.existing.update(self.session.execute(query).scalars())
+        cases = []
+        for raw in rows:
+            if self.stopped or len(self.errors) >= MAX_ERRORS:  # enough to fix first: stop checking
+                self.stopped = True
+                break
+            item = self._row(raw)
+            if item is not None:
+                cases.append(item)
+        return cases
+
+    def _row(self, raw: dict[str, Any]) -> LedgerCase | None:
+        errors, plan, number = self.errors, self.plan, raw["_row"]
         case_no = text_of(raw.get("case_no"))
         if not case_no:
             errors.add(number, "case_no", "为必填项（诉求编号是导入的键）", "is required (the key of the import)")
-            continue
+            return None
         if case_no == EXAMPLE_CASE_NO:  # the template's example row, left in: never a case
             plan.warn(
                 number,
@@ -238,13 +255,13 @@ def plan_import(
                 f"the template's example row, skipped (the row numbered {EXAMPLE_CASE_NO} is never imported; fill "
                 "in your office's cases)",
             )
-            continue
-        if case_no in seen:
-            errors.add(number, "case_no", f"与第{seen[case_no]}行重复", f"repeats row {seen[case_no]}")
-            continue
-        seen[case_no] = number
-        if case_no in existing:
-            plan.unchanged.append(case_no)
+            return None
+        if case_no in self.seen:
+            errors.add(number, "case_no", f"与第{self.seen[case_no]}行重复", f"repeats row {self.seen[case_no]}")
+            return None
+        self.seen[case_no] = number
+        if case_no in self.existing:
+            plan.unchanged += 1
             plan.warn(
                 number,
                 "case_no",
@@ -253,25 +270,32 @@ def plan_import(
                 "already in the system: these rows do not update the existing cases (none of their values is "
                 "imported; change a case through its actions)",
             )
-            continue
-        item = _validate_row(raw, case_no, timezone, errors, plan, now)
+            return None
+        item = _validate_row(raw, case_no, self.timezone, errors, plan, self.now)
         if item is None:
-            continue
-        _link(item, raw, errors, departments, stations, enterprises, meetings, plan)
-        _accused(item, raw, errors, departments, plan)
-        _category(item, raw, errors, categories, plan, create_categories)
+            return None
+        link(item, raw, errors, self.departments, self.stations, self.enterprises, self.meetings, plan)
+        accused(item, raw, errors, self.departments, plan)
+        category(item, raw, errors, self.categories, plan, self.create)
         _infer(item, plan, errors)
-        plan.cases.append(item)
-    known = set(seen) | existing
-    for item in plan.cases:
-        target = item.values.get("duplicate_of")
-        if target and target not in known:
-            errors.add(
-                item.row, "duplicate_of", f"诉求「{target}」不在文件或系统中", f"no case {target!r} here or in the file"
-            )
-        if target == item.case_no:
-            errors.add(item.row, "duplicate_of", "不能合并到自身", "a case cannot be merged into itself")
-    return plan, errors.listing()[:MAX_ERRORS]
+        plan.created += 1
+        if item.values.get("duplicate_of"):
+            self.merges.append((item.row, item.case_no, item.values["duplicate_of"]))
+        return item
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The checks that need the whole file (a case merged into one of a later row), once every row was
+        given to `check`; returns every problem found (row, column, what is accepted), MAX_ERRORS at most:
+        none when the ledger can be imported."""
+        known = set(self.seen) | self.existing
+        for row, case_no, target in self.merges:
+            if target not in known:
+                self.errors.add(
+                    row, "duplicate_of", f"诉求「{target}」不在文件或系统中", f"no case {target!r} here or in the file"
+                )
+            if target == case_no:
+                self.errors.add(row, "duplicate_of", "不能合并到自身", "a case cannot be merged into itself")
+        return self.errors.listing()[:MAX_ERRORS]
 
 
 _READERS: dict[str, Callable[[Any], Any]] = {
@@ -463,158 +487,3 @@ def _infer(item: LedgerCase, plan: Plan, errors: _Errors) -> None:
             "矛盾纠纷的办理结果不是「已化解」或「未化解」：矛盾化解率把它算作未化解",
             "a dispute whose outcome is neither mediated nor not mediated: the mediation rate counts it as not mediated",
         )
-
-
-def _link(
-    item: LedgerCase,
-    raw: dict[str, Any],
-    errors: _Errors,
-    departments: dict[str, int],
-    stations: dict[str, int],
-    enterprises: dict[str, int],
-    meetings: dict[tuple[str, str], int],
-    plan: Plan,
-) -> None:
-    """Find (or plan to create) the department, station, meeting and enterprise a row names."""
-    number, channel = item.row, item.values["channel"]
-    department = text_of(raw.get("department"))
-    if department:
-        item.department = department
-        if department not in departments and department not in plan.new_departments:
-            plan.new_departments.append(department)
-    elif item.times["dispatched_at"]:
-        errors.add(number, "department", "有派单时间时须填写承办单位", "required with dispatched_at")
-    station = text_of(raw.get("station"))
-    if station:
-        item.station = station
-        if station not in stations and station not in plan.new_stations:
-            plan.new_stations.append(station)
-    elif channel == "station":
-        errors.add(number, "station", "城市驿站渠道须填写驿站", "required for the station channel")
-    meeting_day, meeting_title = text_of(raw.get("meeting_date")), text_of(raw.get("meeting_title"))
-    if meeting_day or meeting_title:
-        try:
-            # As the database writes it (2025-09-28), so that 2025/9/28 finds the meeting held that day.
-            meeting_day = read_day(raw.get("meeting_date")).isoformat()
-        except ValueError:
-            errors.add(number, "meeting_date", f"日期「{meeting_day}」无效，格式为 YYYY-MM-DD", "accepted: YYYY-MM-DD")
-            return
-        if not meeting_title:
-            errors.add(number, "meeting_title", "有恳谈会日期时须填写恳谈会名称", "required with meeting_date")
-            return
-        item.meeting = (meeting_day, meeting_title)
-        if item.meeting not in meetings and item.meeting not in plan.new_meetings:
-            plan.new_meetings.append(item.meeting)
-    elif channel == "meeting":
-        errors.add(number, "meeting_date", "阳光恳谈会渠道须填写恳谈会日期和名称", "required for the meeting channel")
-    name, code = text_of(raw.get("enterprise_name")), text_of(raw.get("enterprise_code")).upper()
-    if code and code not in enterprises:
-        try:  # a code already in the register is its own; a new one must be a real one (GB 32100 check digit)
-            code = normalize_credit_code(code)
-        except BilingualValueError as exc:
-            errors.add(number, "enterprise_code", exc.message, exc.message_en)
-            return
-    if code or name:
-        if not (code in enterprises or name in enterprises or (name, code) in plan.new_enterprises):
-            if not code:
-                errors.add(number, "enterprise_code", "新企业须填写统一社会信用代码", "required for a new enterprise")
-            elif not name:
-                errors.add(number, "enterprise_name", "新企业须填写企业名称", "required for a new enterprise")
-            else:
-                plan.new_enterprises.append((name, code))
-        item.enterprise = (name, code)
-    elif channel == "enterprise":
-        errors.add(number, "enterprise_name", "企业包保渠道须填写企业", "required for the enterprise channel")
-
-
-# The case types that may name the department they accuse, as in live intake (cases.service._validate_links).
-ACCUSING_TYPES = (CaseType.report.value, CaseType.complaint.value)
-
-
-def _accused(item: LedgerCase, raw: dict[str, Any], errors: _Errors, departments: dict[str, int], plan: Plan) -> None:
-    """The department a report (举报) accuses (被举报单位), found or planned like 承办单位. The accused department
-    never sees the case (cases.access) and is never given it (the workflow guard not_accused_department), so a
-    row whose 被举报单位 is its own 承办单位 is an error. A report without one is imported with a warning: nothing
-    would hide it. As in live intake a complaint (投诉) may name one too; any other type's is ignored, with a
-    warning (a consultation accuses nobody, and hiding it from a department would only lose it)."""
-    number, case_type = item.row, item.values["case_type"]
-    accused = text_of(raw.get("accused_department"))
-    if not accused:
-        if case_type == CaseType.report.value:
-            plan.warn(
-                number,
-                "accused_department",
-                "report-without-accused",
-                "举报件未填写：导入后不对任何单位隐藏（被举报的单位也能看到）；请在此列填写被举报单位的代码或名称后再导入",
-                "empty for a report: after import no department is kept from it (the accused one included); fill in "
-                "the accused department's code or name in this column before importing",
-            )
-        return
-    if case_type not in ACCUSING_TYPES:
-        plan.warn(
-            number,
-            "accused_department",
-            "not-accusing",
-            "只有举报件和投诉件记录被举报单位：这些行的被举报单位未导入",
-            "only reports and complaints name an accused department: not imported for these rows",
-        )
-        return
-    department = item.department
-    if department and departments.get(accused, accused) == departments.get(department, department):
-        kind, kind_en = ("举报件", "a report") if case_type == CaseType.report.value else ("投诉件", "a complaint")
-        errors.add(
-            number,
-            "accused_department",
-            f"「{accused}」与承办单位「{department}」是同一单位：{kind}不能由被举报单位办理，请改填承办单位或被举报单位",
-            f"{accused!r} is the same department as the department column ({department!r}): {kind_en} is never "
-            "handled by the department it accuses; change one of the two",
-        )
-        return
-    item.accused_department = accused
-    if accused not in departments and accused not in plan.new_departments:
-        plan.new_departments.append(accused)
-
-
-def _category(
-    item: LedgerCase, raw: dict[str, Any], errors: _Errors, categories: CategoryIndex, plan: Plan, create: bool
-) -> None:
-    text = text_of(raw.get("category"))
-    if not text:
-        return
-    found = categories.resolve(text)
-    if found.id is not None:
-        item.category_id = found.id
-        return
-    if found.ambiguous:
-        errors.add_value(
-            item.row,
-            "category",
-            text,
-            f"「{text}」对应多个分类：{'、'.join(found.ambiguous)}；请写完整路径",
-            f"{text!r} names several categories: {', '.join(found.ambiguous)}; write the full path",
-        )
-        return
-    if create and found.path and len(found.path) == 1:
-        errors.add_value(
-            item.row,
-            "category",
-            text,
-            f"分类「{text}」不存在：要新建，请写出它的完整路径（如 城市管理/市政设施/{text}），以免把笔误建成一级分类",
-            f"unknown category {text!r}: to create it, write its full path (such as 城市管理/市政设施/{text}), "
-            "so that a typo does not become a top-level category",
-        )
-        return
-    if create and found.path and len(found.path) <= 3:
-        item.category_path = found.path
-        if found.path not in plan.new_categories:
-            plan.new_categories.append(found.path)
-        return
-    errors.add_value(
-        item.row,
-        "category",
-        text,
-        f"分类「{text}」不存在（填写分类代码、名称或路径如 城市管理/市政设施/路灯照明；"
-        "或勾选「创建缺少的分类」/ 使用 --create-categories）",
-        f"unknown category {text!r} (give a code, a name or a path such as 城市管理/市政设施/路灯照明; "
-        "or create missing categories: --create-categories)",
-    )

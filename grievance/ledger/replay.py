@@ -137,8 +137,8 @@ class Replayed:
 
     case: dict[str, Any]
     events: list[dict[str, Any]]
-    # Column values, not model objects: a 100,000-row ledger holds every case's until the insert, and a
-    # model object costs several times its values (issue 13, bench/ledger_memory.py).
+    # Column values, not model objects: a batch of them waits in memory, then on disk (ledger.spill), until the
+    # insert; a model object costs several times its values and pickles worse (issue 13, bench/ledger_memory.py).
     clocks: list[dict[str, Any]]
     states: list[dict[str, Any]]
     duplicate_of: str | None

@@ -1,7 +1,8 @@
 """Ledger files are read streaming and refused early (grievance/ledger/reading.py): past Settings.ledger_max_rows
 data rows the read stops with the cap in the message, memory stays far below the file's unpacked size, a file
-over Settings.ledger_max_bytes is refused before it is read, and a NUL in a cell is a row error on both
-databases with nothing written."""
+over Settings.ledger_max_bytes is refused before it is read (by the API and, with the same message, by the
+CLI), a NUL in a cell is a row error on both databases with nothing written, and a cell the CSV reader cannot
+take is a file error, not a crash."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def test_a_large_xlsx_is_refused_early_with_the_cap_and_bounded_memory() -> None
     tracemalloc.start()
     try:
         with pytest.raises(InvalidInput) as refused:
-            read_ledger("big.xlsx", data, max_rows=100)
+            list(read_ledger("big.xlsx", data, max_rows=100).stream())  # refused as the rows are streamed
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -65,9 +66,9 @@ def test_blank_rows_do_not_count_but_cannot_be_endless() -> None:
     data = csv_bytes(HEADER, rows + blank * 100)  # Excel-style trailing blank rows
     assert len(read_ledger("a.csv", data, max_rows=5).rows) == 5
     with pytest.raises(InvalidInput, match="台账超过 5 行"):
-        read_ledger("a.csv", csv_bytes(HEADER, rows + blank * 10 + rows), max_rows=5)
+        list(read_ledger("a.csv", csv_bytes(HEADER, rows + blank * 10 + rows), max_rows=5).stream())
     with pytest.raises(InvalidInput, match="台账超过 5 行"):  # five times the cap (and the title allowance)
-        read_ledger("a.csv", csv_bytes(HEADER, rows + blank * 1000), max_rows=5)
+        list(read_ledger("a.csv", csv_bytes(HEADER, rows + blank * 1000), max_rows=5).stream())
 
 
 @pytest.fixture
@@ -104,3 +105,47 @@ def test_a_nul_in_a_cell_is_a_row_error_and_nothing_is_written(world, engine) ->
     assert problems[(3, "title")]["message"] == "第3行「标题」：不能包含空字符（NUL，\\u0000）"
     assert "row 3, column title" in problems[(3, "title")]["message_en"]
     assert counts(engine) == before
+
+
+def test_the_cli_refuses_a_file_over_the_byte_cap_as_the_api_does(cli, world, engine, settings, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("GRIEVANCE_LEDGER_MAX_BYTES", str(settings.ledger_max_bytes))  # the CLI reads the environment
+    rows = [[f"GX-2024-{i:06d}", "2024-03-05 09:30", "热线", "求助", "路灯", "很" * 100] for i in range(600)]
+    rows[-1][-1] = ""
+    rows[-1][-1] = "x" * (settings.ledger_max_bytes - len(csv_bytes(HEADER, rows)))  # to the byte
+    at_cap = csv_bytes(HEADER, rows)
+    assert len(at_cap) == settings.ledger_max_bytes
+    over = at_cap.replace(b"xx", b"xxx", 1)
+    path = tmp_path / "big.csv"
+    path.write_bytes(over)
+    before = counts(engine)
+    result = cli("import", str(path))
+    body = upload(world, "big.csv", over, expect=422)
+    assert result.code == 2 and result.out == ""
+    assert result.err.splitlines() == [f"错误 (error): {body['message']} | {body['message_en']}"]
+    assert "0.25 MB" in result.err and "262144 bytes" in result.err
+    assert counts(engine) == before
+    path.write_bytes(at_cap)  # one byte less: read
+    accepted = cli("import", str(path), "--dry-run")
+    assert accepted.code == 0, accepted.err
+    assert accepted.out.startswith("将导入 (would import) 600 件")
+
+
+def test_a_cell_the_csv_reader_cannot_take_is_a_file_error_not_a_crash(world, engine) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        ["GX-2024-000001", "2024-03-05 09:30", "热线", "求助", "路灯", "长" * 10],
+        ["GX-2024-000002", "", "", "", "", "x" * 140_000],
+    ]
+    before = counts(engine)
+    body = upload(world, "long.csv", csv_bytes(HEADER, rows), expect=422)
+    assert body["errors"][0]["field"] == "file"
+    assert body["message"].startswith("无法读取 CSV 文件（第 3 行：field larger than field limit (131072)）")
+    assert body["message_en"].startswith("cannot read the CSV file (line 3: field larger than field limit (131072))")
+    assert counts(engine) == before
+
+
+def test_a_long_file_without_a_header_is_refused_as_too_long_as_before_streaming() -> None:
+    rows = [["甲", "乙", "丙"]] * 200
+    with pytest.raises(InvalidInput, match="台账超过 5 行"):  # the length is said first, as when read whole
+        read_ledger("a.csv", csv_bytes(["x", "y", "z"], rows), max_rows=5)
+    with pytest.raises(InvalidInput, match="找不到列名行"):
+        read_ledger("a.csv", csv_bytes(["x", "y", "z"], rows[:10]), max_rows=5)
