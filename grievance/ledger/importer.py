@@ -150,10 +150,6 @@ def _stand_in(actor: User | None) -> User:
     return actor or User(username="ledger", role="admin", display_name=LEDGER_ACTOR)
 
 
-def _stand_in(actor: User | None) -> User:
-    return actor or User(username="ledger", role="admin", display_name=LEDGER_ACTOR)
-
-
 class _Refs:
     """The ids the replay gives the references rows name: the database's, and negative stand-ins for those the
     import creates, given as the plan gains them (the same ids whichever chunk names them first). An enterprise

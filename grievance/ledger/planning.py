@@ -8,6 +8,7 @@ chunk by chunk as the file is streamed (`Planner`), so a ledger of any length is
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -226,6 +227,10 @@ class Planner:
         """Check the next rows of the file (a chunk, CHUNK at most: their case numbers are looked up at once);
         returns the new cases they hold, each counted in the plan. Rows after MAX_ERRORS problems are read for
         their case numbers only (a merge may name them)."""
+        for raw in rows:  # ＴＺ－２０２５－０１０２ is TZ-2025-0102: a key typed full-width must not make a second case
+            for key in ("case_no", "duplicate_of"):
+                if isinstance(raw.get(key), str):
+                    raw[key] = unicodedata.normalize("NFKC", raw[key])
         numbers = [n for n in (text_of(r.get("case_no")) for r in rows) if n]
         if numbers:
             query = select(Case.case_no).where(Case.case_no.in_(numbers))
@@ -288,6 +293,11 @@ class Planner:
         given to `check`; returns every problem found (row, column, what is accepted), MAX_ERRORS at most:
         none when the ledger can be imported."""
         known = set(self.seen) | self.existing
+        # A merge into a case already in the system (last month's ledger, a case logged live) is a merge too.
+        elsewhere = sorted({target for _row, _no, target in self.merges if target not in known})
+        for start in range(0, len(elsewhere), CHUNK):
+            query = select(Case.case_no).where(Case.case_no.in_(elsewhere[start : start + CHUNK]))
+            known.update(self.session.execute(query).scalars())
         for row, case_no, target in self.merges:
             if target not in known:
                 self.errors.add(

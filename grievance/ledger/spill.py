@@ -5,12 +5,15 @@ transaction.
 
 A batch of `batch_rows` cases stays in memory until it is full; full batches are pickled to an anonymous
 temporary file (tempfile.TemporaryFile: unlinked from the start, so nothing is left behind even when the
-process is killed) in `directory`. A ledger of one batch or less never touches the disk. The file is this
-process's own and lives only as long as the import, so it is read back with pickle.
+process is killed) in `directory`. A ledger of fewer rows than a batch never touches the disk. The file is this
+process's own and lives only as long as the import, so it is read back with pickle. A file that cannot be
+written, up to its last bytes, is SpillUnwritable (503) before the write pass begins.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import pickle
 import tempfile
 from collections.abc import Iterator
@@ -33,12 +36,23 @@ class SpillUnwritable(DatabaseBusy):
     def __init__(self, directory: Path | None, error: OSError) -> None:
         self.code = "import_temp_unwritable"
         where = str(directory) if directory is not None else "the system temporary folder"
-        reason = error.strerror or type(error).__name__
+        if error.errno == errno.ENOSPC:
+            reason_zh, reason_en = "磁盘已满", "the disk is full"
+            fix_zh, fix_en = "请管理员清理磁盘空间", "an administrator must free disk space"
+        elif error.errno in (errno.EEXIST, errno.ENOTDIR):
+            reason_zh, reason_en = "该位置有同名文件，不是文件夹", "a file stands where the folder should be"
+            fix_zh, fix_en = "请管理员移走该文件", "an administrator must move that file away"
+        elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            reason_zh, reason_en = "无写权限或磁盘只读", "it is not writable or the disk is read-only"
+            fix_zh, fix_en = "请管理员恢复写权限", "an administrator must make it writable"
+        else:
+            reason_zh = reason_en = error.strerror or type(error).__name__
+            fix_zh, fix_en = "请管理员检查该文件夹", "an administrator must check the folder"
         DomainError.__init__(
             self,
-            f"台账导入的临时文件无法写入（{where}：{reason}），本次未导入任何内容；请管理员清理磁盘空间或恢复写权限后重试",
-            f"the import's temporary file cannot be written ({where}: {reason}); nothing was imported; an "
-            "administrator must free disk space or make the folder writable, then retry",
+            f"台账导入的临时文件无法写入（{where}：{reason_zh}），本次未导入任何内容；{fix_zh}后重试",
+            f"the import's temporary file cannot be written ({where}: {reason_en}); nothing was imported; "
+            f"{fix_en}, then retry",
             retry_after=UNWRITABLE_RETRY_AFTER_SECONDS,
         )
 
@@ -80,7 +94,10 @@ class Spill:
     def read(self) -> Iterator[list[Replayed]]:
         """Every case added, batch by batch, in the order added (one batch in memory at a time)."""
         if self.file is not None:
-            self.file.flush()
+            try:
+                self.file.flush()  # the last bytes may not fit: said before any row is inserted
+            except OSError as exc:
+                raise SpillUnwritable(self.directory, exc) from exc
             self.file.seek(0)
             for _ in range(self.batches):
                 yield pickle.load(self.file)
@@ -91,7 +108,9 @@ class Spill:
         """Let go of the cases: the file is closed, which deletes it."""
         self._batch = []
         if self.file is not None:
-            self.file.close()
+            # A flush that cannot be made (a full disk): the file is thrown away, its error already said.
+            with contextlib.suppress(OSError):
+                self.file.close()
 
     def __enter__(self) -> Spill:
         return self

@@ -470,3 +470,34 @@ def test_an_imported_duplicate_is_on_its_targets_timeline_as_a_live_merge_would_
     assert [(e.at, e.payload) for e in merged_in] == [(sh(2025, 10, 10, 9), {"case_no": "A-2"})]
     assert target["version"] == 2  # intake, then the merge it received
     assert case_of(world, "A-2")["merged_into"]["case_no"] == "A-1"
+
+
+def test_a_duplicate_merged_into_a_case_of_an_earlier_ledger_is_linked_to_it(world):
+    """April's ledger merges a row into a case March's ledger brought in: the target is in the system, not in the
+    file (the trial's clerk was told it was in neither); an unknown target is still refused."""
+    upload(world, "三月.csv", ledger([{"诉求编号": "M-1", "受理时间": "2025-03-09 09:00"}]))
+    rows = [{"诉求编号": "M-2", "受理时间": "2025-04-10 09:00", "重复件（合并到）": "M-1"}]
+    upload(world, "四月.csv", ledger(rows))
+    target = case_of(world, "M-1")
+    assert [m["case_no"] for m in target["merged_cases"]] == ["M-2"]
+    assert [(e.at, e.payload) for e in events_of(world, "M-1") if e.action == "merged_in"] == [
+        (sh(2025, 4, 10, 9), {"case_no": "M-2"})
+    ]
+    assert case_of(world, "M-2")["merged_into"]["case_no"] == "M-1"
+    unknown = [{"诉求编号": "M-3", "受理时间": "2025-04-11 09:00", "重复件（合并到）": "M-9"}]
+    body = upload(world, "五月.csv", ledger(unknown), expect=422)
+    assert "不在文件或系统中" in body["errors"][0]["message"]
+
+
+def test_a_case_number_typed_full_width_is_the_same_key(world):
+    """ＴＺ－２０２５－０１０２ (an IME left in full width) is stored as TZ-2025-0102: found by the API under that
+    number, and a later ledger naming it half-width neither imports it twice nor fails to merge into it."""
+    upload(world, "台账.csv", ledger([{"诉求编号": "ＴＺ－２０２５－０１０２", "受理时间": "2025-04-09 09:00"}]))
+    assert case_of(world, "TZ-2025-0102")["case_no"] == "TZ-2025-0102"
+    again = upload(world, "台账.csv", ledger([{"诉求编号": "TZ-2025-0102", "受理时间": "2025-04-09 09:00"}]))
+    assert again["created"] == 0
+    rows = [
+        {"诉求编号": "TZ-2025-0103", "受理时间": "2025-04-10 09:00", "重复件（合并到）": "ＴＺ－２０２５－０１０２"}
+    ]
+    assert upload(world, "台账.csv", ledger(rows))["created"] == 1
+    assert case_of(world, "TZ-2025-0103")["merged_into"]["case_no"] == "TZ-2025-0102"
