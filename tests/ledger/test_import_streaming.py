@@ -367,3 +367,35 @@ def test_a_temporary_folder_that_cannot_be_written_is_a_503_and_writes_nothing(w
     assert body["error"] == "import_temp_unwritable" and str(folder) in body["message"]
     assert "本次未导入任何内容" in body["message"] and "nothing was imported" in body["message_en"]
     assert counts(engine) == before
+
+
+def test_a_disk_that_fills_with_the_last_bytes_is_a_503_too(world, engine, small_batches, monkeypatch):
+    """The trial filled the disk exactly at the file's last buffered bytes: the flush before reading it back failed
+    outside the guard and the import answered 500. Now that flush and the close are guarded as the writes are."""
+    import errno as errnos
+    import io
+
+    categories(world)
+
+    class FullAtTheEnd(io.BufferedRandom):
+        def flush(self) -> None:
+            raise OSError(errnos.ENOSPC, "No space left on device")
+
+    real = spill.tempfile.TemporaryFile
+
+    def temporary(*args: Any, **kwargs: Any) -> Any:
+        return FullAtTheEnd(real(*args, buffering=0, **kwargs))
+
+    monkeypatch.setattr(spill.tempfile, "TemporaryFile", temporary)
+    before = counts(engine)
+    response = world.client.post(
+        f"{API}/ledger/import",
+        files={"file": ("台账.csv", mixed_ledger(200), "text/csv")},
+        params={"create_categories": "true"},
+        headers=world.headers("admin"),
+    )
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["error"] == "import_temp_unwritable" and "磁盘已满" in body["message"]
+    assert "the disk is full" in body["message_en"]
+    assert counts(engine) == before
