@@ -30,10 +30,10 @@ from sqlmodel import Session, col, select
 
 from grievance.cases.models import AuditEntry, Case
 from grievance.db import find_by_ref
-from grievance.errors import BilingualValueError, InvalidInput, field_errors
+from grievance.errors import InvalidInput, field_errors
 from grievance.identifiers import halfwidth
-from grievance.input_bounds import checked_day, checked_moment, id_problem, moment_problem
-from grievance.reference.schemas import written_day
+from grievance.input_bounds import id_problem, moment_problem
+from grievance.reference.schemas import day_or_moment
 from grievance.spreadsheet import csv_row
 from grievance.users.models import User
 from grievance.users.service import account_label
@@ -134,24 +134,7 @@ class AuditQuery(BaseModel):
     @field_validator("date_from", "date_to", mode="plain")
     @classmethod
     def _day_or_moment(cls, value: Any) -> datetime | date | None:
-        if value is None or isinstance(value, datetime | date):
-            moment = value
-        else:
-            text = halfwidth(str(value))
-            try:
-                moment = written_day(text) or datetime.fromisoformat(text)
-            except ValueError:
-                moment = None
-            if moment is None:
-                raise BilingualValueError(
-                    "应为日期（如 2025-03-05、2025/3/5）或带时区的时间（如 2025-03-05T09:30:00+08:00）",
-                    "expected a day like 2025-03-05 or 2025/3/5, or an aware time like 2025-03-05T09:30:00+08:00",
-                )
-        if isinstance(moment, datetime) and moment.tzinfo is None:
-            raise BilingualValueError("时间须带时区，如 +08:00", "a time needs its time zone, e.g. +08:00")
-        if isinstance(moment, datetime):
-            return checked_moment(moment)
-        return checked_day(moment) if moment is not None else None
+        return day_or_moment(value)
 
     @classmethod
     def from_form(cls, params: dict[str, Any]) -> AuditQuery:

@@ -14,14 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from grievance.cases import listing, service
 from grievance.cases.access import check_phone_search
 from grievance.cases.models import Case
-from grievance.errors import BilingualValueError, InvalidInput, field_errors
+from grievance.errors import InvalidInput, field_errors
 from grievance.glossary import CaseType, Channel, Urgency
-from grievance.identifiers import halfwidth
-from grievance.reference.schemas import written_day
+from grievance.reference.schemas import day_or_moment
 from grievance.users.models import User
 from grievance.workflow.engine import Runtime
 from web.deps import CurrentUser, DbSession
-from web.params import DbId, checked_day, checked_moment, refuse_impossible_id
+from web.params import DbId, refuse_impossible_id
 
 
 class CaseQuery(BaseModel):
@@ -78,25 +77,7 @@ class CaseQuery(BaseModel):
     @field_validator("received_from", "received_to", mode="plain")
     @classmethod
     def _day_or_moment(cls, value: Any) -> datetime | date | None:
-        if value is None or isinstance(value, datetime | date):
-            moment = value
-        else:
-            text = halfwidth(str(value))
-            try:
-                # A day as the meeting and intake forms read it (2025/9/28, 2025年9月28日 ...), else ISO.
-                moment = written_day(text) or datetime.fromisoformat(text)
-            except ValueError:
-                moment = None
-            if moment is None:
-                raise BilingualValueError(
-                    "应为日期（如 2025-03-05、2025/3/5）或带时区的时间（如 2025-03-05T09:30:00+08:00）",
-                    "expected a day like 2025-03-05 or 2025/3/5, or an aware time like 2025-03-05T09:30:00+08:00",
-                )
-        if isinstance(moment, datetime) and moment.tzinfo is None:
-            raise BilingualValueError("时间须带时区，如 +08:00", "a time needs its time zone, e.g. +08:00")
-        if isinstance(moment, datetime):
-            return checked_moment(moment)
-        return checked_day(moment) if moment is not None else None
+        return day_or_moment(value)
 
     @classmethod
     def from_form(cls, params: dict[str, Any]) -> CaseQuery:

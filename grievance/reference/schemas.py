@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from grievance.errors import BilingualValueError
 from grievance.identifiers import halfwidth, normalize_credit_code
-from grievance.input_bounds import checked_day, not_a_number
+from grievance.input_bounds import checked_day, checked_moment, not_a_number
 from grievance.schemas import In, Number, Ref
 
 
@@ -56,6 +57,30 @@ def written_day(text: str) -> date | None:
     if not found:
         return None
     return date(int(found[1]), int(found[2] or found[4]), int(found[3] or found[5]))
+
+
+def day_or_moment(value: Any) -> datetime | date | None:
+    """A filter's day or moment (the case list's received_from/received_to, the audit log's date_from/date_to): a
+    day in a written form (written_day) or an ISO time with its zone, checked in range (grievance.input_bounds).
+    None stays None. Raises BilingualValueError naming the accepted forms, or for a time without a zone."""
+    if value is None or isinstance(value, datetime | date):
+        moment = value
+    else:
+        text = halfwidth(str(value))
+        try:
+            moment = written_day(text) or datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise BilingualValueError(
+                "应为日期（如 2025-03-05、2025/3/5）或带时区的时间（如 2025-03-05T09:30:00+08:00）",
+                "expected a day like 2025-03-05 or 2025/3/5, or an aware time like 2025-03-05T09:30:00+08:00",
+            )
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        raise BilingualValueError("时间须带时区，如 +08:00", "a time needs its time zone, e.g. +08:00")
+    if isinstance(moment, datetime):
+        return checked_moment(moment)
+    return checked_day(moment) if moment is not None else None
 
 
 class MeetingIn(In):
