@@ -705,3 +705,15 @@ def test_a_forged_kept_file_name_is_a_clear_error_not_a_500(browser, world, kept
 def test_unknown_records_get_the_not_found_page(browser, world, url: str) -> None:  # type: ignore[no-untyped-def]
     response = browser("admin").get(url)
     assert response.status_code == 404 and text_of(soup(response.text).find("h1")) == "未找到"
+
+
+def test_the_import_button_counts_in_english_and_the_size_hint_is_never_zero(browser, world, app) -> None:  # type: ignore[no-untyped-def]
+    """A trial read "Import these 1 cases now" and, under a 3,000-byte limit, "at most 0 MB"."""
+    b = browser("admin")
+    b.client.cookies.set("lang", "en")
+    page = soup(upload(b, csv_bytes(HEADER, LEDGER[:1])).text)
+    assert text_of(page.find(id="result").find("form").find("button")) == "Import this 1 case now"
+    app.state.runtime.settings.ledger_max_bytes = 1536 * 1024
+    assert "at most 1.5 MB" in text_of(b.page("/admin/import"))
+    app.state.runtime.settings.ledger_max_bytes = 3000
+    assert "at most 0.00286 MB" in text_of(b.page("/admin/import"))

@@ -120,7 +120,7 @@ def _import_page(
         create_categories=create_categories,
         columns=guides,
         headers={g.name: g.header for g in guides},
-        max_mb=runtime_of(request).settings.ledger_max_bytes // (1024 * 1024),
+        max_mb=f"{runtime_of(request).settings.ledger_max_bytes / (1024 * 1024):.3g}",  # 0.5, 1.5, 20: never "0 MB"
     )
 
 
